@@ -1,0 +1,173 @@
+"""Stage 2: the augmented transfer set of Tang et al. (2019), section 3.2.
+
+    distill-bench augment --task sst2 --out runs/x/transfer.tsv          # p_mask .1, p_pos .1, p_ng .25, ×20
+
+For every word w_i draw X_i ~ U[0,1]: X_i < p_mask → `[MASK]`; p_mask ≤ X_i < p_mask + p_pos → a word with
+the same POS tag drawn from the training set's unigram distribution of that tag; then with probability p_ng
+replace the whole example by a random n-gram of it, n ~ U{1..max_ngram}. n_iter rounds per example,
+duplicates dropped, originals kept (first, in file order, with their gold labels).
+
+Each example gets its own RNG seeded by (seed, example index), so the output depends only on the seed and
+the input: the same seed gives the same file however the work is split across processes.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import random
+import time
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from distill.data import NLTK_DATA, Task, load_split
+from distill.errors import UserError
+from distill.io import atomic_path, write_json
+
+MASK = "[MASK]"
+
+
+@dataclass
+class AugmentConfig:
+    p_mask: float = 0.1
+    p_pos: float = 0.1
+    p_ng: float = 0.25
+    max_ngram: int = 5
+    n_iter: int = 20
+    train_limit: int | None = None
+    seed: int = 0
+
+    def __post_init__(self):
+        for name in ("p_mask", "p_pos", "p_ng"):
+            v = getattr(self, name)
+            if not 0.0 <= v <= 1.0:
+                raise UserError(f"{name} must be in [0, 1], got {v}")
+        if self.p_mask + self.p_pos > 1.0:
+            raise UserError(f"p_mask + p_pos must be ≤ 1, got {self.p_mask + self.p_pos}")
+        if self.n_iter < 0 or self.max_ngram < 1:
+            raise UserError(f"n_iter must be ≥ 0 and max_ngram ≥ 1 (got {self.n_iter}, {self.max_ngram})")
+
+
+def pos_tagger():
+    """NLTK's averaged perceptron tagger, loaded from the data vendored in this package (never downloaded)."""
+    import nltk
+
+    if str(NLTK_DATA) not in nltk.data.path:
+        nltk.data.path.insert(0, str(NLTK_DATA))
+    from nltk.tag.perceptron import PerceptronTagger
+
+    return PerceptronTagger()
+
+
+class TagSampler:
+    """Draws a word for a POS tag from the unigram distribution of that tag (every occurrence counts)."""
+
+    def __init__(self, tagged_sentences):
+        counts: dict[str, Counter] = defaultdict(Counter)
+        for sent in tagged_sentences:
+            for word, tag in sent:
+                counts[tag][word] += 1
+        self.words, self.cum = {}, {}
+        for tag, c in counts.items():
+            words = sorted(c)  # sorted so the table, and so each draw, is independent of hash order
+            self.words[tag] = words
+            self.cum[tag] = list(itertools.accumulate(c[w] for w in words))
+
+    def sample(self, tag: str, rng: random.Random) -> str:
+        cum = self.cum[tag]
+        return self.words[tag][bisect.bisect_right(cum, rng.random() * cum[-1])]
+
+
+def augment_once(tagged: list[tuple[str, str]], sampler: TagSampler, cfg: AugmentConfig,
+                 rng: random.Random) -> list[str]:
+    """One application of the three rules to one tagged sentence."""
+    out = []
+    for word, tag in tagged:
+        x = rng.random()
+        if x < cfg.p_mask:
+            out.append(MASK)
+        elif x < cfg.p_mask + cfg.p_pos:
+            out.append(sampler.sample(tag, rng))
+        else:
+            out.append(word)
+    if rng.random() < cfg.p_ng:
+        n = min(rng.randint(1, cfg.max_ngram), len(out))
+        start = rng.randint(0, len(out) - n)
+        out = out[start:start + n]
+    return out
+
+
+def example_rng(seed: int, index: int) -> random.Random:
+    return random.Random(f"{seed}:{index}")
+
+
+def augment_examples(texts: list[str], sampler: TagSampler, tagged: list, cfg: AugmentConfig,
+                     start_index: int = 0, progress: bool = True) -> list[list[str]]:
+    """n_iter augmented variants (as strings) for each text; example i uses RNG (seed, start_index + i)."""
+    variants = []
+    for i, sent in enumerate(tqdm(tagged, desc="augment", unit="ex", disable=not progress, mininterval=2)):
+        rng = example_rng(cfg.seed, start_index + i)
+        variants.append([" ".join(augment_once(sent, sampler, cfg, rng)) for _ in range(cfg.n_iter)])
+    return variants
+
+
+def build_transfer_set(task: Task, out: str | Path, cfg: AugmentConfig, progress: bool = True) -> dict:
+    """Write `out` (TSV: text, label, origin) and `out`.json (counts, timing, config); returns the stats."""
+    if task.is_pair:
+        raise UserError(f"task {task.name!r} is a sentence-pair task; pair augmentation is not built yet")
+    out = Path(out)
+    start = time.time()
+    ds = load_split(task, "train", cfg.train_limit)
+    texts, labels = ds["text"], ds["label"]
+    tagger = pos_tagger()
+    tagged = [tagger.tag(t.split()) for t in tqdm(texts, desc="pos-tag", unit="ex", disable=not progress,
+                                                  mininterval=2)]
+    sampler = TagSampler(tagged)
+    variants = augment_examples(texts, sampler, tagged, cfg, progress=progress)
+
+    seen = set(texts)
+    made = dropped = 0
+    with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        f.write("text\tlabel\torigin\n")
+        for i, (text, label) in enumerate(zip(texts, labels)):
+            f.write(f"{text}\t{label}\t{i}\n")
+        for i, vs in enumerate(variants):
+            for v in vs:
+                made += 1
+                if not v or v in seen:
+                    dropped += 1
+                    continue
+                seen.add(v)
+                f.write(f"{v}\t-1\t{i}\n")
+    stats = {
+        "task": task.name, "originals": len(texts), "made": made, "dropped_duplicates": dropped,
+        "kept_augmented": made - dropped, "rows": len(texts) + made - dropped,
+        "seconds": round(time.time() - start, 1), "config": asdict(cfg),
+    }
+    write_json(out.with_suffix(".json"), stats)
+    print(f"augment: {stats['originals']} originals, {made} made, {dropped} duplicates dropped, "
+          f"{made - dropped} kept → {stats['rows']} rows in {stats['seconds']} s → {out}")
+    return stats
+
+
+def read_transfer_set(path: str | Path) -> tuple[list[str], list[int], list[int]]:
+    """Texts, gold labels (-1 for augmented rows) and origin indices of a transfer set written above."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: transfer set not found (run `distill-bench augment` first)")
+    texts, labels, origins = [], [], []
+    with open(path, encoding="utf-8") as f:
+        header = f.readline().rstrip("\n")
+        if header != "text\tlabel\torigin":
+            raise UserError(f"{path}:1: not a transfer set (header {header!r}, expected 'text<TAB>label<TAB>origin')")
+        for lineno, line in enumerate(f, start=2):
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) != 3:
+                raise UserError(f"{path}:{lineno}: expected 3 tab-separated fields, found {len(parts)}")
+            texts.append(parts[0])
+            labels.append(int(parts[1]))
+            origins.append(int(parts[2]))
+    return texts, labels, origins

@@ -1,0 +1,166 @@
+"""`distill-bench` command line: one subcommand per pipeline stage, plus `pipeline` that runs them in order.
+
+    distill-bench pipeline --preset quick                  # whole pipeline, small scale, ~5 min on 2 cores
+    distill-bench pipeline --preset sst2-paper --run-id sst2-paper
+    distill-bench teacher  --task sst2 --out runs/x/teacher
+    distill-bench augment  --task sst2 --out runs/x/transfer.tsv
+    distill-bench label    --teacher runs/x/teacher/model --transfer runs/x/transfer.tsv --out runs/x/logits
+    distill-bench student  --task sst2 --transfer runs/x/transfer.tsv --logits runs/x/logits --out runs/x/s
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from pathlib import Path
+
+from distill.errors import UserError
+
+
+def _task(args):
+    from distill.data import file_task, get_task
+
+    if getattr(args, "train", None) or getattr(args, "dev", None):
+        if not (args.train and args.dev):
+            raise UserError("--train and --dev must be given together")
+        cols = tuple(c.strip() for c in args.text_columns.split(","))
+        return file_task(args.train, args.dev, cols, args.label_column)
+    return get_task(args.task)
+
+
+def _add_task_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--task", default="sst2", help="registered task (sst2, mnli, qqp) [sst2]")
+    p.add_argument("--train", help="your own train .tsv/.csv (with --dev) instead of a registered task")
+    p.add_argument("--dev", help="your own dev .tsv/.csv")
+    p.add_argument("--text-columns", default="sentence", help="text column(s), comma-separated for pairs")
+    p.add_argument("--label-column", default="label")
+
+
+def _positive_int(s: str) -> int:
+    v = int(s)
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {s}")
+    return v
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    from distill.augment import AugmentConfig
+    from distill.teacher import TeacherConfig
+
+    parser = argparse.ArgumentParser(prog="distill-bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for user errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("teacher", help="fine-tune a local HF encoder folder on a task")
+    _add_task_args(p)
+    d = TeacherConfig()
+    p.add_argument("--model", default="", help="local HF folder [all-MiniLM-L6-v2 from its PyPI wheel]")
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--epochs", type=float, default=d.epochs)
+    p.add_argument("--batch-size", type=_positive_int, default=d.batch_size)
+    p.add_argument("--max-length", type=_positive_int, default=d.max_length)
+    p.add_argument("--eval-every", type=_positive_int, default=d.eval_every)
+    p.add_argument("--train-limit", type=_positive_int, default=None)
+    p.add_argument("--seed", type=int, default=d.seed)
+
+    p = sub.add_parser("augment", help="build the augmented transfer set")
+    _add_task_args(p)
+    a = AugmentConfig()
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--p-mask", type=float, default=a.p_mask)
+    p.add_argument("--p-pos", type=float, default=a.p_pos)
+    p.add_argument("--p-ng", type=float, default=a.p_ng)
+    p.add_argument("--max-ngram", type=_positive_int, default=a.max_ngram)
+    p.add_argument("--n-iter", type=int, default=None, help="rounds per example [task default: 20 SST-2]")
+    p.add_argument("--train-limit", type=_positive_int, default=None)
+    p.add_argument("--seed", type=int, default=a.seed)
+
+    p = sub.add_parser("label", help="teacher logits for every transfer example (resumable)")
+    p.add_argument("--teacher", required=True, type=Path, help="fine-tuned teacher folder")
+    p.add_argument("--transfer", required=True, type=Path)
+    p.add_argument("--out", required=True, type=Path, help="folder for logits chunks and logits.npy")
+    p.add_argument("--batch-size", type=_positive_int, default=128)
+    p.add_argument("--chunk-size", type=_positive_int, default=20000)
+    p.add_argument("--max-length", type=_positive_int, default=128)
+
+    p = sub.add_parser("student", help="train a BiLSTM student")
+    _add_task_args(p)
+    from distill.train import add_student_args
+
+    add_student_args(p)
+
+    p = sub.add_parser("pipeline", help="teacher → augment → label → students, in one run folder")
+    p.add_argument("--preset", default=None, help="built-in preset (quick, sst2-paper)")
+    p.add_argument("--config", type=Path, default=None, help="a TOML config file instead of a preset")
+    p.add_argument("--run-id", default=None, help="run folder name under --runs [preset name]")
+    p.add_argument("--runs", type=Path, default=Path("runs"))
+    p.add_argument("--jobs", type=_positive_int, default=None,
+                   help="students trained in parallel, one thread each [config's run.jobs or 1]")
+
+    p = sub.add_parser("ablation", help="(re)write ablation.json/.md of a run folder, optionally copy to results")
+    p.add_argument("run", type=Path)
+    p.add_argument("--out", type=Path, default=None, help="also copy the tables and student weights here")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv
+    try:
+        args = _build_parser().parse_args(argv)
+        return _dispatch(args)
+    except UserError as e:
+        if debug:
+            traceback.print_exc()
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+def _dispatch(args) -> int:
+    if args.command == "teacher":
+        from distill.teacher import TeacherConfig, train_teacher
+
+        cfg = TeacherConfig(model=args.model, lr=args.lr, epochs=args.epochs, batch_size=args.batch_size,
+                            max_length=args.max_length, eval_every=args.eval_every,
+                            train_limit=args.train_limit, seed=args.seed)
+        m = train_teacher(_task(args), args.out, cfg)
+        print(f"teacher dev accuracy {m['dev_accuracy']:.4f} (n={m['n_dev']}) → {args.out}/model")
+    elif args.command == "augment":
+        from distill.augment import AugmentConfig, build_transfer_set
+
+        task = _task(args)
+        cfg = AugmentConfig(p_mask=args.p_mask, p_pos=args.p_pos, p_ng=args.p_ng, max_ngram=args.max_ngram,
+                            n_iter=task.n_iter if args.n_iter is None else args.n_iter,
+                            train_limit=args.train_limit, seed=args.seed)
+        build_transfer_set(task, args.out, cfg)
+    elif args.command == "label":
+        from distill.label import label_transfer_set
+
+        label_transfer_set(args.teacher, args.transfer, args.out, batch_size=args.batch_size,
+                           chunk_size=args.chunk_size, max_length=args.max_length)
+    elif args.command == "student":
+        from distill.train import run_student_from_args
+
+        run_student_from_args(_task(args), args)
+    elif args.command == "pipeline":
+        from distill.pipeline import run_pipeline
+
+        run_pipeline(preset=args.preset, config_path=args.config, run_id=args.run_id, runs=args.runs,
+                     jobs=args.jobs)
+    elif args.command == "ablation":
+        from distill.ablation import publish, write_ablation
+
+        write_ablation(args.run)
+        if args.out:
+            publish(args.run, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

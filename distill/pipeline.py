@@ -1,0 +1,187 @@
+"""`distill-bench pipeline`: teacher → augment → label → students, in one run folder.
+
+    distill-bench pipeline --preset quick                    # small SST-2 run, prints an accuracy table
+    distill-bench pipeline --preset sst2-paper --jobs 2      # the full recipe behind results/sst2
+    distill-bench pipeline --config my.toml --run-id my-run
+
+Run folder layout (runs/<run_id>/):
+    config.json env.json                 resolved config and machine/library provenance, written first
+    teacher/{model/,metrics.json}        stage 1      transfer.tsv transfer.json   stage 2
+    logits/{logits.npy,label.json}       stage 3      students/<name>-s<seed>/     stage 4
+    ablation.json ablation.md            the accuracy table
+Each stage is skipped when its output exists *and* was made with the same settings; different settings for
+an existing output are refused (use a new run id). Students with identical settings and seed are trained once
+and shared by every row that asks for them (e.g. an embedding-comparison row and the ablation's default).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shlex
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import tomllib
+
+from distill.augment import AugmentConfig, build_transfer_set
+from distill.data import file_task, get_task
+from distill.errors import UserError
+from distill.io import read_json, write_json
+from distill.label import label_transfer_set
+from distill.runinfo import env_info
+from distill.teacher import TeacherConfig, train_teacher
+from distill.train import StudentRunConfig, train_student
+
+PRESETS = Path(__file__).parent / "presets"
+SECTIONS = {"run", "teacher", "augment", "label", "student_defaults", "students"}
+RUN_KEYS = {"task": str, "train": str, "dev": str, "text_columns": list, "label_column": str, "jobs": int}
+LABEL_KEYS = {"batch_size": int, "chunk_size": int, "max_length": int}
+STUDENT_EXTRA_KEYS = {"seeds": list, "group": str}
+
+
+def load_config(preset: str | None, path: Path | None) -> tuple[dict, str]:
+    if (preset is None) == (path is None):
+        raise UserError("give exactly one of --preset NAME or --config FILE")
+    if preset is not None:
+        path = PRESETS / f"{preset}.toml"
+        if not path.is_file():
+            names = sorted(p.stem for p in PRESETS.glob("*.toml"))
+            raise UserError(f"unknown preset {preset!r}; available: {', '.join(names)}")
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path}: config file not found") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise UserError(f"{path}: not valid TOML ({e})") from None
+    validate(raw, str(path))
+    return raw, preset or Path(path).stem
+
+
+def _check_keys(section: dict, allowed: dict, where: str) -> None:
+    for key, value in section.items():
+        if key not in allowed:
+            raise UserError(f"{where}: unknown key {key!r}; allowed: {', '.join(sorted(allowed))}")
+        expected = allowed[key]
+        ok = isinstance(value, expected) or (expected is float and isinstance(value, int))
+        if not ok or (expected in (int, float) and isinstance(value, bool)):
+            raise UserError(f"{where}.{key}: expected {expected.__name__}, got {type(value).__name__} {value!r}")
+
+
+def _fields(cls) -> dict:
+    types = {"int": int, "float": float, "str": str, "bool": bool, "int | None": int}
+    return {f.name: types[str(f.type)] for f in dataclasses.fields(cls)}
+
+
+def validate(raw: dict, where: str) -> None:
+    for section in raw:
+        if section not in SECTIONS:
+            raise UserError(f"{where}: unknown section [{section}]; allowed: {', '.join(sorted(SECTIONS))}")
+    _check_keys(raw.get("run", {}), RUN_KEYS, f"{where} [run]")
+    _check_keys(raw.get("teacher", {}), _fields(TeacherConfig), f"{where} [teacher]")
+    _check_keys(raw.get("augment", {}), _fields(AugmentConfig), f"{where} [augment]")
+    _check_keys(raw.get("label", {}), LABEL_KEYS, f"{where} [label]")
+    student_keys = {**_fields(StudentRunConfig), **STUDENT_EXTRA_KEYS}
+    _check_keys(raw.get("student_defaults", {}), student_keys, f"{where} [student_defaults]")
+    if not raw.get("students"):
+        raise UserError(f"{where}: no [students.<name>] sections; nothing to train")
+    for name, spec in raw["students"].items():
+        if not isinstance(spec, dict):
+            raise UserError(f"{where}: students.{name} must be a table")
+        _check_keys(spec, student_keys, f"{where} [students.{name}]")
+
+
+def student_jobs(raw: dict) -> list[dict]:
+    """One entry per (row name, seed): its StudentRunConfig and the folder that holds (or will hold) it."""
+    defaults = dict(raw.get("student_defaults", {}))
+    jobs, folders = [], {}
+    for name, spec in raw["students"].items():
+        merged = {**defaults, **spec}
+        seeds = merged.pop("seeds", [0])
+        group = merged.pop("group", "ablation")
+        for seed in seeds:
+            cfg = StudentRunConfig(**{**merged, "seed": seed})
+            key = repr(sorted(dataclasses.asdict(cfg).items()))
+            folder = folders.setdefault(key, f"{name}-s{seed}")
+            jobs.append({"name": name, "group": group, "seed": seed, "cfg": cfg, "folder": folder})
+    return jobs
+
+
+def _task_of(raw: dict):
+    run = raw.get("run", {})
+    if run.get("train") or run.get("dev"):
+        return file_task(run["train"], run["dev"], tuple(run.get("text_columns", ["sentence"])),
+                         run.get("label_column", "label"))
+    return get_task(run.get("task", "sst2"))
+
+
+def _same(recorded: dict, wanted: dict, what: Path) -> None:
+    diff = {k: (recorded.get(k), v) for k, v in wanted.items() if recorded.get(k) != v}
+    if diff:
+        detail = "; ".join(f"{k}: {a!r} there, {b!r} asked" for k, (a, b) in diff.items())
+        raise UserError(f"{what} was made with other settings ({detail}); use a new --run-id")
+
+
+def _train_one(args: tuple) -> dict:
+    task, transfer, logits, out, cfg, teacher, command = args
+    return train_student(task, transfer, logits, out, cfg, teacher=teacher, command=command, progress=True)
+
+
+def run_pipeline(preset: str | None = None, config_path: Path | None = None, run_id: str | None = None,
+                 runs: Path = Path("runs"), jobs: int | None = None) -> dict:
+    raw, default_id = load_config(preset, config_path)
+    task = _task_of(raw)
+    run_dir = Path(runs) / (run_id or default_id)
+    command = shlex.join(["distill-bench", *sys.argv[1:]]) if sys.argv[1:2] == ["pipeline"] else \
+        f"distill-bench pipeline --preset {preset}" if preset else f"distill-bench pipeline --config {config_path}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_json(run_dir / "config.json", {"run_id": run_dir.name, "command": command, **raw})
+    if not (run_dir / "env.json").exists():
+        write_json(run_dir / "env.json", env_info())
+    print(f"run folder {run_dir} ({command})")
+
+    tcfg = TeacherConfig(**raw.get("teacher", {}))
+    teacher_dir = run_dir / "teacher"
+    if (teacher_dir / "metrics.json").exists():
+        _same(read_json(teacher_dir / "metrics.json")["config"], dataclasses.asdict(tcfg), teacher_dir)
+    print("[1/4] teacher")
+    t = train_teacher(task, teacher_dir, tcfg)
+    print(f"      teacher dev accuracy {t['dev_accuracy']:.4f}")
+
+    acfg = AugmentConfig(**{"n_iter": task.n_iter, **raw.get("augment", {})})
+    transfer = run_dir / "transfer.tsv"
+    print("[2/4] augment")
+    if (run_dir / "transfer.json").exists() and transfer.exists():
+        _same(read_json(run_dir / "transfer.json")["config"], dataclasses.asdict(acfg), transfer)
+        print(f"      {transfer} exists, skipped")
+    else:
+        build_transfer_set(task, transfer, acfg)
+
+    print("[3/4] label")
+    label_args = {"batch_size": 128, "chunk_size": 20000, "max_length": 128, **raw.get("label", {})}
+    label_transfer_set(teacher_dir / "model", transfer, run_dir / "logits", **label_args)
+
+    print("[4/4] students")
+    specs = student_jobs(raw)
+    n_jobs = jobs or raw.get("run", {}).get("jobs", 1)
+    todo, seen = [], set()
+    for j in specs:
+        out = run_dir / "students" / j["folder"]
+        if (out / "metrics.json").exists():
+            _same(read_json(out / "metrics.json")["config"], dataclasses.asdict(j["cfg"]), out)
+        elif j["folder"] not in seen:
+            seen.add(j["folder"])
+            cfg = dataclasses.replace(j["cfg"], threads=j["cfg"].threads or (1 if n_jobs > 1 else 0))
+            todo.append((task, transfer, run_dir / "logits", out, cfg, teacher_dir / "model", command))
+    if n_jobs > 1 and len(todo) > 1:
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        with ProcessPoolExecutor(max_workers=n_jobs) as pool:
+            list(pool.map(_train_one, todo))
+    else:
+        for args in todo:
+            _train_one(args)
+
+    from distill.ablation import write_ablation
+
+    return write_ablation(run_dir)

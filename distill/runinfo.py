@@ -1,0 +1,72 @@
+"""Provenance for every run: seeds, machine, library versions, git state, UTC time (env.json)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.metadata
+import os
+import platform
+import random
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import torch
+
+LIBRARIES = ("torch", "transformers", "accelerate", "datasets", "nltk", "numpy", "safetensors", "tokenizers",
+             "onnx", "onnxruntime", "tabulate", "pytest-benchmark", "distill-bench")
+
+
+def set_seed(seed: int) -> int:
+    """Seed Python, NumPy and torch; returns the seed so callers can record it."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return seed
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _ram_gb() -> float | None:
+    try:
+        return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _git() -> dict:
+    root = Path(__file__).resolve().parent.parent
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                             timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.strip() != ""
+        return {"sha": sha or None, "dirty": dirty}
+    except (OSError, subprocess.SubprocessError):
+        return {"sha": None, "dirty": None}
+
+
+def env_info() -> dict:
+    versions = {}
+    for lib in LIBRARIES:
+        try:
+            versions[lib] = importlib.metadata.version(lib)
+        except importlib.metadata.PackageNotFoundError:
+            versions[lib] = None
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return {
+        "utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "cpu": _cpu_model(), "cores": os.cpu_count(), "ram_gb": _ram_gb(), "gpu": gpu,
+        "os": platform.platform(), "python": platform.python_version(), "libraries": versions,
+        "threads": {"torch_intra_op": torch.get_num_threads(),
+                    "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS")},
+        "git": _git(),
+    }

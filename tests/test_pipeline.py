@@ -1,0 +1,142 @@
+"""The whole pipeline on a tiny random BERT and a few hundred SST-2 sentences."""
+
+import json
+
+import numpy as np
+import pytest
+
+from distill.errors import UserError
+from distill.pipeline import run_pipeline
+
+CONFIG = """
+[run]
+task = "sst2"
+jobs = {jobs}
+
+[teacher]
+model = "{teacher}"
+epochs = 1.0
+train_limit = 160
+batch_size = 16
+max_length = 32
+eval_every = 5
+
+[augment]
+n_iter = 2
+train_limit = 160
+
+[label]
+chunk_size = 100
+batch_size = 32
+
+[student_defaults]
+embedding = "random"
+embed_dim = 16
+hidden = 8
+fc = 8
+batch_size = 25
+eval_every = 10
+
+[students.bilstm-plain]
+examples = "original"
+alpha = 1.0
+epochs = 1.0
+
+[students.bilstm-kd-aug]
+examples = "all"
+epochs = 1.0
+seeds = [0, 1]
+
+[students.emb-wordpiece]
+group = "embedding"
+examples = "all"
+embedding = "wordpiece"
+epochs = 1.0
+"""
+
+
+@pytest.fixture(scope="module")
+def run(tiny_teacher, tmp_path_factory):
+    root = tmp_path_factory.mktemp("pipeline")
+    cfg = root / "tiny.toml"
+    cfg.write_text(CONFIG.format(teacher=tiny_teacher, jobs=1))
+    ablation = run_pipeline(config_path=cfg, run_id="tiny", runs=root / "runs")
+    return root, cfg, ablation
+
+
+def test_pipeline_writes_every_stage(run):
+    root, _, ablation = run
+    d = root / "runs" / "tiny"
+    for path in ("config.json", "env.json", "teacher/model/model.safetensors", "teacher/metrics.json",
+                 "transfer.tsv", "transfer.json", "logits/logits.npy", "logits/label.json",
+                 "students/bilstm-plain-s0/model.safetensors", "ablation.json", "ablation.md"):
+        assert (d / path).exists(), path
+    logits = np.load(d / "logits" / "logits.npy")
+    rows = (d / "transfer.tsv").read_text().count("\n") - 1
+    assert logits.shape == (rows, 2) and np.isfinite(logits).all()
+    assert not list((d / "logits").glob("chunk_*"))  # merged and cleaned up
+    names = [r["name"] for r in ablation["rows"]]
+    assert names == ["teacher", "bilstm-plain", "bilstm-kd-aug", "bilstm-kd-aug", "emb-wordpiece"]
+    for r in ablation["rows"]:
+        assert 0.0 <= r["ci95"][0] <= r["accuracy"] <= r["ci95"][1] <= 1.0 and r["n"] == 872
+    env = json.loads((d / "env.json").read_text())
+    assert env["libraries"]["torch"] and "cpu" in env
+
+
+def test_rerun_skips_finished_stages(run, capsys):
+    root, cfg, _ = run
+    before = (root / "runs" / "tiny" / "students" / "bilstm-plain-s0" / "model.safetensors").stat().st_mtime_ns
+    run_pipeline(config_path=cfg, run_id="tiny", runs=root / "runs")
+    after = (root / "runs" / "tiny" / "students" / "bilstm-plain-s0" / "model.safetensors").stat().st_mtime_ns
+    assert before == after
+    assert "exists, skipped" in capsys.readouterr().out
+
+
+def test_changed_settings_for_existing_output_are_refused(run, tiny_teacher):
+    root, cfg, _ = run
+    changed = root / "changed.toml"
+    changed.write_text(CONFIG.format(teacher=tiny_teacher, jobs=1).replace("train_limit = 160\nbatch_size",
+                                                                          "train_limit = 150\nbatch_size"))
+    with pytest.raises(UserError, match="made with other settings.*train_limit"):
+        run_pipeline(config_path=changed, run_id="tiny", runs=root / "runs")
+
+
+def test_label_resumes_after_interruption_with_identical_logits(run, tmp_path, monkeypatch):
+    import distill.label as label
+
+    root, _, _ = run
+    d = root / "runs" / "tiny"
+    calls = {"n": 0}
+    real = label.teacher_logits
+
+    def failing(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise KeyboardInterrupt  # as if the user pressed Ctrl-C in the middle of a chunk
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(label, "teacher_logits", failing)
+    with pytest.raises(KeyboardInterrupt):
+        label.label_transfer_set(d / "teacher" / "model", d / "transfer.tsv", tmp_path / "logits",
+                                 batch_size=32, chunk_size=100, progress=False)
+    assert list((tmp_path / "logits").glob("chunk_*.npy")) and not (tmp_path / "logits" / "logits.npy").exists()
+    monkeypatch.setattr(label, "teacher_logits", real)
+    stats = label.label_transfer_set(d / "teacher" / "model", d / "transfer.tsv", tmp_path / "logits",
+                                     batch_size=32, chunk_size=100, progress=False)
+    assert stats["labelled_this_process"] < stats["n"]  # resumed, did not start over
+    np.testing.assert_array_equal(np.load(tmp_path / "logits" / "logits.npy"), np.load(d / "logits" / "logits.npy"))
+
+
+def test_shared_student_config_is_trained_once(tiny_teacher, tmp_path):
+    import tomllib
+
+    from distill.pipeline import student_jobs
+
+    raw = tomllib.loads(CONFIG.format(teacher=tiny_teacher, jobs=1) + """
+[students.emb-random]
+group = "embedding"
+examples = "all"
+epochs = 1.0
+""")
+    folders = {(j["name"], j["seed"]): j["folder"] for j in student_jobs(raw)}
+    assert folders[("emb-random", 0)] == folders[("bilstm-kd-aug", 0)] == "bilstm-kd-aug-s0"
