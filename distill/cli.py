@@ -99,6 +99,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", type=Path, default=Path("runs"))
     p.add_argument("--jobs", type=_positive_int, default=None,
                    help="students trained in parallel, one thread each [config's run.jobs or 1]")
+    p.add_argument("--only", default=None, help="train only these student rows (comma-separated names)")
 
     p = sub.add_parser("ablation", help="(re)write ablation.json/.md of a run folder, optionally copy to results")
     p.add_argument("run", type=Path)
@@ -152,7 +153,7 @@ def _dispatch(args) -> int:
         from distill.pipeline import run_pipeline
 
         run_pipeline(preset=args.preset, config_path=args.config, run_id=args.run_id, runs=args.runs,
-                     jobs=args.jobs)
+                     jobs=args.jobs, only=args.only.split(",") if args.only else None)
     elif args.command == "ablation":
         from distill.ablation import publish, write_ablation
 

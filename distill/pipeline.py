@@ -129,7 +129,8 @@ def _train_one(args: tuple) -> dict:
 
 
 def run_pipeline(preset: str | None = None, config_path: Path | None = None, run_id: str | None = None,
-                 runs: Path = Path("runs"), jobs: int | None = None) -> dict:
+                 runs: Path = Path("runs"), jobs: int | None = None, only: list[str] | None = None) -> dict:
+    """Run every stage; `only` restricts stage 4 to the named student rows (the tables show what exists)."""
     raw, default_id = load_config(preset, config_path)
     task = _task_of(raw)
     run_dir = Path(runs) / (run_id or default_id)
@@ -164,6 +165,11 @@ def run_pipeline(preset: str | None = None, config_path: Path | None = None, run
 
     print("[4/4] students")
     specs = student_jobs(raw)
+    unknown = sorted(set(only or []) - {j["name"] for j in specs})
+    if unknown:
+        raise UserError(f"--only: no student row(s) {unknown} in the config; rows: "
+                        f"{', '.join(dict.fromkeys(j['name'] for j in specs))}")
+    specs = [j for j in specs if not only or j["name"] in only]
     n_jobs = jobs or raw.get("run", {}).get("jobs", 1)
     todo, seen = [], set()
     for j in specs:
