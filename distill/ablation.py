@@ -103,8 +103,13 @@ def write_ablation(run_dir: str | Path) -> dict:
     return ab
 
 
+MAX_WEIGHTS_MB = 8.0  # larger student weights are listed in weights.json (size, sha256) but not copied
+
+
 def publish(run_dir: str | Path, out: str | Path) -> None:
-    """Copy tables, config, env and student weights (not the teacher, not the transfer set) to `out`."""
+    """Copy tables, config, env and small student weights (not the teacher, not the transfer set) to `out`."""
+    from distill.label import file_sha256
+
     run_dir, out = Path(run_dir), Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for name in ("ablation.json", "ablation.md", "config.json", "env.json", "transfer.json"):
@@ -114,7 +119,15 @@ def publish(run_dir: str | Path, out: str | Path) -> None:
         if (run_dir / name).exists():
             (out / Path(name).parent).mkdir(exist_ok=True)
             shutil.copy2(run_dir / name, out / name)
+    weights = {}
     for folder in sorted((run_dir / "students").glob("*/")):
-        if (folder / "metrics.json").exists():
-            dst = out / "students" / folder.name
-            shutil.copytree(folder, dst, dirs_exist_ok=True, ignore=shutil.ignore_patterns("state.pt"))
+        if not (folder / "metrics.json").exists():
+            continue
+        model = folder / "model.safetensors"
+        mb = model.stat().st_size / 2**20
+        committed = mb <= MAX_WEIGHTS_MB
+        weights[folder.name] = {"size_mb": round(mb, 2), "sha256": file_sha256(model), "committed": committed}
+        skip = ["state.pt"] + ([] if committed else ["model.safetensors"])
+        shutil.copytree(folder, out / "students" / folder.name, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns(*skip))
+    write_json(out / "weights.json", {"max_committed_mb": MAX_WEIGHTS_MB, "students": weights})

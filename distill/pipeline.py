@@ -116,8 +116,12 @@ def _task_of(raw: dict):
     return get_task(run.get("task", "sst2"))
 
 
+EXECUTION_ONLY = {"threads"}  # how a job ran, not what it computes: never a reason to refuse a rerun
+
+
 def _same(recorded: dict, wanted: dict, what: Path) -> None:
-    diff = {k: (recorded.get(k), v) for k, v in wanted.items() if recorded.get(k) != v}
+    diff = {k: (recorded.get(k), v) for k, v in wanted.items()
+            if k not in EXECUTION_ONLY and recorded.get(k) != v}
     if diff:
         detail = "; ".join(f"{k}: {a!r} there, {b!r} asked" for k, (a, b) in diff.items())
         raise UserError(f"{what} was made with other settings ({detail}); use a new --run-id")
