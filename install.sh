@@ -1,17 +1,37 @@
 #!/usr/bin/env bash
-# Install distill-bench into ./.venv, then run the quick preset (pass --no-run to only install).
-#   bash install.sh            # install + `distill-bench pipeline --preset quick` (~5 min on 2 cores)
-#   bash install.sh --no-run   # install only (what CI does)
+# Install distill-bench into ./.venv (+ the LiteRT converter into ./.venv-litert), then run the quick preset.
+#   bash install.sh                 # install + `distill-bench pipeline --preset quick` (~5 min on 2 cores)
+#   bash install.sh --no-run        # install only (what CI does)
+#   bash install.sh --no-litert     # skip the LiteRT converter env (~2 GB); the litert targets then report it
 set -euo pipefail
 cd "$(dirname "$0")"
 PY=${PYTHON:-python3}
+RUN=1 LITERT=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-run) RUN=0 ;;
+    --no-litert) LITERT=0 ;;
+    *) echo "install.sh: unknown option $arg (use --no-run, --no-litert)" >&2; exit 2 ;;
+  esac
+done
 [ -d .venv ] || "$PY" -m venv .venv
 . .venv/bin/activate
 python -m pip install -q --upgrade pip
 # torch first, pinned: any later resolve then keeps this CPU build instead of pulling a CUDA one.
 python -m pip install -q torch==2.13.0
 python -m pip install -q -e ".[dev]"
+# ExecuTorch and torchao without their declared dependencies: those drag in ~60 packages (coremltools,
+# hydra, pandas, …) that the export path never imports; what it does need is in pyproject.toml.
+python -m pip install -q --no-deps executorch==1.5.1 torchao==0.18.0
+if [ "$LITERT" = 1 ]; then
+  # The LiteRT converter pins typing-extensions/pydantic versions that clash with the main env: own venv,
+  # torch first again. The interpreter (ai-edge-litert) lives in the main env too, to run and validate .tflite.
+  [ -d .venv-litert ] || "$PY" -m venv .venv-litert
+  .venv-litert/bin/python -m pip install -q --upgrade pip
+  .venv-litert/bin/python -m pip install -q torch==2.13.0
+  .venv-litert/bin/python -m pip install -q litert-torch==0.10.0 ai-edge-litert==2.3.0
+fi
 export HF_HUB_OFFLINE=1
-if [ "${1:-}" != "--no-run" ]; then
+if [ "$RUN" = 1 ]; then
   distill-bench pipeline --preset quick
 fi

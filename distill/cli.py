@@ -104,6 +104,23 @@ def _build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ablation", help="(re)write ablation.json/.md of a run folder, optionally copy to results")
     p.add_argument("run", type=Path)
     p.add_argument("--out", type=Path, default=None, help="also copy the tables and student weights here")
+
+    p = sub.add_parser("export", help="export a run's models to every shipping format, each one validated")
+    p.add_argument("run", type=Path, help="run folder made by `distill-bench pipeline`")
+    p.add_argument("--models", default="best,teacher",
+                   help="comma-separated: student folder names, 'best', 'all', 'teacher' [best,teacher]")
+    p.add_argument("--targets", default=None, help="comma-separated target names [all registered]")
+    p.add_argument("--out", type=Path, default=None, help="artifact root [RUN/export]")
+    p.add_argument("--per-channel", action="store_true", help="per-channel int8 weights for ONNX Runtime")
+    p.add_argument("--accuracy-budget", type=float, default=0.99,
+                   help="int8 targets must keep this fraction of fp32 dev accuracy [0.99]")
+    p.add_argument("--buckets", default="16,32,64,128",
+                   help="sequence-length buckets of fixed-shape targets (ExecuTorch, LiteRT) [16,32,64,128]")
+    p.add_argument("--table-out", type=Path, default=None, help="also write the export table here")
+
+    p = sub.add_parser("predict", help="classify text with an exported artifact, through its manifest only")
+    p.add_argument("artifact", type=Path, help="artifact folder (or any file in it)")
+    p.add_argument("texts", nargs="+")
     return parser
 
 
@@ -160,6 +177,40 @@ def _dispatch(args) -> int:
         write_ablation(args.run)
         if args.out:
             publish(args.run, args.out)
+    elif args.command == "export":
+        return _export(args)
+    elif args.command == "predict":
+        import json
+
+        from export.predict import predict
+
+        for r in predict(args.artifact, args.texts):
+            print(json.dumps(r, ensure_ascii=False))
+    return 0
+
+
+def _export(args) -> int:
+    from export.context import ExportOptions
+    from export.run import export_run
+    from export.table import write_table
+
+    try:
+        buckets = tuple(sorted({int(b) for b in args.buckets.split(",")}))
+    except ValueError:
+        raise UserError(f"--buckets: expected comma-separated integers, got {args.buckets!r}") from None
+    if not 0 < args.accuracy_budget <= 1:
+        raise UserError(f"--accuracy-budget: expected a fraction in (0, 1], got {args.accuracy_budget}")
+    options = ExportOptions(per_channel=args.per_channel, accuracy_budget=args.accuracy_budget, buckets=buckets)
+    outcomes = export_run(args.run, models=args.models.split(","),
+                          targets=args.targets.split(",") if args.targets else None, out=args.out, options=options)
+    out_root = args.out or args.run / "export"
+    if args.table_out:
+        write_table(out_root, args.table_out)
+    bad = [o for o in outcomes if o["status"] == "rejected"]
+    for o in outcomes:
+        print(f"{o['model']:>24} {o['target']:<16} {o['status']}" + (f": {o['error'][:200]}" if "error" in o else ""))
+    if bad:
+        raise UserError("validation rejected " + "; ".join(f"{o['model']}/{o['target']}: {o['error']}" for o in bad))
     return 0
 
 

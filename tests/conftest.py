@@ -37,3 +37,29 @@ def write_file(tmp_path):
         return p
 
     return write
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tiny_teacher, tmp_path_factory) -> Path:
+    """A run folder as `distill-bench pipeline` leaves it, with a random word-level student (max length 8)
+    and the tiny random BERT as teacher: what `distill-bench export` reads, made in a second."""
+    import json
+    import shutil
+
+    import torch
+
+    from distill.students import BiLSTMClassifier, StudentConfig
+    from distill.train import save_student
+    from distill.vocab import Vocab
+
+    run = tmp_path_factory.mktemp("tiny-run")
+    task = get_task("sst2")
+    (run / "config.json").write_text(json.dumps({"run_id": "tiny", "command": "test", "run": {"task": "sst2"}}))
+    shutil.copytree(tiny_teacher, run / "teacher" / "model")
+    vocab = Vocab.build(list(load_split(task, "train", 400)["text"]), "word")
+    torch.manual_seed(0)
+    student = BiLSTMClassifier(StudentConfig(vocab_size=len(vocab), embed_dim=16, hidden=8, fc=12)).eval()
+    folder = run / "students" / "tiny-s0"
+    save_student(folder, student, vocab, {"task": "sst2", "label_names": list(task.label_names), "max_length": 8})
+    (folder / "metrics.json").write_text(json.dumps({"accuracy": 0.5}))
+    return run

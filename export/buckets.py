@@ -1,0 +1,42 @@
+"""Fixed-length artifacts (ExecuTorch .pte, LiteRT .tflite) ship one file per sequence-length bucket; a batch
+goes to the smallest bucket that fits its longest sentence, padded on the right (the student ignores pads,
+so the result equals the eager model's). Longer inputs are cut to the largest bucket, like the tokenizer's
+max_length cut.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+
+def bucket_file(length: int, suffix: str) -> str:
+    return f"model-s{length}{suffix}"
+
+
+def pick_bucket(length: int, buckets: list[int]) -> int:
+    fits = [b for b in sorted(buckets) if b >= length]
+    return fits[0] if fits else max(buckets)
+
+
+def fit(ids: np.ndarray, mask: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Right-pad (or cut) both arrays to `length` columns."""
+    if ids.shape[1] >= length:
+        return np.ascontiguousarray(ids[:, :length]), np.ascontiguousarray(mask[:, :length])
+    pad = ((0, 0), (0, length - ids.shape[1]))
+    return np.pad(ids, pad), np.pad(mask, pad)
+
+
+def bucketed(runners: dict[int, Callable], batch_one: bool = False) -> Callable:
+    """One runner over per-bucket runners; with batch_one, rows run one at a time (static batch 1)."""
+    buckets = sorted(runners)
+
+    def run(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        b = pick_bucket(int(mask.sum(1).max()), buckets)
+        ids, mask = fit(ids, mask, b)
+        if batch_one:
+            return np.concatenate([runners[b](ids[i:i + 1], mask[i:i + 1]) for i in range(len(ids))])
+        return runners[b](ids, mask)
+
+    return run

@@ -1,0 +1,43 @@
+"""Shared state of one export session: options, calibration text, and intermediates built once per source.
+
+Several targets start from the same intermediate (ort-mobile converts the ONNX file, onnx-int8 quantizes it),
+so `ctx.intermediate(name, make)` builds each one once per source in a scratch folder and hands out its path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass
+class ExportOptions:
+    per_channel: bool = False  # per-channel int8 weights (ONNX Runtime, ExecuTorch)
+    accuracy_budget: float = 0.99  # lossy targets must keep this fraction of the fp32 dev accuracy
+    buckets: tuple[int, ...] = (16, 32, 64, 128)  # sequence lengths of fixed-shape targets (ExecuTorch, LiteRT)
+    litert_python: str | None = None  # python of the LiteRT converter env (default: found by export.litert_env)
+    dev_limit: int | None = None  # validate accuracy on the first N dev examples only (tests)
+
+
+@dataclass
+class ExportContext:
+    scratch: Path
+    options: ExportOptions
+    calibration_texts: list[str] = field(default_factory=list)  # train sentences for static int8 calibration
+    _made: dict = field(default_factory=dict)
+
+    def calibration_batches(self, source, batch_size: int = 32) -> list[tuple[np.ndarray, np.ndarray]]:
+        texts = self.calibration_texts
+        return [source.encoder(texts[i:i + batch_size], source.max_length) for i in range(0, len(texts), batch_size)]
+
+    def intermediate(self, source_name: str, name: str, make: Callable[[Path], None]) -> Path:
+        key = (source_name, name)
+        if key not in self._made:
+            path = self.scratch / source_name / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            make(path)
+            self._made[key] = path
+        return self._made[key]

@@ -1,0 +1,77 @@
+"""manifest.json beside every artifact: what it is, what it expects, how it was validated, what it cost.
+
+Enough to run the artifact with no access to the training run: input names and dtypes, dynamic axes, label
+names, the tokenizer folder shipped next to it, and the max length; plus provenance (sha256 of the source
+checkpoint and of each artifact file, library versions, warnings raised during export).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import warnings
+from pathlib import Path
+
+from distill.errors import UserError
+from distill.io import read_json, write_json
+from distill.label import file_sha256
+from export.source import INPUT_NAMES, OUTPUT_NAMES
+
+MANIFEST = "manifest.json"
+TOKENIZER_DIR = "tokenizer"
+LIBRARIES = ("torch", "onnx", "onnxruntime", "onnxscript", "executorch", "torchao", "ai-edge-litert",
+             "transformers", "numpy")
+REQUIRED = ("target", "files", "inputs", "outputs", "label_names", "tokenizer", "max_length")
+
+
+def versions() -> dict:
+    out = {}
+    for lib in LIBRARIES:
+        try:
+            out[lib] = importlib.metadata.version(lib)
+        except importlib.metadata.PackageNotFoundError:
+            out[lib] = None
+    return out
+
+
+def summarize_warnings(caught: list[warnings.WarningMessage]) -> list[dict]:
+    """Distinct warnings (category + first line), with how often each was raised."""
+    seen: dict[tuple[str, str], int] = {}
+    for w in caught:
+        key = (w.category.__name__, str(w.message).strip().splitlines()[0][:300] if str(w.message).strip() else "")
+        seen[key] = seen.get(key, 0) + 1
+    return [{"category": c, "message": m, "count": n} for (c, m), n in seen.items()]
+
+
+def build_manifest(target, source, folder: Path, result, max_length: int) -> dict:
+    files = {name: {"bytes": (folder / name).stat().st_size, "sha256": file_sha256(folder / name)}
+             for name in result.files}
+    return {
+        "target": target.name, "description": target.description, "lossy": target.lossy,
+        "files": list(result.files), "file_info": files,
+        "size_mb": round(sum(f["bytes"] for f in files.values()) / 2**20, 3),
+        "inputs": [{"name": n, "dtype": "int64", "shape": ["batch", "seq"]} for n in INPUT_NAMES],
+        "outputs": [{"name": n, "dtype": "float32", "shape": ["batch", "num_labels"]} for n in OUTPUT_NAMES],
+        "input_contract": "right-padded token ids and a 1/0 attention mask; the student reads lengths from it",
+        "label_names": list(source.label_names), "max_length": int(max_length),
+        "tokenizer": {"kind": source.encoder.kind, "folder": TOKENIZER_DIR},
+        "source": {"name": source.name, "kind": source.kind, "checkpoint": str(source.checkpoint),
+                   "checkpoint_sha256": file_sha256(source.checkpoint), **source.info},
+        "info": result.info, "versions": versions(),
+    }
+
+
+def write_manifest(folder: Path, manifest: dict) -> None:
+    write_json(folder / MANIFEST, manifest)
+
+
+def read_manifest(path: str | Path) -> tuple[Path, dict]:
+    """The artifact folder and its manifest, given the folder, the manifest or any artifact file in it."""
+    path = Path(path)
+    folder = path if path.is_dir() else path.parent
+    if not (folder / MANIFEST).is_file():
+        raise UserError(f"{folder}: no {MANIFEST} here; give an artifact folder made by `distill-bench export`")
+    manifest = read_json(folder / MANIFEST)
+    missing = [k for k in REQUIRED if k not in manifest]
+    if missing:
+        raise UserError(f"{folder / MANIFEST}: missing field(s) {', '.join(missing)}")
+    return folder, manifest

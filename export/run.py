@@ -1,0 +1,153 @@
+"""`distill-bench export RUN`: every chosen model × target, built, validated, and kept only if it passes.
+
+    distill-bench export runs/sst2-paper                           # best student + teacher, every target
+    distill-bench export runs/sst2-paper --targets onnx,onnx-int8 --models bilstm-kd-aug-s0
+    distill-bench export runs/sst2-paper --table-out results/sst2-export
+
+Each artifact is built in a temporary folder beside its final place, validated there (export/validate.py),
+and moved into RUN/export/<model>/<target>/ only when it passes, with its manifest and tokenizer. A target
+whose runtime or converter is missing or fails is recorded with its real error, and the others go on.
+`RUN/export/export.json` lists every outcome; the table is made from it and the manifests.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+import traceback
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from distill.errors import UserError
+from distill.io import atomic_path, read_json, write_json
+from export.context import ExportContext, ExportOptions
+from export.manifest import TOKENIZER_DIR, build_manifest, summarize_warnings, write_manifest
+from export.registry import all_targets
+from export.validate import ValidationError, check_parity, dev_batches, judge, predict_dev, score
+
+
+class TargetUnavailable(Exception):
+    """A runtime or converter this target needs is not installed or cannot run here (message says which)."""
+
+
+def choose_targets(names: list[str] | None) -> list:
+    targets = all_targets()
+    if not names:
+        return list(targets.values())
+    unknown = [n for n in names if n not in targets]
+    if unknown:
+        raise UserError(f"--targets: unknown {', '.join(unknown)}; known: {', '.join(targets)}")
+    return [targets[n] for n in names]
+
+
+def export_source(source, targets: list, out_root: Path, ctx: ExportContext, dev_texts: list[str],
+                  dev_labels: np.ndarray, log=print) -> list[dict]:
+    """Build and validate every target that takes this source; return one outcome record per target."""
+    budget = ctx.options.accuracy_budget
+    if ctx.options.dev_limit:
+        dev_texts, dev_labels = dev_texts[:ctx.options.dev_limit], dev_labels[:ctx.options.dev_limit]
+    ref_batches = dev_batches(source.encoder, dev_texts, source.max_length)
+    ref_logits = predict_dev(source.logits, ref_batches, len(dev_texts))
+    fp32 = score(ref_logits, dev_labels, ref_logits)
+    outcomes = []
+    for target in targets:
+        if source.kind not in target.kinds:
+            continue
+        final = out_root / source.name / target.name
+        record = {"model": source.name, "kind": source.kind, "target": target.name, "fp32_dev": fp32}
+        log(f"export {source.name} → {target.name}")
+        start = time.perf_counter()
+        try:
+            with atomic_path(final) as tmp:
+                tmp.mkdir()
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    result = target.build(source, tmp, ctx)
+                seconds = time.perf_counter() - start
+                max_length = result.max_length or source.max_length
+                manifest = build_manifest(target, source, tmp, result, max_length)
+                runner = target.load(tmp, manifest)
+                parity = check_parity(runner, source, max_length)
+                batches = ref_batches if max_length == source.max_length else \
+                    dev_batches(source.encoder, dev_texts, max_length)
+                scores = score(predict_dev(runner, batches, len(dev_texts)), dev_labels, ref_logits)
+                manifest.update({"export_seconds": round(seconds, 2), "warnings": summarize_warnings(caught),
+                                 "parity_max_abs": parity, "tolerance": target.tolerance, "dev": scores,
+                                 "fp32_dev": fp32, "accuracy_budget": budget if target.lossy else None,
+                                 "status": "ok"})
+                judge(target, parity, scores, fp32, budget)
+                source.encoder.save(tmp / TOKENIZER_DIR)
+                write_manifest(tmp, manifest)
+            record.update(status="ok", manifest=str(final / "manifest.json"))
+            log(f"  ok: {manifest['size_mb']:.2f} MB, max |Δlogit| {max(parity.values()):.2e}, "
+                f"dev {scores['accuracy']:.4f} (fp32 {fp32['accuracy']:.4f}), {seconds:.1f} s")
+        except ValidationError as e:
+            shutil.rmtree(final, ignore_errors=True)  # an older artifact here no longer matches either
+            record.update(status="rejected", error=str(e))
+            log(f"  REJECTED: {e}")
+        except TargetUnavailable as e:
+            record.update(status="unavailable", error=str(e))
+            log(f"  unavailable: {e}")
+        except Exception as e:  # a converter or runtime failing on this machine: report it, go on
+            record.update(status="failed", error=f"{type(e).__name__}: {e}",
+                          traceback=traceback.format_exc()[-4000:])
+            log(f"  FAILED: {type(e).__name__}: {str(e)[:500]}")
+        outcomes.append(record)
+    return outcomes
+
+
+def _run_models(run_dir: Path, models: list[str]) -> dict[str, Path]:
+    """Model name → folder (a student folder or the teacher's model folder), in the order asked."""
+    students = {p.parent.name: p.parent for p in sorted((run_dir / "students").glob("*/metrics.json"))}
+    chosen: dict[str, Path] = {}
+    for name in models:
+        if name == "teacher":
+            chosen["teacher"] = run_dir / "teacher" / "model"
+        elif name in ("best", "all") and not students:
+            raise UserError(f"{run_dir}/students: no trained students")
+        elif name == "all":
+            chosen.update(students)
+        elif name == "best":
+            best = max(students, key=lambda n: read_json(students[n] / "metrics.json")["accuracy"])
+            chosen[best] = students[best]
+        elif name in students:
+            chosen[name] = students[name]
+        else:
+            raise UserError(f"--models: no model {name!r} in {run_dir}; students: {', '.join(students) or 'none'}"
+                            ", or 'teacher', 'best', 'all'")
+    return chosen
+
+
+def export_run(run_dir: str | Path, models: list[str] | None = None, targets: list[str] | None = None,
+               out: str | Path | None = None, options: ExportOptions | None = None) -> list[dict]:
+    from distill.data import load_split
+    from distill.pipeline import _task_of
+    from export.source import load_student_source, load_teacher_source
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.json").is_file():
+        raise UserError(f"{run_dir}: not a run folder (no config.json); make one with `distill-bench pipeline`")
+    task = _task_of(read_json(run_dir / "config.json"))
+    if task.is_pair:
+        raise UserError(f"{run_dir}: task {task.name!r} is a sentence-pair task; export takes single-sentence "
+                        "models for now")
+    out_root = Path(out) if out else run_dir / "export"
+    chosen_targets = choose_targets(targets)
+    dev = load_split(task, "dev")
+    calibration = list(load_split(task, "train", 256)["text"])
+    summary_path = out_root / "export.json"
+    previous = read_json(summary_path)["outcomes"] if summary_path.exists() else []
+    outcomes = []
+    with tempfile.TemporaryDirectory(prefix="export-scratch-") as scratch:
+        ctx = ExportContext(Path(scratch), options or ExportOptions(), calibration_texts=calibration)
+        for name, folder in _run_models(run_dir, models or ["best", "teacher"]).items():
+            source = load_teacher_source(folder) if name == "teacher" else load_student_source(folder)
+            outcomes += export_source(source, chosen_targets, out_root, ctx, list(dev["text"]),
+                                      np.asarray(dev["label"]))
+    done = {(o["model"], o["target"]) for o in outcomes}
+    merged = [o for o in previous if (o["model"], o["target"]) not in done] + outcomes
+    write_json(summary_path, {"run": str(run_dir), "outcomes": merged})
+    return outcomes

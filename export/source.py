@@ -1,0 +1,168 @@
+"""What gets exported: a model behind one input contract, plus the text encoder shipped beside every artifact.
+
+Every artifact, student or teacher, takes the same two int64 inputs — `input_ids` and `attention_mask`, shape
+(batch, seq), right-padded — and returns `logits` (batch, labels). The student turns the mask into lengths
+inside the graph, so one runner, one validator and one `predict` serve every model and target.
+"""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from distill.errors import UserError
+
+INPUT_NAMES = ("input_ids", "attention_mask")
+OUTPUT_NAMES = ("logits",)
+
+
+class StudentForExport(nn.Module):
+    """(input_ids, attention_mask) → logits for a BiLSTM student; lengths come from the mask."""
+
+    def __init__(self, student: nn.Module):
+        super().__init__()
+        self.student = student
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.student(input_ids, attention_mask.sum(1))
+
+
+class TeacherForExport(nn.Module):
+    """(input_ids, attention_mask) → logits for a Hugging Face sequence classifier (no dict output)."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.model(input_ids=input_ids, attention_mask=attention_mask).logits
+
+
+class TextEncoder:
+    """Raw text → right-padded (input_ids, attention_mask) int64 arrays, from a `tokenizer/` folder.
+
+    kind "student": the student's vocab.json (+ wordpiece/); kind "hf": a Hugging Face tokenizer folder.
+    """
+
+    def __init__(self, kind: str, folder: Path):
+        self.kind, self.folder = kind, Path(folder)
+        if kind == "student":
+            from distill.vocab import Vocab
+
+            self.vocab = Vocab.load(self.folder)
+        elif kind == "hf":
+            from transformers import AutoTokenizer
+
+            try:
+                self.tokenizer = AutoTokenizer.from_pretrained(str(self.folder), local_files_only=True)
+            except (OSError, ValueError) as e:
+                raise UserError(f"{self.folder}: cannot load the tokenizer ({e})") from None
+        else:
+            raise UserError(f"{self.folder}: unknown tokenizer kind {kind!r} (expected 'student' or 'hf')")
+
+    def __call__(self, texts: list[str], max_length: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.kind == "hf":
+            enc = self.tokenizer(list(texts), truncation=True, max_length=max_length, padding=True,
+                                 return_tensors="np")
+            return enc["input_ids"].astype(np.int64), enc["attention_mask"].astype(np.int64)
+        seqs = self.vocab.encode(list(texts), max_length=max_length)
+        ids = np.zeros((len(seqs), max(len(s) for s in seqs)), np.int64)
+        for i, s in enumerate(seqs):
+            ids[i, :len(s)] = s
+        return ids, (np.arange(ids.shape[1])[None, :] < np.array([len(s) for s in seqs])[:, None]).astype(np.int64)
+
+    def save(self, folder: Path) -> None:
+        shutil.copytree(self.folder, folder, dirs_exist_ok=True)
+
+
+@dataclass
+class Source:
+    """A model ready to export: its eager module, encoder, identity and what validation needs."""
+
+    name: str
+    kind: str  # "student" | "teacher"
+    module: nn.Module
+    encoder: TextEncoder
+    checkpoint: Path  # the weights file whose sha256 names the source
+    label_names: list[str]
+    max_length: int
+    vocab_size: int
+    first_token_id: int  # random parity inputs draw ids from [first_token_id, vocab_size)
+    info: dict = field(default_factory=dict)
+
+    def fresh_module(self) -> nn.Module:
+        """A deep copy for an exporter to trace: torch.export rebinds nn.LSTM's flat weights while tracing,
+        and a later dynamic-length export of the *same* module object then fails ("Constraints violated
+        (seq)"), so every exporter gets its own copy."""
+        return copy.deepcopy(self.module)
+
+    def logits(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return self.module(torch.from_numpy(input_ids), torch.from_numpy(attention_mask)).float().numpy()
+
+
+def load_student_source(folder: str | Path, name: str | None = None) -> Source:
+    from distill.train import load_student
+
+    folder = Path(folder)
+    model, vocab, config = load_student(folder)
+    return Source(name=name or folder.name, kind="student", module=StudentForExport(model).eval(),
+                  encoder=_StudentEncoderView(folder), checkpoint=folder / "model.safetensors",
+                  label_names=list(config.get("label_names") or range(model.cfg.num_labels)),
+                  max_length=int(config.get("max_length", 128)), vocab_size=len(vocab), first_token_id=3,
+                  info={"params": model.num_params(False), "params_no_embedding": model.num_params(True),
+                        "student": config["student"]})
+
+
+class _StudentEncoderView(TextEncoder):
+    """The student's encoder, shipping only the tokenizer files of its folder (not the weights)."""
+
+    def __init__(self, folder: Path):
+        super().__init__("student", folder)
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(self.folder / "vocab.json", folder / "vocab.json")
+        if (self.folder / "wordpiece").is_dir():
+            shutil.copytree(self.folder / "wordpiece", folder / "wordpiece", dirs_exist_ok=True)
+
+
+class _HFEncoderView(TextEncoder):
+    """A teacher's tokenizer, shipped as its tokenizer files only (saved fresh, not the weights)."""
+
+    def save(self, folder: Path) -> None:
+        self.tokenizer.save_pretrained(str(folder))
+
+
+def load_teacher_source(folder: str | Path, max_length: int = 128, name: str = "teacher") -> Source:
+    from distill.label import load_finetuned_teacher
+
+    folder = Path(folder)
+    tokenizer, model = load_finetuned_teacher(folder)
+    encoder = _HFEncoderView("hf", folder)
+    weights = sorted(folder.glob("*.safetensors"))[0]
+    labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+    return Source(name=name, kind="teacher", module=TeacherForExport(model.float()).eval(), encoder=encoder,
+                  checkpoint=weights, label_names=labels,
+                  max_length=min(max_length, getattr(model.config, "max_position_embeddings", max_length)),
+                  vocab_size=model.config.vocab_size, first_token_id=len(tokenizer.all_special_ids) or 1,
+                  info={"params": model.num_parameters(),
+                        "params_no_embedding": model.num_parameters(exclude_embeddings=True),
+                        "architecture": (model.config.architectures or [type(model).__name__])[0]})
+
+
+def example_inputs(source: Source, batch: int = 2, seq: int = 7) -> tuple[torch.Tensor, torch.Tensor]:
+    """A traced/exported example: batch ≥ 2 and seq ≥ 2 with one padded row, so neither axis is fixed to 1."""
+    seq = max(2, min(seq, source.max_length))
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(source.first_token_id, source.vocab_size, (batch, seq), generator=g)
+    mask = torch.ones_like(ids)
+    ids[-1, seq // 2:] = 0
+    mask[-1, seq // 2:] = 0
+    return ids, mask

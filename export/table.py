@@ -1,0 +1,100 @@
+"""The export table, made from RUN/export/export.json and the manifests it points to (never typed in).
+
+Writes export.json (all outcomes with their manifests' numbers), export.md and export.csv to a folder such
+as results/sst2-export. The parity column is the largest |Δlogit| over the shapes; every shape is in the
+JSON and CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from tabulate import tabulate
+
+from distill.errors import UserError
+from distill.io import read_json, write_json, write_text
+
+FP32_OF = {"onnx-int8": "onnx", "ort-mobile-int8": "ort-mobile", "executorch-int8": "executorch",
+           "litert-int8": "litert", "torch-int8": "torchscript"}
+
+
+def collect(export_dir: Path) -> list[dict]:
+    summary = export_dir / "export.json"
+    if not summary.is_file():
+        raise UserError(f"{export_dir}: no export.json; run `distill-bench export RUN` first")
+    rows = []
+    for o in read_json(summary)["outcomes"]:
+        row = {k: o.get(k) for k in ("model", "kind", "target", "status", "error")}
+        row["fp32_accuracy"] = o["fp32_dev"]["accuracy"]
+        if o["status"] == "ok":
+            m = read_json(Path(o["manifest"]))
+            row.update({"size_mb": m["size_mb"], "parity_max_abs": m["parity_max_abs"],
+                        "worst_abs_dlogit": max(m["parity_max_abs"].values()), "tolerance": m["tolerance"],
+                        "argmax_agreement": m["dev"]["argmax_agreement"], "accuracy": m["dev"]["accuracy"],
+                        "ci95": m["dev"]["ci95"], "n": m["dev"]["n"],
+                        "accuracy_vs_fp32": m["dev"]["accuracy"] / m["fp32_dev"]["accuracy"],
+                        "export_seconds": m["export_seconds"], "max_length": m["max_length"],
+                        "embedding_int8": m["info"].get("embedding_int8"),
+                        "warnings": [f"{w['category']}: {w['message'][:90]}" for w in m["warnings"]],
+                        "versions": m["versions"]})
+        rows.append(row)
+    sizes = {(r["model"], r["target"]): r.get("size_mb") for r in rows}
+    for r in rows:
+        base = sizes.get((r["model"], FP32_OF.get(r["target"])))
+        if base and r.get("size_mb"):
+            r["smaller_than_fp32"] = round(base / r["size_mb"], 2)
+    return rows
+
+
+def _short_warnings(r: dict) -> str:
+    kinds = sorted({w.split(":")[0] for w in r.get("warnings") or []})
+    deprecations = [w for w in r.get("warnings") or [] if "deprecat" in w.lower()]
+    text = "; ".join(d.split(": ", 1)[1][:60] for d in deprecations[:2])
+    return (f"{len(r.get('warnings') or [])} ({', '.join(kinds)})" + (f" — {text}" if text else "")) \
+        if r.get("warnings") else ""
+
+
+def render_markdown(rows: list[dict]) -> str:
+    table = []
+    for r in rows:
+        if r["status"] != "ok":
+            table.append([r["model"], r["target"], r["status"], "", "", "", "", "", "", "", (r["error"] or "")[:160]])
+            continue
+        table.append([r["model"], r["target"], "ok", f"{r['size_mb']:.2f}",
+                      f"{r['smaller_than_fp32']:.2f}×" if r.get("smaller_than_fp32") else "",
+                      f"{r['worst_abs_dlogit']:.1e}", f"{r['argmax_agreement']:.4f}", f"{r['accuracy']:.4f}",
+                      f"{r['fp32_accuracy']:.4f}", f"{r['export_seconds']:.1f}",
+                      {True: "emb int8", False: "emb fp32", None: ""}[r.get("embedding_int8")] + " · " +
+                      _short_warnings(r)])
+    head = ["model", "target", "status", "MB", "vs fp32 size", "max |Δlogit|", "argmax agree", "dev acc",
+            "fp32 acc", "export s", "notes · warnings"]
+    shapes = next((list(r["parity_max_abs"]) for r in rows if r.get("parity_max_abs")), [])
+    parity = [[r["model"], r["target"], *(f"{r['parity_max_abs'][s]:.1e}" for s in shapes)]
+              for r in rows if r.get("parity_max_abs") and list(r["parity_max_abs"]) == shapes]
+    return ("## Export targets\n\n" + tabulate(table, head, tablefmt="github") +
+            "\n\n## Parity: max |Δlogit| vs eager fp32 at each input shape (batch × length)\n\n" +
+            tabulate(parity, ["model", "target", *shapes], tablefmt="github") + "\n")
+
+
+def render_csv(rows: list[dict]) -> str:
+    keys = ["model", "kind", "target", "status", "size_mb", "smaller_than_fp32", "worst_abs_dlogit",
+            "argmax_agreement", "accuracy", "fp32_accuracy", "accuracy_vs_fp32", "export_seconds", "max_length",
+            "embedding_int8", "error"]
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    shapes = sorted({s for r in rows for s in (r.get("parity_max_abs") or {})})
+    w.writerow(keys + [f"dlogit_{s}" for s in shapes])
+    for r in rows:
+        w.writerow([r.get(k) for k in keys] + [(r.get("parity_max_abs") or {}).get(s) for s in shapes])
+    return buf.getvalue()
+
+
+def write_table(export_dir: str | Path, out: str | Path, header: str = "") -> list[dict]:
+    rows = collect(Path(export_dir))
+    out = Path(out)
+    write_json(out / "export.json", {"rows": rows})
+    write_text(out / "export.md", header + render_markdown(rows))
+    write_text(out / "export.csv", render_csv(rows))
+    return rows

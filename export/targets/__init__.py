@@ -1,0 +1,1 @@
+"""One module per export target; each registers itself with export.registry.register."""

@@ -1,0 +1,88 @@
+"""ExecuTorch `.pte` with the XNNPACK delegate, fp32 and int8 (pt2e XNNPACK quantizer), run here through
+ExecuTorch's Python runtime. A .pte has a fixed sequence length, so one file per length bucket ships and each
+input goes to the smallest that fits (export/buckets.py); the batch axis stays dynamic.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from export.buckets import bucket_file, bucketed, fit
+from export.registry import BuildResult, register
+from export.source import INPUT_NAMES, example_inputs
+
+
+def _program(source, seq: int):
+    ids, mask = example_inputs(source, batch=2, seq=seq)
+    batch = torch.export.Dim("batch", min=1, max=4096)
+    return (ids, mask), {name: {0: batch} for name in INPUT_NAMES}
+
+
+def _quantized(source, seq: int, example, dynamic, ctx):
+    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
+        XNNPACKQuantizer,
+        get_symmetric_quantization_config,
+    )
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+
+    quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
+    program = torch.export.export(source.fresh_module(), example, dynamic_shapes=dynamic)
+    graph = prepare_pt2e(program.module(), quantizer)
+    with torch.no_grad():
+        for ids, mask in ctx.calibration_batches(source):  # train sentences, not dev: no peeking at the test
+            ids, mask = fit(ids, mask, seq)
+            graph(torch.from_numpy(ids), torch.from_numpy(mask))
+    return convert_pt2e(graph)
+
+
+def _lower(module, example, dynamic, path) -> None:
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+    from executorch.exir import to_edge_transform_and_lower
+
+    program = torch.export.export(module, example, dynamic_shapes=dynamic)
+    path.write_bytes(to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()]).to_executorch().buffer)
+
+
+def _build(source, folder, ctx, int8: bool) -> BuildResult:
+    import executorch
+
+    buckets = sorted(b for b in ctx.options.buckets if b <= source.max_length) or [source.max_length]
+    files, quantize_nodes = [], []
+    for seq in buckets:
+        example, dynamic = _program(source, seq)
+        module = _quantized(source, seq, example, dynamic, ctx) if int8 else source.fresh_module()
+        if int8:  # measured, not assumed: how many quantize ops the quantizer actually inserted
+            quantize_nodes.append(sum("quantize_per" in str(n.target) for n in module.graph.nodes))
+        files.append(bucket_file(seq, ".pte"))
+        _lower(module, example, dynamic, folder / files[-1])
+    info = {"format": "executorch", "executorch": getattr(executorch, "__version__", "unknown"),
+            "delegate": "XnnpackPartitioner", "seq_buckets": buckets, "dynamic_axes": {"input_ids": ["batch"]}}
+    if int8:
+        info.update({"quantizer": "XNNPACKQuantizer symmetric per-channel (pt2e)",
+                     "quantize_nodes_per_bucket": quantize_nodes, "embedding_int8": False,
+                     "embedding_note": "the embedding table stays fp32: quantizing it fails in the pip runtime"})
+    return BuildResult(files, info, max_length=max(buckets))
+
+
+def _load(folder, manifest):
+    from executorch.runtime import Runtime
+
+    runtime = Runtime.get()
+    runners = {}
+    for seq, name in zip(manifest["info"]["seq_buckets"], manifest["files"]):
+        method = runtime.load_program(str(folder / name)).load_method("forward")
+        runners[seq] = (lambda m: lambda ids, mask: m.execute([torch.from_numpy(ids),
+                                                                torch.from_numpy(mask)])[0].numpy())(method)
+    return bucketed(runners)
+
+
+@register("executorch", load=_load, kinds=("student",), tolerance=1e-4)
+def build_fp32(source, folder, ctx) -> BuildResult:
+    """ExecuTorch .pte (XNNPACK), fp32, one file per length bucket."""
+    return _build(source, folder, ctx, int8=False)
+
+
+@register("executorch-int8", load=_load, kinds=("student",), lossy=True)
+def build_int8(source, folder, ctx) -> BuildResult:
+    """ExecuTorch .pte (XNNPACK), int8 via the pt2e XNNPACK quantizer, one file per length bucket."""
+    return _build(source, folder, ctx, int8=True)

@@ -1,0 +1,60 @@
+"""fp32 ONNX (dynamo exporter) with dynamic batch and sequence axes; also the intermediate of the int8 and
+ORT-format targets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from export.registry import BuildResult, register
+from export.source import INPUT_NAMES, OUTPUT_NAMES, example_inputs
+from export.targets.pt2 import lstm_while_loop
+
+DYNAMIC = {name: {0: "batch", 1: "seq"} for name in INPUT_NAMES}
+
+
+def export_onnx(source, path: Path) -> None:
+    # batch 2 × seq 7 example: an example of 1 on either axis would silently fix that axis in the graph.
+    # torch.onnx applies the LSTM while-loop decomposition itself; lstm_while_loop() makes it take effect
+    # even after an earlier export in this process (see its docstring).
+    with lstm_while_loop():
+        _onnx_export(source, path)
+
+
+def _onnx_export(source, path: Path) -> None:
+    torch.onnx.export(source.fresh_module(), example_inputs(source), str(path), dynamo=True, external_data=False,
+                      input_names=list(INPUT_NAMES), output_names=list(OUTPUT_NAMES), dynamic_shapes=DYNAMIC,
+                      verbose=False)
+
+
+def onnx_info(path: Path) -> dict:
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    ops = {}
+    for node in model.graph.node:
+        ops[node.op_type] = ops.get(node.op_type, 0) + 1
+    return {"format": "onnx", "ir_version": model.ir_version,
+            "opset": {o.domain or "ai.onnx": o.version for o in model.opset_import},
+            "dynamic_axes": {name: ["batch", "seq"] for name in INPUT_NAMES}, "op_counts": ops}
+
+
+def ort_runner(path: Path):
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    return lambda ids, mask: session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+
+
+def _load(folder, manifest):
+    return ort_runner(folder / manifest["files"][0])
+
+
+@register("onnx", load=_load, tolerance=1e-4)
+def build(source, folder, ctx) -> BuildResult:
+    """fp32 ONNX, torch.onnx.export(dynamo=True), dynamic batch and sequence axes."""
+    src = ctx.intermediate(source.name, "model.onnx", lambda p: export_onnx(source, p))
+    (folder / "model.onnx").write_bytes(src.read_bytes())
+    return BuildResult(["model.onnx"], onnx_info(folder / "model.onnx"))

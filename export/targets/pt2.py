@@ -1,0 +1,66 @@
+"""torch.export program (.pt2): the forward-looking PyTorch artifact, with dynamic batch and length."""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+from export.registry import BuildResult, register
+from export.source import INPUT_NAMES, example_inputs
+
+
+def dynamic_shapes(source, seq: bool = True) -> dict:
+    batch = torch.export.Dim("batch", min=1, max=4096)
+    axes = {0: batch}
+    if seq:
+        axes[1] = torch.export.Dim("seq", min=1, max=source.max_length)
+    return {name: dict(axes) for name in INPUT_NAMES}
+
+
+@contextlib.contextmanager
+def lstm_while_loop():
+    """torch.export's while-loop LSTM decomposition, with the operator's dispatch cache cleared on the way in
+    and out: the private patch swaps aten.lstm's Python kernel without clearing that cache, so after any
+    earlier export in the process (e.g. a fixed-length ExecuTorch one) the old kernel is still used and the
+    length gets specialised ("Constraints violated (seq)"). Checked on torch 2.13.0."""
+    from torch.export._patches import register_lstm_while_loop_decomposition
+
+    lstm = torch.ops.aten.lstm.input
+    lstm._dispatch_cache.clear()
+    try:
+        with register_lstm_while_loop_decomposition():
+            lstm._dispatch_cache.clear()
+            yield
+    finally:
+        lstm._dispatch_cache.clear()
+
+
+def export_program(source, seq_dynamic: bool = True) -> torch.export.ExportedProgram:
+    """torch.export of the fp32 model. The student's LSTM would specialise the length to the example's
+    unless decomposed into a while loop (torch.export._patches, the route torch.onnx takes itself)."""
+    example = example_inputs(source)
+    if source.kind == "student" and seq_dynamic:
+        with lstm_while_loop():
+            return torch.export.export(source.fresh_module(), example, dynamic_shapes=dynamic_shapes(source))
+    return torch.export.export(source.fresh_module(), example,
+                               dynamic_shapes=dynamic_shapes(source, seq_dynamic))
+
+
+def _load(folder, manifest):
+    module = torch.export.load(str(folder / manifest["files"][0])).module()
+
+    def run(ids, mask):
+        with torch.inference_mode():
+            return module(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
+
+    return run
+
+
+@register("pt2", load=_load, tolerance=1e-4)
+def build(source, folder, ctx) -> BuildResult:
+    """torch.export ExportedProgram saved with torch.export.save (dynamic batch and length)."""
+    torch.export.save(export_program(source), str(folder / "model.pt2"))
+    return BuildResult(["model.pt2"], {"format": "torch.export", "dynamic_axes": {
+        "input_ids": ["batch", "seq"], "attention_mask": ["batch", "seq"]},
+        "lstm": "while-loop decomposition" if source.kind == "student" else None})

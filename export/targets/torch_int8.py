@@ -1,0 +1,30 @@
+"""PyTorch dynamic int8 of LSTM + Linear, saved as TorchScript.
+
+torch.ao.quantization.quantize_dynamic is deprecated in torch 2.13 (its warning lands in the manifest), but
+torchao's replacement (quantize_ with Int8DynamicActivationInt8WeightConfig) only rewrites nn.Linear and
+leaves nn.LSTM — most of the student's compute — in fp32, so it does not cover this model yet.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+from export.registry import BuildResult, register
+from export.source import example_inputs
+from export.targets.torchscript import _load
+
+
+@register("torch-int8", load=_load, lossy=True)
+def build(source, folder, ctx) -> BuildResult:
+    """torch.ao dynamic int8 (LSTM + Linear), TorchScript file."""
+    kinds = {nn.LSTM, nn.Linear}
+    quantized = torch.ao.quantization.quantize_dynamic(copy.deepcopy(source.module), kinds, dtype=torch.qint8)
+    traced = torch.jit.trace(quantized, example_inputs(source), strict=False, check_trace=False)
+    traced.save(str(folder / "model.pt"))
+    return BuildResult(["model.pt"], {
+        "format": "torchscript", "api": "torch.ao.quantization.quantize_dynamic", "modules": sorted(
+            k.__name__ for k in kinds), "embedding_int8": False,
+        "torchao": "not used: torchao quantize_ leaves nn.LSTM in fp32"})

@@ -1,0 +1,27 @@
+"""TorchScript: deprecated in torch 2.13 (the warning lands in the manifest) but still what many apps load."""
+
+from __future__ import annotations
+
+import torch
+
+from export.registry import BuildResult, register
+from export.source import example_inputs
+
+
+def _load(folder, manifest):
+    module = torch.jit.load(str(folder / manifest["files"][0]))
+
+    def run(ids, mask):
+        with torch.inference_mode():
+            return module(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
+
+    return run
+
+
+@register("torchscript", load=_load, tolerance=1e-4)
+def build(source, folder, ctx) -> BuildResult:
+    """torch.jit.trace of the fp32 model (dynamic batch and length)."""
+    traced = torch.jit.trace(source.fresh_module(), example_inputs(source), strict=False, check_trace=False)
+    traced.save(str(folder / "model.pt"))
+    return BuildResult(["model.pt"], {"format": "torchscript", "method": "torch.jit.trace",
+                                      "dynamic_axes": {"input_ids": ["batch", "seq"]}})

@@ -1,0 +1,61 @@
+"""`distill-bench export` and `predict` end to end on a tiny run folder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+
+from distill.cli import main
+from export.predict import predict
+from export.source import load_student_source, load_teacher_source
+
+
+def test_export_command_writes_artifacts_summary_and_table(tiny_run, tmp_path, capsys):
+    out, table = tmp_path / "artifacts", tmp_path / "table"
+    rc = main(["export", str(tiny_run), "--models", "best,teacher", "--targets", "onnx,onnx-int8",
+               "--out", str(out), "--table-out", str(table)])
+    assert rc == 0, capsys.readouterr().err
+    summary = json.loads((out / "export.json").read_text())["outcomes"]
+    assert {(o["model"], o["target"], o["status"]) for o in summary} == {
+        ("tiny-s0", "onnx", "ok"), ("tiny-s0", "onnx-int8", "ok"), ("teacher", "onnx", "ok"),
+        ("teacher", "onnx-int8", "ok")}
+    rows = json.loads((table / "export.json").read_text())["rows"]
+    assert {r["target"] for r in rows} == {"onnx", "onnx-int8"}
+    assert all(r["smaller_than_fp32"] > 1 for r in rows if r["target"] == "onnx-int8")
+    md = (table / "export.md").read_text()
+    assert "| tiny-s0" in md and "max |Δlogit|" in md
+    assert (table / "export.csv").read_text().startswith("model,kind,target,status")
+
+
+def test_predict_runs_an_artifact_alone(tiny_run, tmp_path, capsys):
+    out = tmp_path / "artifacts"
+    assert main(["export", str(tiny_run), "--models", "tiny-s0,teacher", "--targets", "onnx", "--out", str(out)]) == 0
+    texts = ["a gorgeous , witty film", "dull and lifeless"]
+    for model, load in (("tiny-s0", lambda: load_student_source(tiny_run / "students" / "tiny-s0")),
+                        ("teacher", lambda: load_teacher_source(tiny_run / "teacher" / "model"))):
+        shipped = tmp_path / f"shipped-{model}"  # the artifact folder alone, far from the run
+        shutil.copytree(out / model / "onnx", shipped)
+        got = predict(shipped, texts)
+        source = load()
+        ids, mask = source.encoder(texts, source.max_length)
+        np.testing.assert_allclose([g["logits"] for g in got], source.logits(ids, mask), atol=1e-4)
+        assert all(g["label"] in source.label_names for g in got)
+    capsys.readouterr()
+    assert main(["predict", str(tmp_path / "shipped-tiny-s0" / "model.onnx"), "fine"]) == 0
+    line = json.loads(capsys.readouterr().out.strip())
+    assert line["text"] == "fine" and set(line["probabilities"]) == {"negative", "positive"}
+
+
+def test_export_input_errors_are_clear(tiny_run, tmp_path, capsys):
+    assert main(["export", str(tiny_run), "--targets", "onnx,tflite9"]) == 2
+    assert "unknown tflite9" in capsys.readouterr().err
+    assert main(["export", str(tiny_run), "--models", "nope"]) == 2
+    assert "no model 'nope'" in capsys.readouterr().err
+    assert main(["export", str(tmp_path)]) == 2
+    assert "not a run folder" in capsys.readouterr().err
+    assert main(["export", str(tiny_run), "--buckets", "8,x"]) == 2
+    assert "--buckets" in capsys.readouterr().err
+    assert main(["predict", str(tmp_path), "text"]) == 2
+    assert "no manifest.json" in capsys.readouterr().err
