@@ -53,7 +53,8 @@ def collect(run_dir: Path) -> dict:
                      "accuracy": m["accuracy"], "ci95": m["ci95"], "n": m["n"], "params": m["params"],
                      "params_no_embedding": m["params_no_embedding"], "embedding": m["embedding"],
                      "train_seconds": m["train_seconds"], "epochs": m["config"]["epochs"],
-                     "train_rows": m["train_rows"], "folder": job["folder"], "command": config["command"]})
+                     "train_rows": m["train_rows"], "threads": m.get("threads"), "folder": job["folder"],
+                     "command": m.get("command") or config["command"]})
     summary = []
     for name in dict.fromkeys(r["name"] for r in rows):
         accs = [r["accuracy"] for r in rows if r["name"] == name]
@@ -77,9 +78,12 @@ def render_markdown(ab: dict) -> str:
             body.append([s["name"], s["n_seeds"], f"{s['mean']:.4f}", f"{s['std']:.4f}", per_seed,
                          f"{s['params']:,}" if s["params"] else "", f"{s['params_no_embedding']:,}"
                          if s["params_no_embedding"] else "", s["embedding"],
-                         f"{sum(r['train_seconds'] or 0 for r in seeds) / len(seeds) / 60:.1f}"])
+                         f"{sum(r['train_seconds'] or 0 for r in seeds) / len(seeds) / 60:.1f}",
+                         seeds[0].get("epochs", ""),
+                         f"{seeds[0]['train_rows']:,}" if seeds[0].get("train_rows") else ""])
         return tabulate(body, headers=["row", "seeds", "mean acc", "std", "each seed [95% CI]", "params",
-                                       "params w/o emb", "embedding", "train min/seed"], tablefmt="github")
+                                       "params w/o emb", "embedding", "train min/seed", "epochs", "train rows"],
+                        tablefmt="github")
 
     parts = [f"# {ab['task'].upper()} {ab['split']} ablation — run `{ab['run_id']}`", "",
              f"Made by `{ab['command']}`; n = {ab['n']} {ab['split']} examples; 95% CIs are percentile "
@@ -87,8 +91,26 @@ def render_markdown(ab: dict) -> str:
              table("ablation"), ""]
     if any(s["group"] == "embedding" for s in ab["summary"]):
         parts += ["## Embedding comparison (bilstm-kd-aug settings, one seed each)", "", table("embedding"), ""]
+    parts += ["## Targets (from the issue), checked against the figures above", "", *_targets(ab), ""]
     parts += ["## Deviations from the paper", "", *[f"- {d}" for d in ab["deviations"]], ""]
     return "\n".join(parts)
+
+
+def _targets(ab: dict) -> list[str]:
+    mean = {s["name"]: s["mean"] for s in ab["summary"]}
+    out = []
+
+    def check(label: str, value: float | None, ok: bool | None) -> None:
+        verdict = "not measured yet" if value is None else ("met" if ok else "**not met**")
+        out.append(f"- {label}: " + (f"{value:.4f} — {verdict}" if value is not None else verdict))
+
+    t, kd_aug, plain = mean.get("teacher"), mean.get("bilstm-kd-aug"), mean.get("bilstm-plain")
+    check("teacher ≥ 0.910", t, t is not None and t >= 0.910)
+    check("bilstm-kd-aug mean ≥ 0.895", kd_aug, kd_aug is not None and kd_aug >= 0.895)
+    gap = None if kd_aug is None or plain is None else 100 * (kd_aug - plain)
+    out.append("- bilstm-kd-aug mean ≥ bilstm-plain mean + 2.0 points: " + (
+        "not measured yet" if gap is None else f"{gap:+.2f} points — {'met' if gap >= 2.0 else '**not met**'}"))
+    return out
 
 
 def write_ablation(run_dir: str | Path) -> dict:

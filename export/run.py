@@ -12,6 +12,7 @@ whose runtime or converter is missing or fails is recorded with its real error, 
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -81,7 +82,8 @@ def export_source(source, targets: list, out_root: Path, ctx: ExportContext, dev
                 judge(target, parity, scores, fp32, budget)
                 source.encoder.save(tmp / TOKENIZER_DIR)
                 write_manifest(tmp, manifest)
-            record.update(status="ok", manifest=str(final / "manifest.json"))
+            record.update(status="ok", manifest=str(final / "manifest.json"), export_seconds=round(seconds, 2),
+                          load_avg_1m=round(os.getloadavg()[0], 2))  # >1 means other jobs shared the cores
             log(f"  ok: {manifest['size_mb']:.2f} MB, max |Δlogit| {max(parity.values()):.2e}, "
                 f"dev {scores['accuracy']:.4f} (fp32 {fp32['accuracy']:.4f}), {seconds:.1f} s")
         except ValidationError as e:
@@ -149,5 +151,7 @@ def export_run(run_dir: str | Path, models: list[str] | None = None, targets: li
                                       np.asarray(dev["label"]))
     done = {(o["model"], o["target"]) for o in outcomes}
     merged = [o for o in previous if (o["model"], o["target"]) not in done] + outcomes
-    write_json(summary_path, {"run": str(run_dir), "outcomes": merged})
+    from distill.runinfo import env_info
+
+    write_json(summary_path, {"run": str(run_dir), "env": env_info(), "outcomes": merged})
     return outcomes

@@ -91,10 +91,32 @@ def render_csv(rows: list[dict]) -> str:
     return buf.getvalue()
 
 
-def write_table(export_dir: str | Path, out: str | Path, header: str = "") -> list[dict]:
-    rows = collect(Path(export_dir))
+def conditions(export_dir: Path, rows: list[dict]) -> str:
+    """The header of export.md: what was exported, where, with what, and under what load."""
+    summary = read_json(export_dir / "export.json")
+    env = summary.get("env", {})
+    loads = [o.get("load_avg_1m") for o in summary["outcomes"] if o.get("load_avg_1m") is not None]
+    n = next((r["n"] for r in rows if r.get("n")), None)
+    versions = next((r["versions"] for r in rows if r.get("versions")), {})
+    lines = [f"# Export of run `{Path(summary['run']).name}`", "",
+             f"- Made by `distill-bench export {summary['run']}` (artifacts under `{export_dir}`, not committed: "
+             "the command regenerates them); this table by `--table-out`.",
+             f"- Validation: logits vs eager fp32 at the parity shapes below; dev accuracy on n = {n} with a 95% "
+             "bootstrap CI in export.json; int8 targets must keep ≥ 99% of fp32 dev accuracy.",
+             f"- Machine: {env.get('cpu', '?')}, {env.get('cores', '?')} cores; versions: " +
+             ", ".join(f"{k} {v}" for k, v in versions.items() if v)]
+    if loads:
+        lines.append(f"- Export seconds are wall time of the build only, with a 1-min load average of "
+                     f"{min(loads):.1f}–{max(loads):.1f} on the machine (other jobs shared the cores when > 1): "
+                     "not a benchmark.")
+    return "\n".join(lines) + "\n\n"
+
+
+def write_table(export_dir: str | Path, out: str | Path) -> list[dict]:
+    export_dir = Path(export_dir)
+    rows = collect(export_dir)
     out = Path(out)
     write_json(out / "export.json", {"rows": rows})
-    write_text(out / "export.md", header + render_markdown(rows))
+    write_text(out / "export.md", conditions(export_dir, rows) + render_markdown(rows))
     write_text(out / "export.csv", render_csv(rows))
     return rows

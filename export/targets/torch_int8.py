@@ -20,11 +20,14 @@ from export.targets.torchscript import _load
 @register("torch-int8", load=_load, lossy=True)
 def build(source, folder, ctx) -> BuildResult:
     """torch.ao dynamic int8 (LSTM + Linear), TorchScript file."""
-    kinds = {nn.LSTM, nn.Linear}
+    from torch.ao.quantization import default_dynamic_qconfig, per_channel_dynamic_qconfig
+
+    linear = per_channel_dynamic_qconfig if ctx.options.per_channel else default_dynamic_qconfig
+    kinds = {nn.LSTM: default_dynamic_qconfig, nn.Linear: linear}  # LSTM weights: per-tensor only
     quantized = torch.ao.quantization.quantize_dynamic(copy.deepcopy(source.module), kinds, dtype=torch.qint8)
     traced = torch.jit.trace(quantized, example_inputs(source), strict=False, check_trace=False)
     traced.save(str(folder / "model.pt"))
     return BuildResult(["model.pt"], {
         "format": "torchscript", "api": "torch.ao.quantization.quantize_dynamic", "modules": sorted(
-            k.__name__ for k in kinds), "embedding_int8": False,
+            k.__name__ for k in kinds), "per_channel_linear": ctx.options.per_channel, "embedding_int8": False,
         "torchao": "not used: torchao quantize_ leaves nn.LSTM in fp32"})
