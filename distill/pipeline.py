@@ -173,7 +173,8 @@ def run_pipeline(preset: str | None = None, config_path: Path | None = None, run
     if unknown:
         raise UserError(f"--only: no student row(s) {unknown} in the config; rows: "
                         f"{', '.join(dict.fromkeys(j['name'] for j in specs))}")
-    specs = [j for j in specs if not only or j["name"] in only]
+    if only:  # the rows asked for, in the order asked (e.g. the longest first, to start it early)
+        specs = sorted((j for j in specs if j["name"] in only), key=lambda j: only.index(j["name"]))
     n_jobs = jobs or raw.get("run", {}).get("jobs", 1)
     todo, seen = [], set()
     for j in specs:
