@@ -13,7 +13,9 @@ whose runtime or converter is missing or fails is recorded with its real error, 
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
+import sys
 import tempfile
 import time
 import traceback
@@ -142,6 +144,8 @@ def export_run(run_dir: str | Path, models: list[str] | None = None, targets: li
     calibration = list(load_split(task, "train", 256)["text"])
     summary_path = out_root / "export.json"
     previous = read_json(summary_path)["outcomes"] if summary_path.exists() else []
+    command = shlex.join(["distill-bench", *sys.argv[1:]]) if sys.argv[1:2] == ["export"] else \
+        f"export_run({str(run_dir)!r}, models={models!r}, targets={targets!r})"
     outcomes = []
     with tempfile.TemporaryDirectory(prefix="export-scratch-") as scratch:
         ctx = ExportContext(Path(scratch), options or ExportOptions(), calibration_texts=calibration)
@@ -149,6 +153,8 @@ def export_run(run_dir: str | Path, models: list[str] | None = None, targets: li
             source = load_teacher_source(folder) if name == "teacher" else load_student_source(folder)
             outcomes += export_source(source, chosen_targets, out_root, ctx, list(dev["text"]),
                                       np.asarray(dev["label"]))
+    for o in outcomes:
+        o["command"] = command
     done = {(o["model"], o["target"]) for o in outcomes}
     merged = [o for o in previous if (o["model"], o["target"]) not in done] + outcomes
     from distill.runinfo import env_info

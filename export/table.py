@@ -99,8 +99,9 @@ def conditions(export_dir: Path, rows: list[dict]) -> str:
     n = next((r["n"] for r in rows if r.get("n")), None)
     versions = next((r["versions"] for r in rows if r.get("versions")), {})
     lines = [f"# Export of run `{Path(summary['run']).name}`", "",
-             f"- Made by `distill-bench export {summary['run']}` (artifacts under `{export_dir}`, not committed: "
-             "the command regenerates them); this table by `--table-out`.",
+             "- Made by " + " and ".join(f"`{c}`" for c in dict.fromkeys(
+                 o.get("command", "distill-bench export (command not recorded by this older export)") for o in summary["outcomes"])) +
+             f" (artifacts under `{export_dir}`, not committed: the command regenerates them).",
              f"- Validation: logits vs eager fp32 at the parity shapes below; dev accuracy on n = {n} with a 95% "
              "bootstrap CI in export.json; int8 targets must keep ≥ 99% of fp32 dev accuracy.",
              f"- Machine: {env.get('cpu', '?')}, {env.get('cores', '?')} cores; versions: " +

@@ -44,8 +44,6 @@ def _lower(module, example, dynamic, path) -> None:
 
 
 def _build(source, folder, ctx, int8: bool) -> BuildResult:
-    import executorch
-
     buckets = sorted(b for b in ctx.options.buckets if b <= source.max_length) or [source.max_length]
     files, quantize_nodes = [], []
     for seq in buckets:
@@ -55,12 +53,13 @@ def _build(source, folder, ctx, int8: bool) -> BuildResult:
             quantize_nodes.append(sum("quantize_per" in str(n.target) for n in module.graph.nodes))
         files.append(bucket_file(seq, ".pte"))
         _lower(module, example, dynamic, folder / files[-1])
-    info = {"format": "executorch", "executorch": getattr(executorch, "__version__", "unknown"),
-            "delegate": "XnnpackPartitioner", "seq_buckets": buckets, "dynamic_axes": {"input_ids": ["batch"]}}
+    info = {"format": "executorch", "delegate": "XnnpackPartitioner", "seq_buckets": buckets,
+            "dynamic_axes": {"input_ids": ["batch"]}}
     if int8:
         info.update({"quantizer": "XNNPACKQuantizer symmetric per-channel (pt2e)",
                      "quantize_nodes_per_bucket": quantize_nodes, "embedding_int8": False,
-                     "embedding_note": "the embedding table stays fp32: quantizing it fails in the pip runtime"})
+                     "embedding_note": "the embedding table stays fp32 (quantizing it fails in the pip runtime) "
+                                       "and every bucket file carries its own copy"})
     return BuildResult(files, info, max_length=max(buckets))
 
 

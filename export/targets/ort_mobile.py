@@ -8,7 +8,7 @@ from pathlib import Path
 
 from export.registry import BuildResult, register
 from export.targets.onnx_fp32 import export_onnx, ort_runner
-from export.targets.onnx_int8 import int8_onnx
+from export.targets.onnx_int8 import int8_onnx, quantization_info
 
 
 def convert_to_ort(onnx_path: Path, folder: Path) -> str:
@@ -48,4 +48,8 @@ def build_fp32(source, folder, ctx) -> BuildResult:
 @register("ort-mobile-int8", load=_load, lossy=True)
 def build_int8(source, folder, ctx) -> BuildResult:
     """ONNX Runtime Mobile .ort, dynamic int8."""
-    return BuildResult([convert_to_ort(int8_onnx(source, ctx), folder)], _info(source, ctx, True))
+    quantized = int8_onnx(source, ctx)
+    info = _info(source, ctx, True)
+    info.update({k: v for k, v in quantization_info(quantized, ctx.options.per_channel).items()
+                 if k in ("lstm_int8", "matmul_int8", "embedding_int8")})  # what the .ort was made from
+    return BuildResult([convert_to_ort(quantized, folder)], info)
