@@ -91,6 +91,8 @@ def test_target_exports_and_matches_eager(target, kind, exported, sources):
 def test_int8_targets_quantize_weights(exported):
     _, onnx8 = read_manifest(exported[("student", "onnx-int8")]["manifest"])
     assert onnx8["info"]["lstm_int8"] and onnx8["info"]["matmul_int8"] and onnx8["info"]["embedding_int8"]
+    _, ort8 = read_manifest(exported[("student", "ort-mobile-int8")]["manifest"])
+    assert ort8["info"]["embedding_int8"] and ort8["info"]["lstm_int8"]
     _, et8 = read_manifest(exported[("student", "executorch-int8")]["manifest"])
     assert all(n > 0 for n in et8["info"]["quantize_nodes_per_bucket"])
 
