@@ -22,14 +22,18 @@ from distill.io import read_json, write_json, write_text
 
 def _deviations(config: dict, teacher: dict) -> list[str]:
     t = config.get("teacher", {})
+    model = Path(teacher.get("model", ""))
+    name = model.parent.name if model.name == "model" else model.name  # wheel folders end in .../<pkg>/model
     return [
-        f"Teacher: {Path(teacher.get('model', '')).name or 'local folder'} "
+        f"Teacher: {name or 'local folder'} "
         f"({teacher.get('params', 0) / 1e6:.1f}M params, {t.get('epochs', 3)} epochs) instead of BERT-large "
         "(340M): no BERT weights are reachable here.",
         "Dev-split protocol: the best checkpoint of every model is chosen on SST-2 dev and the same dev set is "
         "reported (n = 872), as the public reimplementations do; the paper reports GLUE test.",
         "Embeddings: GloVe 6B 50-d or the teacher's WordPiece input vectors instead of word2vec GoogleNews "
-        "300-d (not reachable here).",
+        "300-d (not reachable here). The WordPiece vectors have the teacher's width (384-d for MiniLM), so a "
+        "multichannel WordPiece student reads 768-d input and has more non-embedding parameters than the "
+        "paper's 600-d configuration (963,002); the params columns give the measured counts.",
         "Hardware: CPU only (2 cores); student epochs are bounded by that budget (see each row's config).",
     ]
 
