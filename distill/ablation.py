@@ -95,7 +95,8 @@ def render_markdown(ab: dict) -> str:
              table("ablation"), ""]
     if any(s["group"] == "embedding" for s in ab["summary"]):
         parts += ["## Embedding comparison (bilstm-kd-aug settings, one seed each)", "", table("embedding"), ""]
-    parts += ["## Targets (from the issue), checked against the figures above", "", *_targets(ab), ""]
+    parts += ["## Targets of the full SST-2 recipe (issue 3), checked against the figures above", "",
+              *_targets(ab), ""]
     parts += ["## Deviations from the paper", "", *[f"- {d}" for d in ab["deviations"]], ""]
     return "\n".join(parts)
 
