@@ -54,13 +54,19 @@ def _git() -> dict:
         return {"sha": None, "dirty": None}
 
 
-def env_info() -> dict:
+def library_versions(libraries=LIBRARIES) -> dict:
+    """Installed version of each distribution (None when absent)."""
     versions = {}
-    for lib in LIBRARIES:
+    for lib in libraries:
         try:
             versions[lib] = importlib.metadata.version(lib)
         except importlib.metadata.PackageNotFoundError:
             versions[lib] = None
+    return versions
+
+
+def env_info() -> dict:
+    versions = library_versions()
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     return {
         "utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

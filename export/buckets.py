@@ -15,6 +15,11 @@ def bucket_file(length: int, suffix: str) -> str:
     return f"model-s{length}{suffix}"
 
 
+def buckets_for(max_length: int, wanted: tuple[int, ...]) -> list[int]:
+    """The asked-for buckets that fit the model's max length (or that length alone)."""
+    return sorted(b for b in wanted if b <= max_length) or [max_length]
+
+
 def pick_bucket(length: int, buckets: list[int]) -> int:
     fits = [b for b in sorted(buckets) if b >= length]
     return fits[0] if fits else max(buckets)

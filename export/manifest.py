@@ -7,13 +7,13 @@ checkpoint and of each artifact file, library versions, warnings raised during e
 
 from __future__ import annotations
 
-import importlib.metadata
 import warnings
 from pathlib import Path
 
 from distill.errors import UserError
 from distill.io import read_json, write_json
 from distill.label import file_sha256
+from distill.runinfo import library_versions
 from export.source import INPUT_NAMES, OUTPUT_NAMES
 
 MANIFEST = "manifest.json"
@@ -24,13 +24,7 @@ REQUIRED = ("target", "files", "inputs", "outputs", "label_names", "tokenizer", 
 
 
 def versions() -> dict:
-    out = {}
-    for lib in LIBRARIES:
-        try:
-            out[lib] = importlib.metadata.version(lib)
-        except importlib.metadata.PackageNotFoundError:
-            out[lib] = None
-    return out
+    return library_versions(LIBRARIES)
 
 
 def summarize_warnings(caught: list[warnings.WarningMessage]) -> list[dict]:

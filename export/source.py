@@ -78,7 +78,14 @@ class TextEncoder:
         return ids, (np.arange(ids.shape[1])[None, :] < np.array([len(s) for s in seqs])[:, None]).astype(np.int64)
 
     def save(self, folder: Path) -> None:
-        shutil.copytree(self.folder, folder, dirs_exist_ok=True)
+        """Ship the tokenizer files only (never the weights that may sit in the same source folder)."""
+        if self.kind == "hf":
+            self.tokenizer.save_pretrained(str(folder))
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(self.folder / "vocab.json", folder / "vocab.json")
+        if (self.folder / "wordpiece").is_dir():
+            shutil.copytree(self.folder / "wordpiece", folder / "wordpiece", dirs_exist_ok=True)
 
 
 @dataclass
@@ -113,31 +120,11 @@ def load_student_source(folder: str | Path, name: str | None = None) -> Source:
     folder = Path(folder)
     model, vocab, config = load_student(folder)
     return Source(name=name or folder.name, kind="student", module=StudentForExport(model).eval(),
-                  encoder=_StudentEncoderView(folder), checkpoint=folder / "model.safetensors",
+                  encoder=TextEncoder("student", folder), checkpoint=folder / "model.safetensors",
                   label_names=list(config.get("label_names") or range(model.cfg.num_labels)),
                   max_length=int(config.get("max_length", 128)), vocab_size=len(vocab), first_token_id=3,
                   info={"params": model.num_params(False), "params_no_embedding": model.num_params(True),
                         "student": config["student"]})
-
-
-class _StudentEncoderView(TextEncoder):
-    """The student's encoder, shipping only the tokenizer files of its folder (not the weights)."""
-
-    def __init__(self, folder: Path):
-        super().__init__("student", folder)
-
-    def save(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(self.folder / "vocab.json", folder / "vocab.json")
-        if (self.folder / "wordpiece").is_dir():
-            shutil.copytree(self.folder / "wordpiece", folder / "wordpiece", dirs_exist_ok=True)
-
-
-class _HFEncoderView(TextEncoder):
-    """A teacher's tokenizer, shipped as its tokenizer files only (saved fresh, not the weights)."""
-
-    def save(self, folder: Path) -> None:
-        self.tokenizer.save_pretrained(str(folder))
 
 
 def load_teacher_source(folder: str | Path, max_length: int = 128, name: str = "teacher") -> Source:
@@ -145,7 +132,7 @@ def load_teacher_source(folder: str | Path, max_length: int = 128, name: str = "
 
     folder = Path(folder)
     tokenizer, model = load_finetuned_teacher(folder)
-    encoder = _HFEncoderView("hf", folder)
+    encoder = TextEncoder("hf", folder)
     weights = sorted(folder.glob("*.safetensors"))[0]
     labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
     return Source(name=name, kind="teacher", module=TeacherForExport(model.float()).eval(), encoder=encoder,
@@ -155,6 +142,16 @@ def load_teacher_source(folder: str | Path, max_length: int = 128, name: str = "
                   info={"params": model.num_parameters(),
                         "params_no_embedding": model.num_parameters(exclude_embeddings=True),
                         "architecture": (model.config.architectures or [type(model).__name__])[0]})
+
+
+def torch_runner(module) -> callable:
+    """numpy (input_ids, attention_mask) → numpy logits for any loaded torch module (TorchScript, .pt2)."""
+
+    def run(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return module(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
+
+    return run
 
 
 def example_inputs(source: Source, batch: int = 2, seq: int = 7) -> tuple[torch.Tensor, torch.Tensor]:

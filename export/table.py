@@ -98,9 +98,10 @@ def conditions(export_dir: Path, rows: list[dict]) -> str:
     loads = [o.get("load_avg_1m") for o in summary["outcomes"] if o.get("load_avg_1m") is not None]
     n = next((r["n"] for r in rows if r.get("n")), None)
     versions = next((r["versions"] for r in rows if r.get("versions")), {})
+    commands = dict.fromkeys(o.get("command", "distill-bench export (command not recorded by this older export)")
+                             for o in summary["outcomes"])
     lines = [f"# Export of run `{Path(summary['run']).name}`", "",
-             "- Made by " + " and ".join(f"`{c}`" for c in dict.fromkeys(
-                 o.get("command", "distill-bench export (command not recorded by this older export)") for o in summary["outcomes"])) +
+             "- Made by " + " and ".join(f"`{c}`" for c in commands) +
              f" (artifacts under `{export_dir}`, not committed: the command regenerates them).",
              f"- Validation: logits vs eager fp32 at the parity shapes below; dev accuracy on n = {n} with a 95% "
              "bootstrap CI in export.json; int8 targets must keep ≥ 99% of fp32 dev accuracy.",

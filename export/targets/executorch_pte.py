@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-from export.buckets import bucket_file, bucketed, fit
+from export.buckets import bucket_file, bucketed, buckets_for, fit
 from export.registry import BuildResult, register
 from export.source import INPUT_NAMES, example_inputs
 
@@ -44,7 +44,7 @@ def _lower(module, example, dynamic, path) -> None:
 
 
 def _build(source, folder, ctx, int8: bool) -> BuildResult:
-    buckets = sorted(b for b in ctx.options.buckets if b <= source.max_length) or [source.max_length]
+    buckets = buckets_for(source.max_length, ctx.options.buckets)
     files, quantize_nodes = [], []
     for seq in buckets:
         example, dynamic = _program(source, seq)

@@ -13,7 +13,7 @@ import subprocess
 import numpy as np
 import torch
 
-from export.buckets import bucket_file, bucketed
+from export.buckets import bucket_file, bucketed, buckets_for
 from export.registry import BuildResult, register
 from export.source import example_inputs
 
@@ -26,7 +26,7 @@ def _convert(source, folder, ctx, int8: bool) -> BuildResult:
     if python is None:
         raise TargetUnavailable(f"no LiteRT converter env: run `bash install.sh --with-litert` (makes "
                                 f".venv-litert) or set ${ENV_VAR} to its python")
-    buckets = sorted(b for b in ctx.options.buckets if b <= source.max_length) or [source.max_length]
+    buckets = buckets_for(source.max_length, ctx.options.buckets)
     files, reports = [], []
     for seq in buckets:
         program = ctx.scratch / source.name / f"litert-s{seq}.pt2"

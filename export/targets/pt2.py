@@ -7,7 +7,7 @@ import contextlib
 import torch
 
 from export.registry import BuildResult, register
-from export.source import INPUT_NAMES, example_inputs
+from export.source import INPUT_NAMES, example_inputs, torch_runner
 
 
 def dynamic_shapes(source, seq: bool = True) -> dict:
@@ -48,13 +48,7 @@ def export_program(source, seq_dynamic: bool = True) -> torch.export.ExportedPro
 
 
 def _load(folder, manifest):
-    module = torch.export.load(str(folder / manifest["files"][0])).module()
-
-    def run(ids, mask):
-        with torch.inference_mode():
-            return module(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
-
-    return run
+    return torch_runner(torch.export.load(str(folder / manifest["files"][0])).module())
 
 
 @register("pt2", load=_load, tolerance=1e-4)

@@ -5,17 +5,11 @@ from __future__ import annotations
 import torch
 
 from export.registry import BuildResult, register
-from export.source import example_inputs
+from export.source import example_inputs, torch_runner
 
 
 def _load(folder, manifest):
-    module = torch.jit.load(str(folder / manifest["files"][0]))
-
-    def run(ids, mask):
-        with torch.inference_mode():
-            return module(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
-
-    return run
+    return torch_runner(torch.jit.load(str(folder / manifest["files"][0])))
 
 
 @register("torchscript", load=_load, tolerance=1e-4)
