@@ -44,6 +44,16 @@ def _positive_int(s: str) -> int:
     return v
 
 
+def _positive_float(s: str) -> float:
+    try:
+        v = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {s}") from None
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {s}")
+    return v
+
+
 def _build_parser() -> argparse.ArgumentParser:
     from distill.augment import AugmentConfig
     from distill.teacher import TeacherConfig
@@ -118,6 +128,24 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="sequence-length buckets of fixed-shape targets (ExecuTorch, LiteRT) [16,32,64,128]")
     p.add_argument("--table-out", type=Path, default=None, help="also write the export table here")
 
+    p = sub.add_parser("report", help="render summary.md/.csv, table.tex and pareto.png from a bench summary.json")
+    p.add_argument("results", type=Path, help="results folder written by `pytest bench` (holds summary.json)")
+
+    p = sub.add_parser("ship", help="check one benchmarked artifact against a mobile release budget (exit 1: no)")
+    p.add_argument("results", type=Path, help="results folder written by `pytest bench` (holds summary.json)")
+    p.add_argument("--target", required=True, help="artifact format, e.g. ort-mobile-int8")
+    p.add_argument("--model", default=None, help="model name [the student with the best dev accuracy]")
+    p.add_argument("--max-p90-ms", type=_positive_float, required=True, help="p90 latency budget at batch 1")
+    p.add_argument("--min-accuracy-ratio", type=_positive_float, default=0.99,
+                   help="dev accuracy as a fraction of eager fp32 [0.99]")
+    p.add_argument("--max-size-mb", type=_positive_float, default=None, help="file size budget [none]")
+    p.add_argument("--min-agreement", type=_positive_float, default=0.99,
+                   help="dev argmax agreement with eager fp32 [0.99]")
+    p.add_argument("--max-logit-diff", type=_positive_float, default=1e-3,
+                   help="max |Δlogit| vs eager fp32 for lossless formats [1e-3]")
+    p.add_argument("--threads", type=_positive_int, default=1, help="thread count the latency is read at [1]")
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+
     p = sub.add_parser("predict", help="classify text with an exported artifact, through its manifest only")
     p.add_argument("artifact", type=Path, help="artifact folder (or any file in it)")
     p.add_argument("texts", nargs="+")
@@ -179,6 +207,18 @@ def _dispatch(args) -> int:
             publish(args.run, args.out)
     elif args.command == "export":
         return _export(args)
+    elif args.command == "report":
+        from bench.report import render
+
+        for path in render(args.results):
+            print(path)
+    elif args.command == "ship":
+        from bench.ship import Budget, ship
+
+        budget = Budget(max_p90_ms=args.max_p90_ms, min_accuracy_ratio=args.min_accuracy_ratio,
+                        max_size_mb=args.max_size_mb, min_agreement=args.min_agreement,
+                        max_logit_diff=args.max_logit_diff, threads=args.threads, device=args.device)
+        return ship(args.results, args.target, budget, args.model)
     elif args.command == "predict":
         import json
 

@@ -28,12 +28,8 @@ from distill.errors import UserError
 from distill.io import atomic_path, read_json, write_json
 from export.context import ExportContext, ExportOptions
 from export.manifest import TOKENIZER_DIR, build_manifest, summarize_warnings, write_manifest
-from export.registry import all_targets
+from export.registry import TargetUnavailable, all_targets
 from export.validate import ValidationError, check_parity, dev_batches, judge, predict_dev, score
-
-
-class TargetUnavailable(Exception):
-    """A runtime or converter this target needs is not installed or cannot run here (message says which)."""
 
 
 def choose_targets(names: list[str] | None) -> list:

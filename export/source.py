@@ -144,12 +144,26 @@ def load_teacher_source(folder: str | Path, max_length: int = 128, name: str = "
                         "architecture": (model.config.architectures or [type(model).__name__])[0]})
 
 
-def torch_runner(module) -> callable:
-    """numpy (input_ids, attention_mask) → numpy logits for any loaded torch module (TorchScript, .pt2)."""
+def torch_device(device: str) -> torch.device:
+    """The torch device for a runtime device name; TargetUnavailable when it is absent here."""
+    from export.registry import TargetUnavailable
+
+    if device == "cuda" and not torch.cuda.is_available():
+        raise TargetUnavailable("no CUDA device here (torch.cuda.is_available() is False)")
+    return torch.device(device)
+
+
+def torch_runner(module, device: str = "cpu") -> callable:
+    """numpy (input_ids, attention_mask) → numpy logits for any torch module (eager, TorchScript, .pt2).
+
+    On CUDA the copy back to the host waits for the kernels, so a timed call covers the whole inference.
+    Intra-op threads are torch's process-wide setting (torch.set_num_threads), set by the caller.
+    """
+    dev = torch_device(device)
 
     def run(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
-            return module(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
+            return module(torch.from_numpy(ids).to(dev), torch.from_numpy(mask).to(dev)).float().cpu().numpy()
 
     return run
 

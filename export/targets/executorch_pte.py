@@ -63,9 +63,13 @@ def _build(source, folder, ctx, int8: bool) -> BuildResult:
     return BuildResult(files, info, max_length=max(buckets))
 
 
-def _load(folder, manifest):
+def _load(folder, manifest, threads=None, device="cpu"):
     from executorch.runtime import Runtime
 
+    if threads:  # XNNPACK's threadpool is process-wide; resetting it is only unsafe while a method runs
+        from executorch.extension.pybindings.portable_lib import _unsafe_reset_threadpool
+
+        _unsafe_reset_threadpool(threads)
     runtime = Runtime.get()
     runners = {}
     for seq, name in zip(manifest["info"]["seq_buckets"], manifest["files"]):

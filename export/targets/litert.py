@@ -14,13 +14,12 @@ import numpy as np
 import torch
 
 from export.buckets import bucket_file, bucketed, buckets_for
-from export.registry import BuildResult, register
+from export.registry import BuildResult, TargetUnavailable, register
 from export.source import example_inputs
 
 
 def _convert(source, folder, ctx, int8: bool) -> BuildResult:
     from export.litert_env import CONVERTER, ENV_VAR, litert_python
-    from export.run import TargetUnavailable
 
     python = litert_python(ctx.options.litert_python)
     if python is None:
@@ -51,12 +50,12 @@ def _convert(source, folder, ctx, int8: bool) -> BuildResult:
         max_length=max(buckets))
 
 
-def _load(folder, manifest):
+def _load(folder, manifest, threads=None, device="cpu"):
     from ai_edge_litert.interpreter import Interpreter
 
     runners = {}
     for seq, name in zip(manifest["info"]["seq_buckets"], manifest["files"]):
-        signature = Interpreter(model_path=str(folder / name)).get_signature_runner()
+        signature = Interpreter(model_path=str(folder / name), num_threads=threads).get_signature_runner()
         details = signature.get_input_details()
         keys = sorted(details, key=lambda k: (len(k), k))  # args_0 = input_ids, args_1 = attention_mask
 

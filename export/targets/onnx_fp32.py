@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from export.registry import BuildResult, register
+from export.registry import BuildResult, TargetUnavailable, register
 from export.source import INPUT_NAMES, OUTPUT_NAMES, example_inputs
 from export.targets.pt2 import lstm_while_loop
 
@@ -40,19 +40,29 @@ def onnx_info(path: Path) -> dict:
             "dynamic_axes": {name: ["batch", "seq"] for name in INPUT_NAMES}, "op_counts": ops}
 
 
-def ort_runner(path: Path):
+def ort_runner(path: Path, threads: int | None = None, device: str = "cpu"):
+    """An ONNX Runtime session (.onnx or .ort) as a runner; `threads` intra-op threads (None: ORT's default)."""
     import onnxruntime as ort
 
+    providers = ["CPUExecutionProvider"]
+    if device == "cuda":
+        if "CUDAExecutionProvider" not in ort.get_available_providers():
+            raise TargetUnavailable(f"onnxruntime {ort.__version__} here has no CUDAExecutionProvider "
+                                    "(install onnxruntime-gpu)")
+        providers.insert(0, "CUDAExecutionProvider")
     opts = ort.SessionOptions()
-    session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    if threads:
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+    session = ort.InferenceSession(str(path), opts, providers=providers)
     return lambda ids, mask: session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
 
 
-def _load(folder, manifest):
-    return ort_runner(folder / manifest["files"][0])
+def _load(folder, manifest, threads=None, device="cpu"):
+    return ort_runner(folder / manifest["files"][0], threads, device)
 
 
-@register("onnx", load=_load, tolerance=1e-4)
+@register("onnx", load=_load, tolerance=1e-4, devices=("cpu", "cuda"))
 def build(source, folder, ctx) -> BuildResult:
     """fp32 ONNX, torch.onnx.export(dynamo=True), dynamic batch and sequence axes."""
     src = ctx.intermediate(source.name, "model.onnx", lambda p: export_onnx(source, p))

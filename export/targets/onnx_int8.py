@@ -50,8 +50,8 @@ def _embedding_int8(path: Path) -> bool:
                for n in model.graph.node)
 
 
-def _load(folder, manifest):
-    return ort_runner(folder / manifest["files"][0])
+def _load(folder, manifest, threads=None, device="cpu"):
+    return ort_runner(folder / manifest["files"][0], threads, device)
 
 
 @register("onnx-int8", load=_load, lossy=True)

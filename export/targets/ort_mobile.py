@@ -26,8 +26,8 @@ def convert_to_ort(onnx_path: Path, folder: Path) -> str:
     return "model.ort"
 
 
-def _load(folder, manifest):
-    return ort_runner(folder / manifest["files"][0])
+def _load(folder, manifest, threads=None, device="cpu"):
+    return ort_runner(folder / manifest["files"][0], threads, device)
 
 
 def _info(source, ctx, int8: bool) -> dict:

@@ -7,7 +7,7 @@ import contextlib
 import torch
 
 from export.registry import BuildResult, register
-from export.source import INPUT_NAMES, example_inputs, torch_runner
+from export.source import INPUT_NAMES, example_inputs, torch_device, torch_runner
 
 
 def dynamic_shapes(source, seq: bool = True) -> dict:
@@ -47,11 +47,12 @@ def export_program(source, seq_dynamic: bool = True) -> torch.export.ExportedPro
                                dynamic_shapes=dynamic_shapes(source, seq_dynamic))
 
 
-def _load(folder, manifest):
-    return torch_runner(torch.export.load(str(folder / manifest["files"][0])).module())
+def _load(folder, manifest, threads=None, device="cpu"):
+    module = torch.export.load(str(folder / manifest["files"][0])).module()
+    return torch_runner(module.to(torch_device(device)), device)
 
 
-@register("pt2", load=_load, tolerance=1e-4)
+@register("pt2", load=_load, tolerance=1e-4, devices=("cpu", "cuda"))
 def build(source, folder, ctx) -> BuildResult:
     """torch.export ExportedProgram saved with torch.export.save (dynamic batch and length)."""
     torch.export.save(export_program(source), str(folder / "model.pt2"))

@@ -5,14 +5,15 @@ from __future__ import annotations
 import torch
 
 from export.registry import BuildResult, register
-from export.source import example_inputs, torch_runner
+from export.source import example_inputs, torch_device, torch_runner
 
 
-def _load(folder, manifest):
-    return torch_runner(torch.jit.load(str(folder / manifest["files"][0])))
+def _load(folder, manifest, threads=None, device="cpu"):
+    return torch_runner(torch.jit.load(str(folder / manifest["files"][0]), map_location=torch_device(device)),
+                        device)
 
 
-@register("torchscript", load=_load, tolerance=1e-4)
+@register("torchscript", load=_load, tolerance=1e-4, devices=("cpu", "cuda"))
 def build(source, folder, ctx) -> BuildResult:
     """torch.jit.trace of the fp32 model (dynamic batch and length)."""
     traced = torch.jit.trace(source.fresh_module(), example_inputs(source), strict=False, check_trace=False)

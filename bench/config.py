@@ -1,0 +1,132 @@
+"""The bench suite's options: registered with pytest, parsed and checked into one BenchConfig.
+
+A bad option stops the run before anything is timed, with a message naming the option (pytest.UsageError).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pytest
+
+OPTIONS = [  # (flag, default, help)
+    ("--run-dir", None, "run folder made by `distill-bench pipeline` and `distill-bench export` (required)"),
+    ("--targets", "all", "comma list of formats: torch (eager) and export targets, or 'all'"),
+    ("--devices", "cpu,cuda", "comma list of cpu, cuda (an absent device is skipped with the reason)"),
+    ("--threads", "1,2", "intra-op thread counts"),
+    ("--batch-sizes", "1,512", "batch sizes for students and the teacher (1 = single-stream, >1 = offline)"),
+    ("--reference-batch-sizes", "1,16", "batch sizes for the BERT reference shapes (slow on CPU)"),
+    ("--references", "bert-base,bert-large", "random-weight reference shapes to time, or 'none'"),
+    ("--seq-len", "32", "tokens per input row (real dev text packed to this length)"),
+    ("--min-rounds", "20", "minimum timed rounds at batch 1"),
+    ("--min-rounds-offline", "3", "minimum timed rounds at batch > 1"),
+    ("--min-time", "2.0", "minimum seconds of timed rounds per benchmark"),
+    ("--max-time", "10.0", "stop adding rounds past this many seconds (the minimum round count still holds)"),
+    ("--warmup-time", "0.5", "seconds of untimed warm-up rounds (at least one round)"),
+    ("--server-qps", "50", "Poisson arrival rate of the server scenario's fixed-load run"),
+    ("--server-p99-ms", "50", "p99 latency bound of the server scenario"),
+    ("--server-seconds", "1.5", "seconds of arrivals per server load level (at least 100 requests)"),
+    ("--server-queue", "64", "server queue bound: requests beyond it are dropped"),
+    ("--dev-limit", "0", "score only the first N dev sentences in the accuracy pass (0: all)"),
+    ("--run-id", None, "results folder name under --results-root (default: <run-dir name>-bench)"),
+    ("--results-root", "results", "where results/<run_id>/ is written"),
+]
+
+
+def add_options(parser) -> None:
+    group = parser.getgroup("distill-bench")
+    for flag, default, help_ in OPTIONS:
+        group.addoption(flag, default=default, help=f"{help_} (default: {default})")
+    group.addoption("--overwrite", action="store_true", help="replace an existing results/<run_id>/")
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    run_dir: str
+    targets: list[str] | None
+    devices: list[str]
+    threads: list[int]
+    batch_sizes: list[int]
+    reference_batch_sizes: list[int]
+    references: list[str]
+    seq_len: int
+    min_rounds: int
+    min_rounds_offline: int
+    min_time: float
+    max_time: float
+    warmup_time: float
+    server_qps: float
+    server_p99_ms: float
+    server_seconds: float
+    server_queue: int
+    dev_limit: int
+    run_id: str
+    results_root: str
+    overwrite: bool
+
+    @property
+    def out(self) -> Path:
+        return Path(self.results_root) / self.run_id
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _ints(flag: str, value: str, low: int = 1) -> list[int]:
+    try:
+        out = [int(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise pytest.UsageError(f"{flag}: expected comma-separated integers, got {value!r}") from None
+    if not out or min(out) < low:
+        raise pytest.UsageError(f"{flag}: expected integers ≥ {low}, got {value!r}")
+    return sorted(set(out))
+
+
+def _number(flag: str, value: str, low: float, kind=float):
+    try:
+        out = kind(value)
+    except ValueError:
+        raise pytest.UsageError(f"{flag}: expected a {kind.__name__}, got {value!r}") from None
+    if out < low:
+        raise pytest.UsageError(f"{flag}: expected a value ≥ {low}, got {value!r}")
+    return out
+
+
+def _names(flag: str, value: str, allowed=None) -> list[str]:
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    if allowed is not None and (bad := [n for n in names if n not in allowed]):
+        raise pytest.UsageError(f"{flag}: unknown {', '.join(bad)}; expected some of {', '.join(allowed)}")
+    return names
+
+
+def from_pytest(config) -> BenchConfig:
+    opt = config.getoption
+    run_dir = opt("--run-dir")
+    if not run_dir:
+        raise pytest.UsageError("--run-dir: give the run folder to benchmark, e.g. "
+                                "`pytest bench --run-dir runs/sst2-paper`")
+    if not (Path(run_dir) / "config.json").is_file():
+        raise pytest.UsageError(f"--run-dir: {run_dir} is not a run folder (no config.json)")
+    targets = _names("--targets", opt("--targets"))
+    references = _names("--references", opt("--references"))
+    min_time, max_time = _number("--min-time", opt("--min-time"), 0.0), _number("--max-time", opt("--max-time"), 0.0)
+    if max_time < min_time:
+        raise pytest.UsageError(f"--max-time: {max_time} is below --min-time {min_time}")
+    return BenchConfig(
+        run_dir=str(run_dir), targets=None if targets == ["all"] else targets,
+        devices=_names("--devices", opt("--devices"), ("cpu", "cuda")),
+        threads=_ints("--threads", opt("--threads")), batch_sizes=_ints("--batch-sizes", opt("--batch-sizes")),
+        reference_batch_sizes=_ints("--reference-batch-sizes", opt("--reference-batch-sizes")),
+        references=[] if references == ["none"] else references,
+        seq_len=_number("--seq-len", opt("--seq-len"), 1, int),
+        min_rounds=_number("--min-rounds", opt("--min-rounds"), 1, int),
+        min_rounds_offline=_number("--min-rounds-offline", opt("--min-rounds-offline"), 1, int),
+        min_time=min_time, max_time=max_time, warmup_time=_number("--warmup-time", opt("--warmup-time"), 0.0),
+        server_qps=_number("--server-qps", opt("--server-qps"), 1e-3),
+        server_p99_ms=_number("--server-p99-ms", opt("--server-p99-ms"), 1e-3),
+        server_seconds=_number("--server-seconds", opt("--server-seconds"), 0.01),
+        server_queue=_number("--server-queue", opt("--server-queue"), 1, int),
+        dev_limit=_number("--dev-limit", opt("--dev-limit"), 0, int),
+        run_id=opt("--run-id") or f"{Path(run_dir).resolve().name}-bench",
+        results_root=opt("--results-root"), overwrite=bool(opt("--overwrite")))

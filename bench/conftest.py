@@ -1,0 +1,110 @@
+"""pytest plumbing for the bench suite: options, the session, test parametrisation, results at the end.
+
+    pytest bench --run-dir runs/sst2-paper                        # everything, results/sst2-paper-bench/
+    pytest bench --run-dir runs/sst2-paper --targets torch,onnx-int8 --threads 1 --batch-sizes 1 \
+        --references none --run-id sst2-quick-look
+    pytest bench --run-dir RUN -k "single_stream and onnx-int8-cpu-1t-bs1"
+
+Test ids read `<model>/<format>-<device>-<threads>t-bs<batch>`, so -k and
+--benchmark-group-by=param:case work. pytest-benchmark's raw JSON lands in the results folder as
+benchmark.json unless --benchmark-json says elsewhere (then it is copied there).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.config import add_options, from_pytest
+
+SESSION_KEY = pytest.StashKey()
+
+
+def pytest_addoption(parser):
+    add_options(parser)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-benchmark reads --benchmark-json in its own pytest_configure
+def pytest_configure(config):
+    from distill.errors import UserError
+
+    if config.getoption("help"):
+        return
+    cfg = from_pytest(config)
+    from bench.session import BenchSession
+
+    try:
+        session = BenchSession(cfg)
+        if not config.option.collectonly:  # listing the tests writes nothing
+            session.start()
+    except UserError as e:
+        raise pytest.UsageError(str(e)) from None
+    except FileExistsError:
+        raise pytest.UsageError(f"{cfg.out} exists; pass --overwrite to replace it or --run-id to choose another "
+                                "name") from None
+    config.stash[SESSION_KEY] = session
+    if config.getoption("benchmark_json", None) is None and not config.option.collectonly:
+        config.option.benchmark_json = session.partial / "benchmark.json"
+
+
+def _session(config):
+    return config.stash.get(SESSION_KEY, None)
+
+
+@pytest.fixture(scope="session")
+def bench(request):
+    return _session(request.config)
+
+
+def _case_id(spec, device, threads, batch=None) -> str:
+    return f"{spec['id']}-{device}-{threads}t" + (f"-bs{batch}" if batch is not None else "")
+
+
+def pytest_generate_tests(metafunc):
+    session = _session(metafunc.config)
+    if session is None:
+        return
+    cfg = session.config
+    if "latency_case" in metafunc.fixturenames:
+        cases = [(s, d, t, b) for s in session.specs for d in cfg.devices for t in cfg.threads
+                 for b in session.batch_sizes(s)]
+        metafunc.parametrize("latency_case", cases, ids=[_case_id(*c) for c in cases])
+    if "server_case" in metafunc.fixturenames:
+        cases = [(s, d, t) for s in session.specs if s["role"] != "reference" for d in cfg.devices
+                 for t in cfg.threads]
+        metafunc.parametrize("server_case", cases, ids=[_case_id(*c) for c in cases])
+    if "artifact" in metafunc.fixturenames:
+        specs = session.specs if "footprint" in metafunc.function.__name__ else \
+            [s for s in session.specs if s["role"] != "reference"]
+        metafunc.parametrize("artifact", specs, ids=[s["id"] for s in specs])
+    if "peak_case" in metafunc.fixturenames:
+        cases = [(d, t) for d in cfg.devices for t in cfg.threads]
+        metafunc.parametrize("peak_case", cases, ids=[f"{d}-{t}t" for d, t in cases])
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    session = _session(item.config)
+    if session is None or report.when not in ("setup", "call"):
+        return
+    if report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        session.outcomes["skipped"].append({"test": item.nodeid, "reason": reason.removeprefix("Skipped: ")})
+    elif report.failed:
+        session.outcomes["failed"].append({"test": item.nodeid, "error": str(report.longrepr)[-2000:]})
+
+
+def pytest_sessionfinish(session, exitstatus):
+    bench = _session(session.config)
+    if bench is None or session.config.option.collectonly:
+        return
+    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+    raw = session.config.getoption("benchmark_json", None)
+    out = bench.finish(Path(raw) if raw else None, interrupted)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter:
+        reporter.write_line(f"bench results: {out}" if out else
+                            f"bench interrupted: partial results kept in {bench.partial} (not published)")

@@ -1,0 +1,71 @@
+"""Footprint of one artifact in a fresh process: load time, first-inference time and peak RSS.
+
+    python -m bench.probe SPEC.json INPUTS.npz --threads 1
+
+Peak RSS can only grow within a process, so each artifact gets its own: the process imports torch and numpy,
+records its RSS, loads the artifact (timed; importing the runtime counts as loading), runs the first batch-1
+call (timed), nine more, reads the peak RSS, then runs one call at the largest batch and reads it again.
+Prints one JSON line. INPUTS.npz holds arrays only and is read with allow_pickle=False.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def _current_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def probe(spec: dict, inputs: dict, threads: int, device: str = "cpu") -> dict:
+    import torch  # noqa: F401  (the baseline includes torch: every runner here is called through it)
+
+    from bench.artifacts import load_runner
+
+    baseline = _current_rss_mb()
+    start = time.perf_counter()
+    runner = load_runner(spec, threads, device)
+    load_s = time.perf_counter() - start
+    start = time.perf_counter()
+    runner(inputs["ids_bs1"], inputs["mask_bs1"])
+    first_ms = (time.perf_counter() - start) * 1e3
+    for _ in range(9):
+        runner(inputs["ids_bs1"], inputs["mask_bs1"])
+    out = {"baseline_rss_mb": round(baseline, 1), "load_s": round(load_s, 4),
+           "first_inference_ms": round(first_ms, 3), "peak_rss_mb_bs1": round(_peak_rss_mb(), 1)}
+    if "ids_bsmax" in inputs:
+        runner(inputs["ids_bsmax"], inputs["mask_bsmax"])
+        out.update(peak_rss_mb_bsmax=round(_peak_rss_mb(), 1), bsmax=int(inputs["ids_bsmax"].shape[0]))
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("spec", type=Path)
+    parser.add_argument("inputs", type=Path)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args(argv)
+    spec = json.loads(args.spec.read_text())
+    with np.load(args.inputs, allow_pickle=False) as data:
+        inputs = {k: data[k] for k in data.files}
+    print(json.dumps(probe(spec, inputs, args.threads, args.device)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,207 @@
+"""One benchmark session: the artifacts, their inputs and loaded runners, and every record it measures.
+
+Results go to a hidden `.<run_id>.partial/` folder beside the final one while the suite runs (config.json is
+written there before anything is timed) and the folder is renamed to `<results-root>/<run_id>/` only when the
+session ends without being interrupted, so a results folder is always whole. summary.json is the single
+source of truth; summary.md/.csv, table.tex and pareto.png are rendered from it (bench/report.py).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from bench.artifacts import EAGER, discover, encoder_for, load_runner
+from bench.config import BenchConfig
+from bench.inputs import batches, length_stats, packed_rows
+from distill.io import read_json, write_json
+
+PROCESS_THREADS = {EAGER, "torchscript", "pt2", "torch-int8"}  # torch.set_num_threads governs these
+SUMMARY_VERSION = 1
+
+
+class BenchSession:
+    def __init__(self, config: BenchConfig):
+        from distill.data import load_split
+        from distill.pipeline import _task_of
+
+        self.config = config
+        self.run_dir = Path(config.run_dir)
+        self.task = _task_of(read_json(self.run_dir / "config.json"))
+        dev = load_split(self.task, "dev")
+        self.dev_texts, self.dev_labels = list(dev["text"]), np.asarray(dev["label"])
+        self.specs = discover(self.run_dir, config.targets, config.references, len(self.task.label_names))
+        self.partial = Path(config.results_root) / f".{config.run_id}.partial"
+        self.records: list[dict] = []
+        self.artifacts: dict[str, dict] = {s["id"]: dict(s) for s in self.specs}
+        self.machine: dict[str, dict] = {}
+        self.outcomes: dict[str, list] = {"skipped": [], "failed": []}
+        self._rows: dict[str, tuple] = {}
+        self._runner_key, self._runner = None, None
+        self._fp32: dict[str, np.ndarray] = {}
+        self._flops: dict[str, float] = {}
+
+    # -- what the tests ask for ------------------------------------------------------------------------------
+    def batch_sizes(self, spec: dict) -> list[int]:
+        return self.config.reference_batch_sizes if spec["role"] == "reference" else self.config.batch_sizes
+
+    def rows(self, spec: dict) -> tuple[np.ndarray, np.ndarray]:
+        """The packed dev rows for this spec's tokenizer (shared by every artifact that uses it)."""
+        key = spec["tokenizer"]["folder"] if spec["tokenizer"] else spec["id"]
+        if key not in self._rows:
+            count = max(256, *self.batch_sizes(spec))
+            self._rows[key] = packed_rows(encoder_for(spec), self.dev_texts, self.config.seq_len, count)
+        return self._rows[key]
+
+    def inputs(self, spec: dict, batch_size: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        return batches(*self.rows(spec), batch_size)
+
+    def runner(self, spec: dict, threads: int, device: str):
+        """A loaded runner, kept while consecutive tests use the same artifact (tests are ordered so)."""
+        torch.set_num_threads(threads)
+        key = (spec["id"], device, None if spec["format"] in PROCESS_THREADS else threads)
+        if key != self._runner_key:
+            self._runner_key, self._runner = None, None  # free the previous model before loading the next
+            self._runner = load_runner(spec, threads, device)
+            self._runner_key = key
+        return self._runner
+
+    def fp32_logits(self, spec: dict) -> np.ndarray:
+        """Dev logits of the spec's model in eager fp32: the reference every artifact is scored against."""
+        from export.validate import dev_batches, predict_dev
+
+        if spec["model"] not in self._fp32:
+            eager = next(s for s in self.specs_all() if s["model"] == spec["model"] and s["format"] == EAGER)
+            texts = self.dev_texts_used()
+            run = load_runner(eager, max(self.config.threads), "cpu")
+            self._fp32[spec["model"]] = predict_dev(run, dev_batches(encoder_for(eager), texts, eager["max_length"]),
+                                                    len(texts))
+        return self._fp32[spec["model"]]
+
+    def flops_per_sample(self, spec: dict) -> float | None:
+        """GFLOP per input row at --seq-len, from the model's eager fp32 graph (the same for every format)."""
+        from bench.artifacts import eager_module
+        from bench.flops import flops_per_sample
+
+        if spec["model"] not in self._flops:
+            ids, mask = (torch.from_numpy(a[:2]) for a in self.rows(spec))
+            if spec["role"] == "reference":  # count 1- and 2-layer copies: FLOPs are linear in depth
+                ref = spec["reference"]
+                one, two = ({**spec, "reference": {**ref, "layers": n}} for n in (1, 2))
+                f1, f2 = (flops_per_sample(eager_module(s), ids, mask) for s in (one, two))
+                flops = f1 + (ref["layers"] - 1) * (f2 - f1)
+            else:
+                flops = flops_per_sample(eager_module(spec), ids, mask)
+            self._flops[spec["model"]] = flops / 1e9
+        return self._flops[spec["model"]]
+
+    def specs_all(self) -> list[dict]:
+        """Every spec of the run, whatever --targets chose (the eager fp32 reference may be filtered out)."""
+        if not hasattr(self, "_all"):
+            self._all = discover(self.run_dir, None, [], len(self.task.label_names))
+        return self._all
+
+    def dev_texts_used(self) -> list[str]:
+        return self.dev_texts[:self.config.dev_limit] if self.config.dev_limit else self.dev_texts
+
+    # -- what the tests report -------------------------------------------------------------------------------
+    def add_record(self, spec: dict, **fields) -> dict:
+        record = {"artifact": spec["id"], "model": spec["model"], "role": spec["role"], "format": spec["format"],
+                  "mobile_format": spec["mobile"], **fields}
+        self.records.append(record)
+        return record
+
+    def update_artifact(self, spec: dict, **fields) -> None:
+        self.artifacts[spec["id"]].update(fields)
+
+    # -- writing ---------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        out = self.config.out
+        if out.exists() and not self.config.overwrite:
+            raise FileExistsError(out)
+        shutil.rmtree(self.partial, ignore_errors=True)
+        self.partial.mkdir(parents=True)
+        write_json(self.partial / "config.json", {
+            "run_id": self.config.run_id, "command": _command(), "options": self.config.as_dict(),
+            "artifacts": [s["id"] for s in self.specs], "task": self.task.name})
+
+    def summary(self) -> dict:
+        lengths = {}  # per model: its artifacts ship copies of the same tokenizer
+        for spec in self.specs:
+            if spec["tokenizer"] and spec["model"] not in lengths and spec["role"] != "reference":
+                try:
+                    lengths[spec["model"]] = {"model": spec["model"], **length_stats(
+                        encoder_for(spec), self.dev_texts, spec["max_length"])}
+                except Exception as e:  # noqa: BLE001 - a stats failure must not lose the measurements
+                    lengths[spec["model"]] = {"model": spec["model"], "error": str(e)}
+        records = [_join(r, self.artifacts[r["artifact"]]) for r in self.records]
+        return {"version": SUMMARY_VERSION, "run_id": self.config.run_id, "run_dir": str(self.run_dir),
+                "task": self.task.name,
+                "conditions": {"seq_len": self.config.seq_len, "threads": self.config.threads,
+                               "batch_sizes": self.config.batch_sizes,
+                               "reference_batch_sizes": self.config.reference_batch_sizes,
+                               "inputs": "real dev text packed to seq_len tokens per row (bench/inputs.py)",
+                               "dev_lengths": list(lengths.values()), "dev_n": len(self.dev_texts_used()),
+                               "min_rounds": self.config.min_rounds,
+                               "min_rounds_offline": self.config.min_rounds_offline,
+                               "min_time_s": self.config.min_time, "server": {
+                                   "qps": self.config.server_qps, "p99_bound_ms": self.config.server_p99_ms,
+                                   "seconds_per_level": self.config.server_seconds,
+                                   "queue_limit": self.config.server_queue}},
+                "machine": self.machine, "artifacts": self.artifacts, "records": records,
+                "skipped": self.outcomes["skipped"], "failed": self.outcomes["failed"]}
+
+    def finish(self, benchmark_json: Path | None, interrupted: bool) -> Path | None:
+        from bench.report import render
+        from distill.runinfo import env_info
+        from export.manifest import versions
+
+        env = env_info()
+        env["libraries"].update({k: v for k, v in versions().items() if k not in env["libraries"]})
+        env["threads"]["bench"] = self.config.threads
+        write_json(self.partial / "env.json", env)
+        if benchmark_json and benchmark_json.is_file() and benchmark_json.parent.resolve() != self.partial.resolve():
+            shutil.copy2(benchmark_json, self.partial / "benchmark.json")
+        summary = self.summary()
+        summary["env"] = {k: env[k] for k in ("utc", "cpu", "cores", "ram_gb", "gpu", "os", "git")}
+        write_json(self.partial / "summary.json", summary)
+        if interrupted:
+            return None
+        render(self.partial)
+        return publish(self.partial, self.config.out, self.config.overwrite)
+
+
+def publish(partial: Path, out: Path, overwrite: bool) -> Path:
+    """Rename the finished folder into place; an existing one is replaced only with --overwrite."""
+    if out.exists():
+        if not overwrite:
+            raise FileExistsError(out)
+        old = out.with_name(f".{out.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(out, old)
+        os.replace(partial, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(partial, out)
+    return out
+
+
+def _join(record: dict, artifact: dict) -> dict:
+    """A record with its artifact's per-model facts (params, size, accuracy, footprint) filled in."""
+    peak = artifact.get("peak_rss_mb_bs1") if record.get("batch_size") == 1 else artifact.get("peak_rss_mb_bsmax")
+    return {**record, "params": artifact.get("params"), "params_no_embedding": artifact.get("params_no_embedding"),
+            "size_mb": artifact.get("size_mb"), "accuracy": artifact.get("accuracy"),
+            "accuracy_ci95": artifact.get("ci95"), "agreement": artifact.get("agreement"),
+            "accuracy_ratio": artifact.get("accuracy_ratio"), "peak_rss_mb": peak,
+            "load_s": artifact.get("load_s"), "first_inference_ms": artifact.get("first_inference_ms")}
+
+
+def _command() -> str:
+    import shlex
+    import sys
+
+    return shlex.join(["pytest", *sys.argv[1:]]) if "pytest" in sys.argv[0] else shlex.join(sys.argv)

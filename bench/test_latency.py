@@ -1,0 +1,64 @@
+"""Single-stream (batch 1) and offline (batch > 1) latency and throughput of every artifact.
+
+One call = one batch of packed dev rows. Warm-up rounds run first and are not timed; then at least
+--min-rounds (--min-rounds-offline for batch > 1) rounds and at least --min-time seconds are timed, each
+through pytest-benchmark's pedantic runner. Percentiles come from the per-call timings (pytest-benchmark
+stats have no p90/p99).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import pytest
+
+from bench.measure import LatencyStats, RoundPlan, throughput_sps
+from bench.timing import device_or_skip, load_or_skip
+
+
+def test_latency(benchmark, bench, latency_case):
+    spec, device, threads, batch = latency_case
+    device_or_skip(device, spec)
+    cfg = bench.config
+    run = load_or_skip(bench, spec, threads, device)
+    pool = bench.inputs(spec, batch)
+    state = {"i": 0}
+    timings: list[float] = []
+
+    def one_call():
+        ids, mask = pool[state["i"] % len(pool)]
+        state["i"] += 1
+        start = time.perf_counter()
+        run(ids, mask)  # runners return host numpy: a CUDA call has finished when this returns
+        timings.append(time.perf_counter() - start)
+
+    one_call()  # calibration, not timed
+    per_call = timings.pop()
+    plan = RoundPlan(cfg.min_rounds if batch == 1 else cfg.min_rounds_offline, cfg.min_time, cfg.max_time)
+    warmup = max(1, min(100, math.ceil(cfg.warmup_time / max(per_call, 1e-7))))
+    rounds = plan.rounds(per_call)
+    benchmark.pedantic(one_call, rounds=rounds, warmup_rounds=warmup, iterations=1)
+    timed = timings[warmup:] if not benchmark.disabled else timings
+    stats = LatencyStats.from_seconds(timed)
+    validity = plan.met(timed)
+    scenario = "single-stream" if batch == 1 else "offline"
+    mobile_class = spec["mobile"] and threads == 1 and batch == 1 and device == "cpu"
+    extra = {"scenario": scenario, "device": device, "threads": threads, "batch_size": batch,
+             "seq_len": cfg.seq_len, "latency_ms": stats.as_dict(), "throughput_sps": throughput_sps(batch, timed),
+             "warmup_rounds": warmup, **validity, "mobile_class": mobile_class,
+             "mobile_note": "x86 CPU, 1 thread, batch 1, phone format: not a phone measurement"
+             if mobile_class else None, "gflops_per_sample": bench.flops_per_sample(spec)}
+    extra["achieved_gflops"] = (extra["gflops_per_sample"] * extra["throughput_sps"]
+                                if extra["gflops_per_sample"] else None)
+    benchmark.extra_info.update(extra)
+    bench.add_record(spec, **extra)
+    assert stats.count == len(timed) > 0
+    if not benchmark.disabled:
+        assert validity["min_rounds_met"], f"only {len(timed)} timed rounds"
+
+
+@pytest.fixture(autouse=True)
+def _group(benchmark, latency_case):
+    spec, device, threads, batch = latency_case
+    benchmark.group = f"{'single-stream' if batch == 1 else 'offline'}-{device}-{threads}t-bs{batch}"

@@ -1,0 +1,95 @@
+"""bench/report.py and bench/ship.py from a fixed summary.json: headline ratios by hand, golden Markdown and
+LaTeX, CSV columns, the plot, and the ship gate's pass and each failure reason."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from bench_fixture import summary
+
+from bench import report
+from bench.ship import Budget, check
+from distill.cli import main
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def test_headlines_are_ratios_of_the_fixed_records():
+    h = {x["key"]: x for x in report.headlines(summary())}
+    assert h["student_vs_bert_large"]["value"] == pytest.approx(6400 / 16)
+    assert h["student_vs_bert_large"]["met"] is False  # 400× < 434×
+    assert h["artifact_vs_bert_large"]["value"] == pytest.approx(16000 / 16) and h["artifact_vs_bert_large"]["met"]
+    assert h["artifact_vs_eager_p50"]["value"] == pytest.approx(1.0 / 0.2) and h["artifact_vs_eager_p50"]["met"]
+    flops = h["gflops_of_peak"]
+    assert flops["value"] == pytest.approx(100 / 125) and flops["met"] is False and "(onnx," in flops["name"]
+    assert h["int8_accuracy_ratio"]["value"] == pytest.approx(0.992) and h["int8_accuracy_ratio"]["met"]
+    assert h["batch1_cv"]["value"] == pytest.approx(2.5) and h["batch1_cv"]["met"]
+
+
+def test_paper_table_columns():
+    headers, rows = report.paper_table(summary())
+    assert headers == ["Model", "Format", "Params (M)", "Size (MB)", "Acc", "Δ vs teacher", "p90 @bs1 (ms)",
+                       "samples/s @bs512", "speed-up ×", "compression ×"]
+    by = {(r[0], r[1]): r for r in rows}
+    assert by[("stu", "ort-mobile-int8")][2:] == [1.0, 1.0, 0.873, -1.7, 0.25, "16,000", 1000.0, 1200.0]
+    assert by[("bert-large", "torch")][7] == "16 (bs16)"
+
+
+@pytest.mark.parametrize("name,render", [("bench_summary.md", report.render_markdown),
+                                         ("bench_table.tex", report.render_latex)])
+def test_golden_renderings(name, render):
+    got = render(summary())
+    if os.environ.get("UPDATE_GOLDEN"):
+        (GOLDEN / name).write_text(got)
+    assert got == (GOLDEN / name).read_text()
+
+
+def test_report_command_writes_every_rendering(tmp_path, capsys):
+    (tmp_path / "summary.json").write_text(json.dumps(summary()))
+    assert main(["report", str(tmp_path)]) == 0
+    for name in ("summary.md", "summary.csv", "table.tex", "pareto.png"):
+        assert (tmp_path / name).stat().st_size > 0
+    header = (tmp_path / "summary.csv").read_text().splitlines()[0].split(",")
+    for column in ("artifact", "role", "format", "device", "threads", "batch_size", "scenario", "params",
+                   "size_mb", "accuracy", "latency_ms.p50", "latency_ms.p90", "latency_ms.p99", "latency_ms.cv_pct",
+                   "throughput_sps"):
+        assert column in header
+    assert (tmp_path / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_ship_gate_passes_within_budget():
+    ok, checks = check(summary(), "ort-mobile-int8", Budget(max_p90_ms=1.0, max_size_mb=2.0))
+    assert ok and all(c["ok"] for c in checks) and len(checks) == 4
+
+
+@pytest.mark.parametrize("budget,reason", [
+    (Budget(max_p90_ms=0.1), "p90 latency"),
+    (Budget(max_p90_ms=1.0, max_size_mb=0.5), "file size"),
+    (Budget(max_p90_ms=1.0, min_accuracy_ratio=0.995), "dev accuracy / eager fp32"),
+    (Budget(max_p90_ms=1.0, min_agreement=0.999), "argmax agreement"),
+    (Budget(max_p90_ms=1.0, threads=2), "not measured"),
+])
+def test_ship_gate_names_each_failure(budget, reason):
+    ok, checks = check(summary(), "ort-mobile-int8", budget)
+    assert not ok
+    assert any(reason in (c["reason"] or "") for c in checks), checks
+
+
+def test_ship_gate_checks_logit_parity_of_lossless_formats():
+    ok, checks = check(summary(), "onnx", Budget(max_p90_ms=1.0, max_logit_diff=1e-6))
+    assert not ok and any("max |Δlogit|" in (c["reason"] or "") for c in checks)
+
+
+def test_ship_command_exit_codes(tmp_path, capsys):
+    (tmp_path / "summary.json").write_text(json.dumps(summary()))
+    assert main(["ship", str(tmp_path), "--target", "ort-mobile-int8", "--max-p90-ms", "1"]) == 0
+    assert "SHIP" in capsys.readouterr().out
+    assert main(["ship", str(tmp_path), "--target", "ort-mobile-int8", "--max-p90-ms", "0.1",
+                 "--max-size-mb", "0.5"]) == 1
+    out = capsys.readouterr().out
+    assert "NO SHIP" in out and "p90 latency" in out and "file size" in out
+    assert main(["ship", str(tmp_path), "--target", "litert", "--max-p90-ms", "1"]) == 2
+    assert "no artifact 'stu/litert'" in capsys.readouterr().err

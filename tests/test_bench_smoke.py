@@ -1,0 +1,75 @@
+"""`pytest bench` end to end on a tiny run (random student + tiny random BERT, ONNX exports) with
+--benchmark-disable: every test kind runs once, results/<run_id>/ is written whole, and is not overwritten."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from distill.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def exported_run(tiny_run, tmp_path_factory):
+    run = tmp_path_factory.mktemp("bench-run") / "tiny"
+    shutil.copytree(tiny_run, run)
+    assert main(["export", str(run), "--models", "best,teacher", "--targets", "onnx,onnx-int8"]) == 0
+    return run
+
+
+def _bench(run: Path, results: Path, *extra: str) -> subprocess.CompletedProcess:
+    args = [sys.executable, "-m", "pytest", "bench", "-p", "no:cacheprovider", "--run-dir", str(run),
+            "--results-root", str(results), "--run-id", "smoke", "--benchmark-disable", "--threads", "1",
+            "--batch-sizes", "1,4", "--reference-batch-sizes", "1", "--references", "bert-base", "--seq-len", "6",
+            "--server-qps", "2000", "--server-seconds", "0.01", "--dev-limit", "40", *extra]
+    return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+def test_bench_suite_runs_and_writes_results(exported_run, tmp_path):
+    proc = _bench(exported_run, tmp_path)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    out = tmp_path / "smoke"
+    for name in ("env.json", "config.json", "summary.json", "summary.md", "summary.csv", "table.tex", "pareto.png"):
+        assert (out / name).is_file(), name
+    assert not list(tmp_path.glob(".smoke*")), "the partial folder must be renamed into place"
+    summary = json.loads((out / "summary.json").read_text())
+    arts = summary["artifacts"]
+    assert set(arts) == {"tiny-s0/torch", "tiny-s0/onnx", "tiny-s0/onnx-int8", "teacher/torch", "teacher/onnx",
+                         "teacher/onnx-int8", "bert-base/torch"}
+    assert arts["tiny-s0/onnx"]["agreement"] == 1.0 and arts["tiny-s0/onnx"]["max_abs_logit_diff"] < 1e-4
+    assert arts["bert-base/torch"]["params"] > 100e6 and arts["bert-base/torch"]["peak_rss_mb_bs1"] > 0
+    keyed = {(r["artifact"], r["scenario"], r["threads"], r["batch_size"]): r for r in summary["records"]}
+    for art in arts:
+        assert (art, "single-stream", 1, 1) in keyed
+        if not art.startswith("bert-base"):
+            assert (art, "offline", 1, 4) in keyed and (art, "server", 1, 1) in keyed
+    record = keyed[("tiny-s0/onnx-int8", "single-stream", 1, 1)]
+    for field in ("artifact", "role", "format", "device", "threads", "batch_size", "scenario", "params",
+                  "params_no_embedding", "size_mb", "accuracy", "latency_ms", "throughput_sps", "peak_rss_mb"):
+        assert record[field] is not None, field
+    assert set(record["latency_ms"]) >= {"p50", "p90", "p99", "mean", "cv_pct", "count"}
+    assert any("no CUDA device here" in s["reason"] for s in summary["skipped"])
+    assert "onnx-int8-cpu-1t-bs1" in proc.stdout or (out / "summary.md").read_text().count("tiny-s0/onnx-int8")
+    assert summary["machine"]["matmul_fp32_cpu_1t"]["gflops"] > 0
+    before = (out / "summary.json").read_bytes()
+    again = _bench(exported_run, tmp_path, "-k", "matmul")
+    assert again.returncode != 0 and "--overwrite" in again.stderr + again.stdout
+    assert (out / "summary.json").read_bytes() == before
+
+
+def test_bench_ids_and_option_errors(exported_run, tmp_path):
+    listed = _bench(exported_run, tmp_path, "--collect-only")
+    assert "test_latency[tiny-s0/onnx-int8-cpu-1t-bs1]" in listed.stdout, listed.stdout[-2000:]
+    assert "test_server[teacher/onnx-cpu-1t]" in listed.stdout
+    assert not (tmp_path / "smoke").exists(), "listing the tests must not write results"
+    bad = _bench(exported_run, tmp_path, "--threads", "0,x")
+    assert bad.returncode != 0 and "--threads: expected comma-separated integers" in bad.stderr
+    unknown = _bench(exported_run, tmp_path, "--targets", "onnx,tflite")
+    assert unknown.returncode != 0 and "--targets: unknown tflite" in unknown.stderr
