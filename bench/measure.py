@@ -52,7 +52,8 @@ def throughput_sps(batch_size: int, seconds) -> float:
 @dataclass(frozen=True)
 class RoundPlan:
     """Rounds for one benchmark: at least `min_rounds` and at least `min_time_s` of timed calls, with the
-    time-based count capped by `max_time_s` (the minimum round count always wins)."""
+    time-based count capped by `max_time_s` (the minimum round count always wins). The time-based count
+    aims 10% past the minimum, so calls a little faster than the warm-up estimate still clear it."""
 
     min_rounds: int
     min_time_s: float
@@ -60,7 +61,7 @@ class RoundPlan:
 
     def rounds(self, seconds_per_call: float) -> int:
         per_call = max(seconds_per_call, 1e-7)
-        by_time = math.ceil(self.min_time_s / per_call)
+        by_time = math.ceil(1.1 * self.min_time_s / per_call)
         cap = max(1, math.floor(self.max_time_s / per_call))
         return max(self.min_rounds, min(by_time, cap))
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from distill.io import read_json, write_text
 
 TIMED = ("single-stream", "offline")
+FP32_FORMATS = ("torch", "torchscript", "pt2", "onnx", "ort-mobile", "executorch", "litert")  # vs the fp32 peak
 
 
 def deviations(summary) -> str:
@@ -119,9 +120,6 @@ def headlines(summary) -> list[dict]:
     return out
 
 
-FP32_FORMATS = ("torch", "torchscript", "pt2", "onnx", "ort-mobile", "executorch", "litert")
-
-
 def _row_id(r) -> str:
     return f"{r['artifact']}-{r.get('device', 'cpu')}-{r['threads']}t-bs{r['batch_size']}"
 
@@ -178,10 +176,12 @@ def detail_tables(summary) -> dict[str, tuple[list[str], list[list]]]:
     offline = [[r["artifact"], r["device"], r["threads"], r["batch_size"], _fmt(r["throughput_sps"], 1),
                 _fmt(r["latency_ms"]["p50"]), _fmt(r.get("achieved_gflops"), 2),
                 _fmt(r["achieved_gflops"] / peak[r["threads"]], 3) if r.get("achieved_gflops") and peak.get(
-                    r["threads"]) else None, r["rounds"], "yes" if r["valid"] else "NO"]
+                    r["threads"]) and r["format"] in FP32_FORMATS else None, r["rounds"],
+                "yes" if r["valid"] else "NO"]
                for r in summary["records"] if r["scenario"] == "offline"]
     server = [[r["artifact"], r["device"], r["threads"], _fmt(r["server"]["target_qps"], 1),
-               _fmt(r["server"]["achieved_qps"], 1), _fmt(r["server"]["p99_ms"]), r["server"]["dropped"],
+               _fmt(r["server"].get("offered_qps"), 1), _fmt(r["server"]["achieved_qps"], 1),
+               _fmt(r["server"]["p99_ms"]), r["server"]["dropped"],
                r["server"]["late"], _fmt(r["server"]["capacity_qps"], 1), _fmt(r["server"]["max_qps_under_bound"], 1)]
               for r in summary["records"] if r["scenario"] == "server"]
     arts = summary["artifacts"].values()
@@ -200,10 +200,10 @@ def detail_tables(summary) -> dict[str, tuple[list[str], list[list]]]:
             ["artifact", "device", "threads", "p50", "p90", "p95", "p99", "mean", "CV %", "rounds", "valid",
              "mobile-class"], mobile),
         "Offline (large batch): throughput": (
-            ["artifact", "device", "threads", "batch", "samples/s", "p50 ms/batch", "GFLOP/s", "of matmul peak",
+            ["artifact", "device", "threads", "batch", "samples/s", "p50 ms/batch", "GFLOP/s", "of fp32 matmul peak",
              "rounds", "valid"], offline),
         "Server: Poisson arrivals, batch 1, one worker": (
-            ["artifact", "device", "threads", "target QPS", "achieved QPS", "p99 ms", "dropped", "late",
+            ["artifact", "device", "threads", "target QPS", "offered QPS", "achieved QPS", "p99 ms", "dropped", "late",
              "capacity QPS", "max QPS with p99 ≤ bound"], server),
         "Accuracy pass (dev set, natural lengths)": (
             ["artifact", "accuracy", "95% CI", "agreement with fp32", "ratio to fp32", "max |Δlogit|"], accuracy),

@@ -20,6 +20,7 @@ import numpy as np
 @dataclass(frozen=True)
 class ServerResult:
     target_qps: float
+    offered_qps: float  # the rate the seeded draw actually produced (requests / last arrival time)
     offered: int
     completed: int
     dropped: int
@@ -68,7 +69,8 @@ def run_server(call: Callable[[int], object], qps: float, requests: int, bound_m
     duration = max(completions[-1] if completions else 0.0, float(arrivals[-1]))
     ms = np.asarray(latencies) * 1e3
     p50, p99 = (float(v) for v in np.percentile(ms, [50, 99])) if ms.size else (float("inf"),) * 2
-    return ServerResult(target_qps=round(qps, 3), offered=requests, completed=len(latencies), dropped=dropped,
+    return ServerResult(target_qps=round(qps, 3), offered_qps=round(requests / float(arrivals[-1]), 3),
+                        offered=requests, completed=len(latencies), dropped=dropped,
                         late=int((ms > bound_ms).sum()), achieved_qps=round(len(latencies) / duration, 3),
                         p50_ms=round(p50, 4), p99_ms=round(p99, 4), bound_ms=bound_ms,
                         duration_s=round(duration, 3), queue_limit=queue_limit)

@@ -125,6 +125,8 @@ class BenchSession:
             raise FileExistsError(out)
         shutil.rmtree(self.partial, ignore_errors=True)
         self.partial.mkdir(parents=True)
+        self.env = _env(self.config)  # before timing: the git state is that of the code that runs
+        write_json(self.partial / "env.json", self.env)
         write_json(self.partial / "config.json", {
             "run_id": self.config.run_id, "command": _command(), "options": self.config.as_dict(),
             "artifacts": [s["id"] for s in self.specs], "task": self.task.name})
@@ -157,13 +159,8 @@ class BenchSession:
 
     def finish(self, benchmark_json: Path | None, interrupted: bool) -> Path | None:
         from bench.report import render
-        from distill.runinfo import env_info
-        from export.manifest import versions
 
-        env = env_info()
-        env["libraries"].update({k: v for k, v in versions().items() if k not in env["libraries"]})
-        env["threads"]["bench"] = self.config.threads
-        write_json(self.partial / "env.json", env)
+        env = self.env
         if benchmark_json and benchmark_json.is_file() and benchmark_json.parent.resolve() != self.partial.resolve():
             shutil.copy2(benchmark_json, self.partial / "benchmark.json")
         summary = self.summary()
@@ -173,6 +170,16 @@ class BenchSession:
             return None
         render(self.partial)
         return publish(self.partial, self.config.out, self.config.overwrite)
+
+
+def _env(config: BenchConfig) -> dict:
+    from distill.runinfo import env_info
+    from export.manifest import versions
+
+    env = env_info()
+    env["libraries"].update({k: v for k, v in versions().items() if k not in env["libraries"]})
+    env["threads"]["bench"] = config.threads
+    return env
 
 
 def publish(partial: Path, out: Path, overwrite: bool) -> Path:

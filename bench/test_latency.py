@@ -1,6 +1,6 @@
 """Single-stream (batch 1) and offline (batch > 1) latency and throughput of every artifact.
 
-One call = one batch of packed dev rows. Warm-up rounds run first and are not timed; then at least
+One call = one batch of packed dev rows. Warm-up calls run first and are not timed; then at least
 --min-rounds (--min-rounds-offline for batch > 1) rounds and at least --min-time seconds are timed, each
 through pytest-benchmark's pedantic runner. Percentiles come from the per-call timings (pytest-benchmark
 stats have no p90/p99).
@@ -8,9 +8,9 @@ stats have no p90/p99).
 
 from __future__ import annotations
 
-import math
 import time
 
+import numpy as np
 import pytest
 
 from bench.measure import LatencyStats, RoundPlan, throughput_sps
@@ -33,20 +33,25 @@ def test_latency(benchmark, bench, latency_case):
         run(ids, mask)  # runners return host numpy: a CUDA call has finished when this returns
         timings.append(time.perf_counter() - start)
 
-    one_call()  # calibration, not timed
-    per_call = timings.pop()
+    # Warm-up, untimed: at least 3 calls and --warmup-time seconds; its later calls estimate the call time
+    # that sets the round count (the first calls are slow: allocation, lazy init, cold caches).
+    start = time.perf_counter()
+    while len(timings) < 3 or (time.perf_counter() - start < cfg.warmup_time and not benchmark.disabled):
+        one_call()
+    per_call = float(np.median(timings[len(timings) // 2:]))
+    warmup_calls = len(timings)
+    timings.clear()
     plan = RoundPlan(cfg.min_rounds if batch == 1 else cfg.min_rounds_offline, cfg.min_time, cfg.max_time)
-    warmup = max(1, min(100, math.ceil(cfg.warmup_time / max(per_call, 1e-7))))
     rounds = plan.rounds(per_call)
-    benchmark.pedantic(one_call, rounds=rounds, warmup_rounds=warmup, iterations=1)
-    timed = timings[warmup:] if not benchmark.disabled else timings
+    benchmark.pedantic(one_call, rounds=rounds, warmup_rounds=1, iterations=1)
+    timed = timings[1:] if not benchmark.disabled else timings
     stats = LatencyStats.from_seconds(timed)
     validity = plan.met(timed)
     scenario = "single-stream" if batch == 1 else "offline"
     mobile_class = spec["mobile"] and threads == 1 and batch == 1 and device == "cpu"
     extra = {"scenario": scenario, "device": device, "threads": threads, "batch_size": batch,
              "seq_len": cfg.seq_len, "latency_ms": stats.as_dict(), "throughput_sps": throughput_sps(batch, timed),
-             "warmup_rounds": warmup, **validity, "mobile_class": mobile_class,
+             "warmup_rounds": warmup_calls + 1, **validity, "mobile_class": mobile_class,
              "mobile_note": "x86 CPU, 1 thread, batch 1, phone format: not a phone measurement"
              if mobile_class else None, "gflops_per_sample": bench.flops_per_sample(spec)}
     extra["achieved_gflops"] = (extra["gflops_per_sample"] * extra["throughput_sps"]
