@@ -45,6 +45,8 @@ def test_bench_suite_runs_and_writes_results(exported_run, tmp_path):
                          "teacher/onnx-int8", "bert-base/torch"}
     assert arts["tiny-s0/onnx"]["agreement"] == 1.0 and arts["tiny-s0/onnx"]["max_abs_logit_diff"] < 1e-4
     assert arts["bert-base/torch"]["params"] > 100e6 and arts["bert-base/torch"]["peak_rss_mb_bs1"] > 0
+    # each probe measures its own process: a 110M-param model must need more memory than a tiny ONNX student
+    assert arts["tiny-s0/onnx"]["peak_rss_mb_bs1"] + 200 < arts["bert-base/torch"]["peak_rss_mb_bs1"]
     keyed = {(r["artifact"], r["scenario"], r["threads"], r["batch_size"]): r for r in summary["records"]}
     for art in arts:
         assert (art, "single-stream", 1, 1) in keyed
