@@ -22,12 +22,10 @@ import numpy as np
 
 def _status_mb(field: str) -> float | None:
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024  # kB
-    except OSError:
-        pass
-    return None
+        lines = Path("/proc/self/status").read_text().splitlines()
+    except OSError:  # not Linux: the caller falls back
+        return None
+    return next((int(line.split()[1]) / 1024 for line in lines if line.startswith(field + ":")), None)  # kB
 
 
 def _peak_rss_mb() -> float:

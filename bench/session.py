@@ -8,7 +8,6 @@ source of truth; summary.md/.csv, table.tex and pareto.png are rendered from it 
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import torch
 from bench.artifacts import EAGER, discover, encoder_for, load_runner
 from bench.config import BenchConfig
 from bench.inputs import batches, length_stats, packed_rows
-from distill.io import read_json, write_json
+from distill.io import read_json, replace, write_json
 
 PROCESS_THREADS = {EAGER, "torchscript", "pt2", "torch-int8"}  # torch.set_num_threads governs these
 SUMMARY_VERSION = 1
@@ -184,16 +183,9 @@ def _env(config: BenchConfig) -> dict:
 
 def publish(partial: Path, out: Path, overwrite: bool) -> Path:
     """Rename the finished folder into place; an existing one is replaced only with --overwrite."""
-    if out.exists():
-        if not overwrite:
-            raise FileExistsError(out)
-        old = out.with_name(f".{out.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(out, old)
-        os.replace(partial, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(partial, out)
+    if out.exists() and not overwrite:
+        raise FileExistsError(out)
+    replace(partial, out)
     return out
 
 

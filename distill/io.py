@@ -24,16 +24,21 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     target = tmp / path.name
     try:
         yield target
-        if path.is_dir() and target.is_dir():
-            old = path.with_name(f".{path.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(path, old)
-            os.replace(target, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(target, path)
+        replace(target, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def replace(src: Path, dst: Path) -> None:
+    """Rename `src` onto `dst`; a folder already at `dst` is swapped out whole, then deleted."""
+    if dst.is_dir() and src.is_dir():
+        old = dst.with_name(f".{dst.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(dst, old)
+        os.replace(src, dst)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(src, dst)
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:
