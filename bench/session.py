@@ -26,11 +26,11 @@ SUMMARY_VERSION = 1
 class BenchSession:
     def __init__(self, config: BenchConfig):
         from distill.data import load_split
-        from distill.pipeline import _task_of
+        from distill.pipeline import task_of_run
 
         self.config = config
         self.run_dir = Path(config.run_dir)
-        self.task = _task_of(read_json(self.run_dir / "config.json"))
+        self.task = task_of_run(read_json(self.run_dir / "config.json"), self.run_dir)
         dev = load_split(self.task, "dev")
         self.dev_texts, self.dev_labels = list(dev["text"]), np.asarray(dev["label"])
         self.specs = discover(self.run_dir, config.targets, config.references, len(self.task.label_names))

@@ -5,7 +5,9 @@
 For every word w_i draw X_i ~ U[0,1]: X_i < p_mask → `[MASK]`; p_mask ≤ X_i < p_mask + p_pos → a word with
 the same POS tag drawn from the training set's unigram distribution of that tag; then with probability p_ng
 replace the whole example by a random n-gram of it, n ~ U{1..max_ngram}. n_iter rounds per example,
-duplicates dropped, originals kept (first, in file order, with their gold labels).
+duplicates dropped, originals kept (first, in file order, with their gold labels). For sentence pairs the
+rounds cycle through augmenting the first sentence only, the second only, and both (the paper's recipe), and
+a variant is dropped only when the whole pair repeats one already kept.
 
 Each example gets its own RNG seeded by (seed, example index), so the output depends only on the seed and
 the input: the same seed gives the same file however the work is split across processes.
@@ -104,47 +106,66 @@ def example_rng(seed: int, index: int) -> random.Random:
     return random.Random(f"{seed}:{index}")
 
 
-def augment_examples(texts: list[str], sampler: TagSampler, tagged: list, cfg: AugmentConfig,
-                     start_index: int = 0, progress: bool = True) -> list[list[str]]:
-    """n_iter augmented variants (as strings) for each text; example i uses RNG (seed, start_index + i)."""
+def sides_for_round(r: int, n_sides: int) -> tuple[int, ...]:
+    """Which sentences round r augments: the only one, or for pairs the first, the second, both, in turn."""
+    return (0,) if n_sides == 1 else ((0,), (1,), (0, 1))[r % 3]
+
+
+def augment_examples(tagged: list[tuple[list, ...]], sampler: TagSampler, cfg: AugmentConfig,
+                     start_index: int = 0, progress: bool = True) -> list[list[tuple[str, ...]]]:
+    """n_iter variants per example (a tuple of 1 or 2 tagged sentences); each variant is a tuple of strings.
+
+    Example i uses RNG (seed, start_index + i); a sentence a round leaves alone is copied unchanged.
+    """
     variants = []
-    for i, sent in enumerate(tqdm(tagged, desc="augment", unit="ex", disable=not progress, mininterval=2)):
+    for i, sents in enumerate(tqdm(tagged, desc="augment", unit="ex", disable=not progress, mininterval=2)):
         rng = example_rng(cfg.seed, start_index + i)
-        variants.append([" ".join(augment_once(sent, sampler, cfg, rng)) for _ in range(cfg.n_iter)])
+        plain = tuple(" ".join(w for w, _ in s) for s in sents)
+        rounds = []
+        for r in range(cfg.n_iter):
+            sides = sides_for_round(r, len(sents))
+            rounds.append(tuple(" ".join(augment_once(s, sampler, cfg, rng)) if k in sides else plain[k]
+                                for k, s in enumerate(sents)))
+        variants.append(rounds)
     return variants
 
 
+def transfer_header(pair: bool) -> str:
+    return "text\ttext_b\tlabel\torigin" if pair else "text\tlabel\torigin"
+
+
 def build_transfer_set(task: Task, out: str | Path, cfg: AugmentConfig, progress: bool = True) -> dict:
-    """Write `out` (TSV: text, label, origin) and `out`.json (counts, timing, config); returns the stats."""
-    if task.is_pair:
-        raise UserError(f"task {task.name!r} is a sentence-pair task; pair augmentation is not built yet")
+    """Write `out` (TSV: text[, text_b], label, origin) and `out`.json (counts, timing, config)."""
     out = Path(out)
     start = time.time()
     ds = load_split(task, "train", cfg.train_limit)
-    texts, labels = ds["text"], ds["label"]
+    columns = ["text", "text_b"] if task.is_pair else ["text"]
+    # a CSV field may hold a tab or newline; the transfer set is TSV, and whitespace is whitespace to a tokenizer
+    originals = [tuple(" ".join(t.split()) for t in ex) for ex in zip(*(ds[c] for c in columns))]
+    labels = ds["label"]
     tagger = pos_tagger()
-    tagged = [tagger.tag(t.split()) for t in tqdm(texts, desc="pos-tag", unit="ex", disable=not progress,
-                                                  mininterval=2)]
-    sampler = TagSampler(tagged)
-    variants = augment_examples(texts, sampler, tagged, cfg, progress=progress)
+    tagged = [tuple(tagger.tag(t.split()) for t in ex)
+              for ex in tqdm(originals, desc="pos-tag", unit="ex", disable=not progress, mininterval=2)]
+    sampler = TagSampler(s for ex in tagged for s in ex)
+    variants = augment_examples(tagged, sampler, cfg, progress=progress)
 
-    seen = set(texts)
+    seen = set(originals)  # a pair is a duplicate only when both of its sentences are
     made = dropped = 0
     with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8") as f:
-        f.write("text\tlabel\torigin\n")
-        for i, (text, label) in enumerate(zip(texts, labels)):
-            f.write(f"{text}\t{label}\t{i}\n")
+        f.write(transfer_header(task.is_pair) + "\n")
+        for i, (ex, label) in enumerate(zip(originals, labels)):
+            f.write("\t".join((*ex, str(label), str(i))) + "\n")
         for i, vs in enumerate(variants):
             for v in vs:
                 made += 1
-                if not v or v in seen:
+                if not all(v) or v in seen:
                     dropped += 1
                     continue
                 seen.add(v)
-                f.write(f"{v}\t-1\t{i}\n")
+                f.write("\t".join((*v, "-1", str(i))) + "\n")
     stats = {
-        "task": task.name, "originals": len(texts), "made": made, "dropped_duplicates": dropped,
-        "kept_augmented": made - dropped, "rows": len(texts) + made - dropped,
+        "task": task.name, "pair": task.is_pair, "originals": len(originals), "made": made,
+        "dropped_duplicates": dropped, "kept_augmented": made - dropped, "rows": len(originals) + made - dropped,
         "seconds": round(time.time() - start, 1), "config": asdict(cfg),
     }
     write_json(out.with_suffix(".json"), stats)
@@ -153,21 +174,38 @@ def build_transfer_set(task: Task, out: str | Path, cfg: AugmentConfig, progress
     return stats
 
 
-def read_transfer_set(path: str | Path) -> tuple[list[str], list[int], list[int]]:
-    """Texts, gold labels (-1 for augmented rows) and origin indices of a transfer set written above."""
+@dataclass
+class TransferSet:
+    texts: list[str]
+    texts_b: list[str] | None  # second sentences of a pair task, else None
+    labels: list[int]  # gold label of an original, -1 for an augmented row
+    origins: list[int]  # index of the original each row comes from
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+def read_transfer_set(path: str | Path) -> TransferSet:
+    """A transfer set written above (single sentences or pairs, told apart by the header)."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: transfer set not found (run `distill-bench augment` first)")
-    texts, labels, origins = [], [], []
     with open(path, encoding="utf-8") as f:
         header = f.readline().rstrip("\n")
-        if header != "text\tlabel\torigin":
-            raise UserError(f"{path}:1: not a transfer set (header {header!r}, expected 'text<TAB>label<TAB>origin')")
+        pair = header == transfer_header(True)
+        if header not in (transfer_header(False), transfer_header(True)):
+            raise UserError(f"{path}:1: not a transfer set (header {header!r}, expected "
+                            f"{transfer_header(False)!r} or {transfer_header(True)!r})")
+        width = 4 if pair else 3
+        columns: list[list[str]] = [[] for _ in range(width)]
         for lineno, line in enumerate(f, start=2):
             parts = line.rstrip("\n").split("\t")
-            if len(parts) != 3:
-                raise UserError(f"{path}:{lineno}: expected 3 tab-separated fields, found {len(parts)}")
-            texts.append(parts[0])
-            labels.append(int(parts[1]))
-            origins.append(int(parts[2]))
-    return texts, labels, origins
+            if len(parts) != width:
+                raise UserError(f"{path}:{lineno}: expected {width} tab-separated fields, found {len(parts)}")
+            for col, value in zip(columns, parts):
+                col.append(value)
+    try:
+        labels, origins = [int(x) for x in columns[-2]], [int(x) for x in columns[-1]]
+    except ValueError as e:
+        raise UserError(f"{path}: label and origin must be integers ({e})") from None
+    return TransferSet(columns[0], columns[1] if pair else None, labels, origins)

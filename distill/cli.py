@@ -2,6 +2,7 @@
 
     distill-bench pipeline --preset quick                  # whole pipeline, small scale, ~5 min on 2 cores
     distill-bench pipeline --preset sst2-paper --run-id sst2-paper
+    distill-bench split    --task mnli --out runs/x/data   # MNLI/QQP here: split dev, then --task mnli --train …
     distill-bench teacher  --task sst2 --out runs/x/teacher
     distill-bench augment  --task sst2 --out runs/x/transfer.tsv
     distill-bench label    --teacher runs/x/teacher/model --transfer runs/x/transfer.tsv --out runs/x/logits
@@ -19,20 +20,25 @@ from distill.errors import UserError
 
 
 def _task(args):
-    from distill.data import file_task, get_task
+    """--task alone: a registered task; --task with --train [--dev]: its columns and labels, your files;
+    --train and --dev alone: a task made from your files and --text-columns/--label-column."""
+    from distill.data import file_task, get_task, with_files
 
-    if getattr(args, "train", None) or getattr(args, "dev", None):
+    if args.task and args.train:
+        return with_files(get_task(args.task), args.train, args.dev)
+    if args.train or args.dev:
         if not (args.train and args.dev):
-            raise UserError("--train and --dev must be given together")
+            raise UserError("--train and --dev must be given together (or --task NAME --train FILE)")
         cols = tuple(c.strip() for c in args.text_columns.split(","))
         return file_task(args.train, args.dev, cols, args.label_column)
-    return get_task(args.task)
+    return get_task(args.task or "sst2")
 
 
 def _add_task_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--task", default="sst2", help="registered task (sst2, mnli, qqp) [sst2]")
-    p.add_argument("--train", help="your own train .tsv/.csv (with --dev) instead of a registered task")
-    p.add_argument("--dev", help="your own dev .tsv/.csv")
+    p.add_argument("--task", default=None, help="registered task (sst2, mnli, qqp) [sst2]; with --train: "
+                   "that task's columns and labels read from your files")
+    p.add_argument("--train", help="your own train .tsv/.csv (with --dev, or with --task)")
+    p.add_argument("--dev", help="your own dev .tsv/.csv [with --task: the task's own dev]")
     p.add_argument("--text-columns", default="sentence", help="text column(s), comma-separated for pairs")
     p.add_argument("--label-column", default="label")
 
@@ -62,6 +68,12 @@ def _build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--debug", action="store_true", help="show tracebacks for user errors")
     sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("split", help="seeded stratified split of a task's dev set (for tasks with no train set)")
+    _add_task_args(p)
+    p.add_argument("--out", required=True, type=Path, help="folder for train/dev files and split.json")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--train-fraction", type=float, default=0.8)
 
     p = sub.add_parser("teacher", help="fine-tune a local HF encoder folder on a task")
     _add_task_args(p)
@@ -169,7 +181,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(args) -> int:
-    if args.command == "teacher":
+    if args.command == "split":
+        from distill.protocol import dev_split
+
+        task = dev_split(_task(args), args.out, args.seed, args.train_fraction)
+        print(f"{task.protocol}\nnext: distill-bench teacher --task {args.task or task.name} "
+              f"--train {task.files['train']} --dev {task.files['dev']} --out …")
+    elif args.command == "teacher":
         from distill.teacher import TeacherConfig, train_teacher
 
         cfg = TeacherConfig(model=args.model, lr=args.lr, epochs=args.epochs, batch_size=args.batch_size,

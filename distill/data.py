@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
@@ -33,8 +33,11 @@ class Task:
     label_values: tuple[str, ...]  # label as written in the file, in class-index order
     label_names: tuple[str, ...]  # human-readable names, same order
     files: dict[str, Path] = field(default_factory=dict)  # split -> file
-    delimiter: str = "\t"
     n_iter: int = 20  # augmentation rounds per example (paper: 20 for SST-2, 10 for pairs)
+    extra_dev: tuple[str, ...] = ()  # further splits every model is also reported on (MNLI mismatched)
+    f1: bool = False  # also report F1 of class 1 (GLUE does for QQP)
+    student_defaults: tuple[tuple[str, object], ...] = ()  # the official config's student sizes for this task
+    protocol: str = "standard: train on the train split, report on dev"
 
     @property
     def is_pair(self) -> bool:
@@ -65,18 +68,32 @@ register_task(Task(
     files={s: GLUE / "SST-2" / f"{s}.tsv" for s in ("train", "dev")}, n_iter=20,
 ))
 # Only the dev sets of MNLI and QQP exist here; the pair-task protocol (seeded split of dev) builds on these.
+# Their "dev" is what GLUE calls dev (MNLI: dev-matched). distill/protocol.py splits it when no train file is given.
+PAIR_STUDENT = (("fc", 200), ("dropout", 0.2), ("batch_size", 256))  # official configs (PAPER.md)
 register_task(Task(
     name="mnli", text_columns=("sentence1", "sentence2"), label_column="gold_label",
     label_values=("entailment", "neutral", "contradiction"),
     label_names=("entailment", "neutral", "contradiction"),
-    files={"dev_matched": GLUE / "MNLI" / "dev_matched.tsv",
-           "dev_mismatched": GLUE / "MNLI" / "dev_mismatched.tsv"}, n_iter=10,
+    files={"dev": GLUE / "MNLI" / "dev_matched.tsv", "dev_mismatched": GLUE / "MNLI" / "dev_mismatched.tsv"},
+    n_iter=10, extra_dev=("dev_mismatched",), student_defaults=(("hidden", 150), *PAIR_STUDENT),
 ))
 register_task(Task(
     name="qqp", text_columns=("question1", "question2"), label_column="is_duplicate",
     label_values=("0", "1"), label_names=("not_duplicate", "duplicate"),
-    files={"dev": GLUE / "QQP" / "dev.tsv"}, n_iter=10,
+    files={"dev": GLUE / "QQP" / "dev.tsv"}, n_iter=10, f1=True,
+    student_defaults=(("hidden", 300), *PAIR_STUDENT),
 ))
+
+
+def with_files(task: Task, train: str | Path, dev: str | Path | None = None) -> Task:
+    """A registered task (its columns and labels) read from the user's own train (and dev) files: the
+    standard protocol for MNLI/QQP when their real train sets are at hand. Without `dev`, the task's own
+    dev split is kept. Extra report splits (MNLI mismatched) are kept either way."""
+    train = Path(train)
+    delimiter_of(train)
+    files = {**task.files, "train": train, **({"dev": Path(dev)} if dev is not None else {})}
+    also = "".join(f" and {files[s]}" for s in task.extra_dev)
+    return replace(task, files=files, protocol=f"standard: train on {train}, report on {files['dev']}{also}")
 
 
 def file_task(
@@ -85,18 +102,14 @@ def file_task(
     text_columns: tuple[str, ...] = ("sentence",),
     label_column: str = "label",
     name: str | None = None,
-    n_iter: int = 20,
+    n_iter: int | None = None,
 ) -> Task:
     """A task from the user's own TSV or CSV files (format chosen by the train file's extension).
 
     Label values are the distinct values of the train file's label column, sorted (integers numerically).
     """
     train, dev = Path(train), Path(dev)
-    suffix = train.suffix.lower()
-    if suffix not in (".tsv", ".csv"):
-        raise UserError(f"{train}: expected a .tsv or .csv file, got {suffix or 'no extension'!r}")
-    delimiter = "\t" if suffix == ".tsv" else ","
-    rows, _ = _read_rows(train, delimiter, (*text_columns, label_column))
+    rows, _ = _read_rows(train, delimiter_of(train), (*text_columns, label_column))
     values = sorted({r[label_column] for r in rows}, key=lambda v: (not v.lstrip("-").isdigit(), _num(v), v))
     for v in values:
         if v.lstrip("-").isdigit() and int(v) < 0:
@@ -111,8 +124,16 @@ def file_task(
     return Task(
         name=name or train.stem, text_columns=tuple(text_columns), label_column=label_column,
         label_values=tuple(values), label_names=tuple(values),
-        files={"train": train, "dev": Path(dev)}, delimiter=delimiter, n_iter=n_iter,
+        files={"train": train, "dev": Path(dev)}, n_iter=n_iter or (10 if len(text_columns) == 2 else 20),
     )
+
+
+def delimiter_of(path: Path) -> str:
+    """Tab for .tsv, comma for .csv (each file by its own extension, so a CSV train may meet a TSV dev)."""
+    delimiter = {".tsv": "\t", ".csv": ","}.get(Path(path).suffix.lower())
+    if delimiter is None:
+        raise UserError(f"{path}: expected a .tsv or .csv file, got {Path(path).suffix or 'no extension'!r}")
+    return delimiter
 
 
 def _num(v: str) -> int:
@@ -129,7 +150,7 @@ def get_task(name: str) -> Task:
 def load_split(task: Task, split: str, limit: int | None = None) -> datasets.Dataset:
     """Rows of one split as a Dataset with columns `text` (and `text_b` for pairs) and an int `label`."""
     path = task.path(split)
-    rows, linenos = _read_rows(path, task.delimiter, (*task.text_columns, task.label_column))
+    rows, linenos = _read_rows(path, delimiter_of(path), (*task.text_columns, task.label_column))
     index = {v: i for i, v in enumerate(task.label_values)}
     labels = []
     for lineno, r in zip(linenos, rows):

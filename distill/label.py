@@ -61,7 +61,8 @@ def label_transfer_set(teacher: str | Path, transfer: str | Path, out: str | Pat
     out = Path(out)
     if (out / "logits.npy").exists() and (out / "label.json").exists():
         return read_json(out / "label.json")
-    texts, _, _ = read_transfer_set(transfer)
+    ts = read_transfer_set(transfer)
+    texts, pairs = ts.texts, ts.texts_b
     tokenizer, model = load_finetuned_teacher(teacher)
     plan = {"transfer": str(transfer), "transfer_sha256": file_sha256(transfer), "n": len(texts),
             "chunk_size": chunk_size, "max_length": max_length, "teacher": str(teacher)}
@@ -75,7 +76,8 @@ def label_transfer_set(teacher: str | Path, transfer: str | Path, out: str | Pat
     else:
         write_json(out / "plan.json", plan)
 
-    lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]]
+    encoded = tokenizer(texts, pairs, truncation=True, max_length=max_length)["input_ids"]
+    lengths = [len(ids) for ids in encoded]
     order = np.argsort(np.asarray(lengths), kind="stable")
     n_chunks = (len(texts) + chunk_size - 1) // chunk_size
     done = [k for k in range(n_chunks) if (out / f"chunk_{k:05d}.npy").exists()]
@@ -88,10 +90,12 @@ def label_transfer_set(teacher: str | Path, transfer: str | Path, out: str | Pat
             continue
         idx = order[k * chunk_size:(k + 1) * chunk_size]
         chunk_texts = [texts[i] for i in idx]
+        chunk_pairs = [pairs[i] for i in idx] if pairs else None
         logits = []
         for i in range(0, len(chunk_texts), batch_size):
-            logits.append(teacher_logits(model, tokenizer, chunk_texts[i:i + batch_size], batch_size=batch_size,
-                                         max_length=max_length))
+            logits.append(teacher_logits(model, tokenizer, chunk_texts[i:i + batch_size],
+                                         chunk_pairs[i:i + batch_size] if pairs else None,
+                                         batch_size=batch_size, max_length=max_length))
             bar.update(len(logits[-1]))
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
             np.save(f, np.concatenate(logits).astype(np.float32))

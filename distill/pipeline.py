@@ -26,7 +26,7 @@ from pathlib import Path
 import tomllib
 
 from distill.augment import AugmentConfig, build_transfer_set
-from distill.data import file_task, get_task
+from distill.data import file_task, get_task, with_files
 from distill.errors import UserError
 from distill.io import read_json, write_json
 from distill.label import label_transfer_set
@@ -36,7 +36,8 @@ from distill.train import StudentRunConfig, train_student
 
 PRESETS = Path(__file__).parent / "presets"
 SECTIONS = {"run", "teacher", "augment", "label", "student_defaults", "students"}
-RUN_KEYS = {"task": str, "train": str, "dev": str, "text_columns": list, "label_column": str, "jobs": int}
+RUN_KEYS = {"task": str, "train": str, "dev": str, "text_columns": list, "label_column": str, "jobs": int,
+            "protocol": str, "split_seed": int, "train_fraction": float}
 LABEL_KEYS = {"batch_size": int, "chunk_size": int, "max_length": int}
 STUDENT_EXTRA_KEYS = {"seeds": list, "group": str}
 
@@ -92,9 +93,12 @@ def validate(raw: dict, where: str) -> None:
         _check_keys(spec, student_keys, f"{where} [students.{name}]")
 
 
-def student_jobs(raw: dict) -> list[dict]:
-    """One entry per (row name, seed): its StudentRunConfig and the folder that holds (or will hold) it."""
-    defaults = dict(raw.get("student_defaults", {}))
+def student_jobs(raw: dict, task=None) -> list[dict]:
+    """One entry per (row name, seed): its StudentRunConfig and the folder that holds (or will hold) it.
+
+    Settings: the row's, over [student_defaults], over the task's official sizes (pairs), over the defaults.
+    """
+    defaults = {**dict(task.student_defaults if task else ()), **raw.get("student_defaults", {})}
     jobs, folders = [], {}
     for name, spec in raw["students"].items():
         merged = {**defaults, **spec}
@@ -108,9 +112,23 @@ def student_jobs(raw: dict) -> list[dict]:
     return jobs
 
 
-def _task_of(raw: dict):
+def task_of_run(raw: dict, run_dir: str | Path):
+    """The run's task and data protocol (see distill/protocol.py); a dev-split is made once, in RUN/data."""
+    from distill.protocol import resolve
+
     run = raw.get("run", {})
+    return resolve(base_task(raw), run_dir, run.get("protocol", "auto"), run.get("split_seed", 0),
+                   run.get("train_fraction", 0.8))
+
+
+def base_task(raw: dict):
+    """The task named by [run], before the data protocol is applied."""
+    run = raw.get("run", {})
+    if run.get("task") and run.get("train"):
+        return with_files(get_task(run["task"]), run["train"], run.get("dev"))
     if run.get("train") or run.get("dev"):
+        if not (run.get("train") and run.get("dev")):
+            raise UserError("[run]: give train and dev together, or task with train")
         return file_task(run["train"], run["dev"], tuple(run.get("text_columns", ["sentence"])),
                          run.get("label_column", "label"))
     return get_task(run.get("task", "sst2"))
@@ -136,7 +154,7 @@ def run_pipeline(preset: str | None = None, config_path: Path | None = None, run
                  runs: Path = Path("runs"), jobs: int | None = None, only: list[str] | None = None) -> dict:
     """Run every stage; `only` restricts stage 4 to the named student rows (the tables show what exists)."""
     raw, default_id = load_config(preset, config_path)
-    task = _task_of(raw)
+    base_task(raw)  # a bad task or data file stops here, before the run folder is made
     run_dir = Path(runs) / (run_id or default_id)
     command = shlex.join(["distill-bench", *sys.argv[1:]]) if sys.argv[1:2] == ["pipeline"] else \
         f"distill-bench pipeline --preset {preset}" if preset else f"distill-bench pipeline --config {config_path}"
@@ -144,7 +162,8 @@ def run_pipeline(preset: str | None = None, config_path: Path | None = None, run
     write_json(run_dir / "config.json", {"run_id": run_dir.name, "command": command, **raw})
     if not (run_dir / "env.json").exists():
         write_json(run_dir / "env.json", env_info())
-    print(f"run folder {run_dir} ({command})")
+    task = task_of_run(raw, run_dir)
+    print(f"run folder {run_dir} ({command})\ndata protocol: {task.protocol}")
 
     tcfg = TeacherConfig(**raw.get("teacher", {}))
     teacher_dir = run_dir / "teacher"
@@ -168,7 +187,7 @@ def run_pipeline(preset: str | None = None, config_path: Path | None = None, run
     label_transfer_set(teacher_dir / "model", transfer, run_dir / "logits", **label_args)
 
     print("[4/4] students")
-    specs = student_jobs(raw)
+    specs = student_jobs(raw, task)
     unknown = sorted(set(only or []) - {j["name"] for j in specs})
     if unknown:
         raise UserError(f"--only: no student row(s) {unknown} in the config; rows: "

@@ -1,4 +1,5 @@
-"""The student: a single-layer BiLSTM classifier (Tang et al. 2019, fig. 1), in one readable file.
+"""The students: a single-layer BiLSTM classifier (Tang et al. 2019, fig. 1) and its Siamese form for
+sentence pairs (fig. 2), in one readable file.
 
 embedding (optionally multichannel: a frozen and a trainable copy, concatenated) → BiLSTM → [last forward
 state ; last backward state] → FC + ReLU → dropout → FC → logits.
@@ -31,6 +32,7 @@ class StudentConfig:
     num_labels: int = 2
     dropout: float = 0.1
     pad_id: int = 0
+    pair: bool = False  # a Siamese student for sentence pairs (SiameseBiLSTMClassifier)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -48,7 +50,7 @@ class BiLSTMClassifier(nn.Module):
         in_dim = cfg.embed_dim * (2 if cfg.multichannel else 1)
         self.lstm_fwd = nn.LSTM(in_dim, cfg.hidden, batch_first=True)
         self.lstm_bwd = nn.LSTM(in_dim, cfg.hidden, batch_first=True)
-        self.fc = nn.Linear(2 * cfg.hidden, cfg.fc)
+        self.fc = nn.Linear(self.feature_width(cfg.hidden), cfg.fc)
         self.dropout = nn.Dropout(cfg.dropout)
         self.out = nn.Linear(cfg.fc, cfg.num_labels)
 
@@ -80,9 +82,16 @@ class BiLSTMClassifier(nn.Module):
         pick = last.unsqueeze(-1).expand(-1, 1, self.cfg.hidden)
         return torch.cat([h_fwd.gather(1, pick).squeeze(1), h_bwd.gather(1, pick).squeeze(1)], dim=-1)
 
+    @staticmethod
+    def feature_width(hidden: int) -> int:
+        return 2 * hidden
+
+    def classify(self, features: torch.Tensor) -> torch.Tensor:
+        """FC + ReLU → dropout → FC: logits from the sentence (or pair) features."""
+        return self.out(self.dropout(torch.relu(self.fc(self.dropout(features)))))
+
     def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        h = self.encode(input_ids, lengths)
-        return self.out(self.dropout(torch.relu(self.fc(self.dropout(h)))))
+        return self.classify(self.encode(input_ids, lengths))
 
     def num_params(self, non_embedding: bool = True) -> int:
         """Parameter count; with non_embedding=True the embedding tables are left out, as the paper counts."""
@@ -92,3 +101,26 @@ class BiLSTMClassifier(nn.Module):
             if self.embed_static is not None:
                 total -= self.embed_static.weight.numel()
         return total
+
+
+class SiameseBiLSTMClassifier(BiLSTMClassifier):
+    """Sentence pairs (Tang et al. 2019, fig. 2): one shared BiLSTM encodes each sentence to h1 and h2; the
+    classifier reads [h1, h2, h1 ⊙ h2, |h1 − h2|].
+
+    Both sentences come right-padded to the same width (pad_pair_batch), so they are encoded in one LSTM
+    call over 2 × batch rows; the per-row lengths keep each sentence's pads out of its features.
+    """
+
+    @staticmethod
+    def feature_width(hidden: int) -> int:
+        return 8 * hidden  # four vectors of [forward ; backward] = 2 × hidden each
+
+    def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor, input_ids_b: torch.Tensor,
+                lengths_b: torch.Tensor) -> torch.Tensor:
+        h = self.encode(torch.cat([input_ids, input_ids_b]), torch.cat([lengths, lengths_b]))
+        h1, h2 = h.chunk(2)
+        return self.classify(torch.cat([h1, h2, h1 * h2, (h1 - h2).abs()], dim=-1))
+
+
+def build_student(cfg: StudentConfig) -> BiLSTMClassifier:
+    return (SiameseBiLSTMClassifier if cfg.pair else BiLSTMClassifier)(cfg)

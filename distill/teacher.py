@@ -20,7 +20,7 @@ import numpy as np
 from distill.data import Task, load_split
 from distill.errors import UserError
 from distill.io import atomic_path, read_json, write_json
-from distill.metrics import accuracy_ci
+from distill.metrics import scores
 
 
 @dataclass
@@ -78,19 +78,24 @@ def _has_safetensors(model_dir: Path) -> bool:
 
 
 def evaluate_teacher(folder: str | Path, task: Task, max_length: int = 128) -> dict:
-    """Dev accuracy with a bootstrap CI and parameter counts of a saved teacher folder."""
+    """Dev accuracy (and F1 where the task reports it) with bootstrap CIs, the same on the task's extra dev
+    splits, and parameter counts of a saved teacher folder."""
     from distill.label import load_finetuned_teacher, teacher_logits
 
     tokenizer, model = load_finetuned_teacher(folder)
-    dev = load_split(task, "dev")
-    order = np.argsort([len(t) for t in dev["text"]], kind="stable")  # less padding per batch
-    texts = [dev["text"][i] for i in order]
-    pairs = [dev["text_b"][i] for i in order] if task.is_pair else None
-    logits = np.zeros((len(dev), task.num_labels), np.float32)
-    logits[order] = teacher_logits(model, tokenizer, texts, pairs=pairs, max_length=max_length)
-    scores = accuracy_ci(logits.argmax(-1) == np.asarray(dev["label"]))
-    return {"dev_accuracy": scores["accuracy"], "ci95": scores["ci95"], "n_dev": scores["n"],
-            "params": model.num_parameters(),
+    evaluated = {}
+    for split in ("dev", *task.extra_dev):
+        ds = load_split(task, split)
+        order = np.argsort([len(t) for t in ds["text"]], kind="stable")  # less padding per batch
+        texts = [ds["text"][i] for i in order]
+        pairs = [ds["text_b"][i] for i in order] if task.is_pair else None
+        logits = np.zeros((len(ds), task.num_labels), np.float32)
+        logits[order] = teacher_logits(model, tokenizer, texts, pairs=pairs, max_length=max_length)
+        evaluated[split] = scores(logits, ds["label"], task.f1)
+    dev = evaluated.pop("dev")
+    return {"dev_accuracy": dev["accuracy"], "ci95": dev["ci95"], "n_dev": dev["n"],
+            **{k: dev[k] for k in ("f1", "f1_ci95") if k in dev}, "extra_dev": evaluated,
+            "protocol": task.protocol, "params": model.num_parameters(),
             "params_no_embedding": model.num_parameters(exclude_embeddings=True)}
 
 

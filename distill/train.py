@@ -31,8 +31,8 @@ from distill.errors import UserError
 from distill.io import atomic_path, read_json, write_json
 from distill.label import load_logits
 from distill.losses import DISTILL_LOSSES, total_loss
-from distill.metrics import accuracy_ci
-from distill.students import BiLSTMClassifier, StudentConfig
+from distill.metrics import scores
+from distill.students import BiLSTMClassifier, StudentConfig, build_student
 from distill.vocab import Vocab, load_wordpiece
 
 
@@ -74,12 +74,20 @@ class StudentRunConfig:
             raise UserError("epochs and temperature must be positive and dropout in [0, 1)")
 
 
-def pad_batch(seqs: list[np.ndarray], pad_id: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def pad_batch(seqs: list[np.ndarray], pad_id: int = 0, width: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-padded ids (to the longest sequence, or `width` if larger) and the lengths."""
     lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
-    ids = np.full((len(seqs), int(lengths.max())), pad_id, dtype=np.int64)
+    ids = np.full((len(seqs), max(width, int(lengths.max()))), pad_id, dtype=np.int64)
     for i, s in enumerate(seqs):
         ids[i, :len(s)] = s
     return torch.from_numpy(ids), torch.from_numpy(lengths)
+
+
+def model_inputs(encoded: list[list[np.ndarray]], rows) -> tuple[torch.Tensor, ...]:
+    """The student's inputs for `rows`: (ids, lengths), or for pairs (ids, lengths, ids_b, lengths_b) with
+    both sentences padded to one width, as the Siamese student encodes them in a single LSTM call."""
+    width = max(len(side[i]) for side in encoded for i in rows)
+    return tuple(t for side in encoded for t in pad_batch([side[i] for i in rows], width=width))
 
 
 def epoch_batches(lengths: np.ndarray, batch_size: int, seed: int, epoch: int) -> list[np.ndarray]:
@@ -100,14 +108,34 @@ def epoch_batches(lengths: np.ndarray, batch_size: int, seed: int, epoch: int) -
 
 
 @torch.inference_mode()
-def predict_logits(model: BiLSTMClassifier, encoded: list[np.ndarray], batch_size: int = 256) -> np.ndarray:
+def predict_logits(model: BiLSTMClassifier, encoded: list[list[np.ndarray]], batch_size: int = 256) -> np.ndarray:
+    """Logits for every example; `encoded` holds one list of id arrays per sentence of the example."""
     model.eval()
-    order = np.argsort([len(s) for s in encoded], kind="stable")
-    out = np.zeros((len(encoded), model.cfg.num_labels), np.float32)
+    order = np.argsort(total_lengths(encoded), kind="stable")
+    out = np.zeros((len(encoded[0]), model.cfg.num_labels), np.float32)
     for i in range(0, len(order), batch_size):
         idx = order[i:i + batch_size]
-        ids, lengths = pad_batch([encoded[j] for j in idx])
-        out[idx] = model(ids, lengths).numpy()
+        out[idx] = model(*model_inputs(encoded, idx)).numpy()
+    return out
+
+
+def total_lengths(encoded: list[list[np.ndarray]]) -> np.ndarray:
+    return np.sum([[len(s) for s in side] for side in encoded], axis=0).astype(np.int64)
+
+
+def encode_split(vocab: Vocab, ds, max_length: int) -> list[list[np.ndarray]]:
+    """Token ids of a split's sentences: [first sentences] or [first, second] for a pair task."""
+    columns = ["text", "text_b"] if "text_b" in ds.column_names else ["text"]
+    return [vocab.encode(ds[c], max_length) for c in columns]
+
+
+def evaluate_splits(model: BiLSTMClassifier, vocab: Vocab, task: Task, max_length: int, seed: int = 0) -> dict:
+    """Scores on dev and on the task's extra dev splits (MNLI mismatched): {split: scores}."""
+    out = {}
+    for split in ("dev", *task.extra_dev):
+        ds = load_split(task, split)
+        logits = predict_logits(model, encode_split(vocab, ds, max_length))
+        out[split] = scores(logits, ds["label"], task.f1, seed=seed)
     return out
 
 
@@ -124,7 +152,7 @@ def load_student(folder: str | Path) -> tuple[BiLSTMClassifier, Vocab, dict]:
     folder = Path(folder)
     config = read_json(folder / "config.json")
     try:
-        model = BiLSTMClassifier(StudentConfig(**config["student"]))
+        model = build_student(StudentConfig(**config["student"]))
     except (KeyError, TypeError) as e:
         raise UserError(f"{folder / 'config.json'}: bad 'student' section ({e})") from None
     try:
@@ -148,8 +176,11 @@ def train_student(task: Task, transfer: str | Path, logits: str | Path | None, o
         return read_json(out / "metrics.json")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    texts, gold, _ = read_transfer_set(transfer)
-    gold = np.asarray(gold)
+    ts = read_transfer_set(transfer)
+    if (ts.texts_b is not None) != task.is_pair:
+        raise UserError(f"{transfer}: a {'pair' if ts.texts_b is not None else 'single-sentence'} transfer set, "
+                        f"but task {task.name!r} is {'a pair' if task.is_pair else 'a single-sentence'} task")
+    texts, gold = ts.texts, np.asarray(ts.labels)
     rows = np.flatnonzero(gold >= 0) if cfg.examples == "original" else np.arange(len(texts))
     if cfg.train_limit:
         rows = rows[:cfg.train_limit]
@@ -175,18 +206,19 @@ def train_student(task: Task, transfer: str | Path, logits: str | Path | None, o
         if teacher is None:
             raise UserError("embedding 'wordpiece' needs the teacher folder (--teacher)")
         wordpiece = load_wordpiece(teacher)
-    train_texts = [texts[i] for i in rows]
-    vocab = Vocab.build(train_texts, "wordpiece" if wordpiece else "word", wordpiece)
-    encoded = vocab.encode(train_texts, cfg.max_length)
-    lengths = np.fromiter((len(s) for s in encoded), dtype=np.int64, count=len(encoded))
+    sides = [[col[i] for i in rows] for col in (ts.texts, ts.texts_b) if col is not None]
+    vocab = Vocab.build([t for side in sides for t in side], "wordpiece" if wordpiece else "word", wordpiece)
+    encoded = [vocab.encode(side, cfg.max_length) for side in sides]
+    lengths = total_lengths(encoded)
     dev = load_split(task, "dev")
-    dev_encoded, dev_labels = vocab.encode(dev["text"], cfg.max_length), np.asarray(dev["label"])
+    dev_encoded, dev_labels = encode_split(vocab, dev, cfg.max_length), np.asarray(dev["label"])
 
     torch.manual_seed(cfg.seed)
     vectors, coverage = initial_vectors(vocab, cfg.embedding, cfg.seed, cfg.embed_dim, teacher)
     arch = StudentConfig(vocab_size=len(vocab), embed_dim=vectors.shape[1], multichannel=cfg.multichannel,
-                         hidden=cfg.hidden, fc=cfg.fc, num_labels=task.num_labels, dropout=cfg.dropout)
-    model = BiLSTMClassifier(arch)
+                         hidden=cfg.hidden, fc=cfg.fc, num_labels=task.num_labels, dropout=cfg.dropout,
+                         pair=task.is_pair)
+    model = build_student(arch)
     model.init_embeddings(vectors)
     optim = torch.optim.Adadelta([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, rho=cfg.rho)
 
@@ -218,8 +250,7 @@ def train_student(task: Task, transfer: str | Path, logits: str | Path | None, o
     while step < total_steps:
         epoch, offset = divmod(step, steps_per_epoch)
         for batch in epoch_batches(lengths, cfg.batch_size, cfg.seed, epoch)[offset:]:
-            ids, lens = pad_batch([encoded[i] for i in batch])
-            logits_s = model(ids, lens)
+            logits_s = model(*model_inputs(encoded, batch))
             t = teacher_logits[batch] if teacher_logits is not None else None
             loss = total_loss(logits_s, hard[batch], t, cfg.alpha, cfg.loss, cfg.temperature)
             optim.zero_grad(set_to_none=True)
@@ -246,10 +277,10 @@ def train_student(task: Task, transfer: str | Path, logits: str | Path | None, o
     elapsed += time.time() - start
 
     best_model, _, _ = load_student(out)
-    dev_logits = predict_logits(best_model, dev_encoded)
-    result = accuracy_ci(dev_logits.argmax(-1) == dev_labels, seed=cfg.seed)
+    evaluated = evaluate_splits(best_model, vocab, task, cfg.max_length, seed=cfg.seed)
     metrics = {
-        "task": task.name, "split": "dev", **result,
+        "task": task.name, "split": "dev", **evaluated["dev"],
+        "extra_dev": {k: v for k, v in evaluated.items() if k != "dev"}, "protocol": task.protocol,
         "params": best_model.num_params(non_embedding=False),
         "params_no_embedding": best_model.num_params(non_embedding=True),
         "embedding": cfg.embedding + ("-multichannel" if cfg.multichannel else ""),
@@ -263,6 +294,11 @@ def train_student(task: Task, transfer: str | Path, logits: str | Path | None, o
     return metrics
 
 
+def student_config(task: Task, settings: dict) -> StudentRunConfig:
+    """Settings over the task's official student sizes (pairs: hidden, FC, dropout, batch) over the defaults."""
+    return StudentRunConfig(**{**dict(task.student_defaults), **settings})
+
+
 def add_student_args(p: argparse.ArgumentParser) -> None:
     d = StudentRunConfig()
     p.add_argument("--transfer", required=True, type=Path, help="transfer set from `augment`")
@@ -272,14 +308,16 @@ def add_student_args(p: argparse.ArgumentParser) -> None:
     for f in fields(StudentRunConfig):
         flag = "--" + f.name.replace("_", "-")
         if f.type == "bool":
-            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=getattr(d, f.name))
-        else:
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
+                           help=f"[{getattr(d, f.name)}]")
+        else:  # unset options take the task's default (pairs) or the dataclass default
             kind = {"int": int, "float": float, "str": str}.get(str(f.type).split(" ")[0], int)
-            p.add_argument(flag, type=kind, default=getattr(d, f.name))
+            p.add_argument(flag, type=kind, default=argparse.SUPPRESS, help=f"[{getattr(d, f.name)}]")
 
 
 def run_student_from_args(task: Task, args) -> None:
-    cfg = StudentRunConfig(**{f.name: getattr(args, f.name) for f in fields(StudentRunConfig)})
+    given = {f.name: getattr(args, f.name) for f in fields(StudentRunConfig) if hasattr(args, f.name)}
+    cfg = student_config(task, given)
     m = train_student(task, args.transfer, args.logits, args.out, cfg, teacher=args.teacher)
     lo, hi = m["ci95"]
     print(f"student dev accuracy {m['accuracy']:.4f} [{lo:.4f}, {hi:.4f}] (n={m['n']}) → {args.out}")

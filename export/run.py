@@ -124,13 +124,13 @@ def _run_models(run_dir: Path, models: list[str]) -> dict[str, Path]:
 def export_run(run_dir: str | Path, models: list[str] | None = None, targets: list[str] | None = None,
                out: str | Path | None = None, options: ExportOptions | None = None) -> list[dict]:
     from distill.data import load_split
-    from distill.pipeline import _task_of
+    from distill.pipeline import task_of_run
     from export.source import load_student_source, load_teacher_source
 
     run_dir = Path(run_dir)
     if not (run_dir / "config.json").is_file():
         raise UserError(f"{run_dir}: not a run folder (no config.json); make one with `distill-bench pipeline`")
-    task = _task_of(read_json(run_dir / "config.json"))
+    task = task_of_run(read_json(run_dir / "config.json"), run_dir)
     if task.is_pair:
         raise UserError(f"{run_dir}: task {task.name!r} is a sentence-pair task; export takes single-sentence "
                         "models for now")

@@ -66,7 +66,9 @@ def test_transfer_set_is_deterministic_and_keeps_originals(tmp_path, capsys):
     build_transfer_set(task, tmp_path / "c.tsv", AugmentConfig(n_iter=3, train_limit=200, seed=8), progress=False)
     assert (tmp_path / "a.tsv").read_bytes() == (tmp_path / "b.tsv").read_bytes()
     assert (tmp_path / "a.tsv").read_bytes() != (tmp_path / "c.tsv").read_bytes()
-    texts, labels, origins = read_transfer_set(tmp_path / "a.tsv")
+    ts = read_transfer_set(tmp_path / "a.tsv")
+    texts, labels = ts.texts, ts.labels
+    assert ts.texts_b is None
     assert labels[:200] != [-1] * 200 and all(lab == -1 for lab in labels[200:])
     assert len(texts) == len(set(texts[200:])) + 200  # augmented rows are unique
     assert not set(texts[200:]) & set(texts[:200])  # and never repeat an original

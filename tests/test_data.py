@@ -21,6 +21,11 @@ def test_pair_task_has_second_text():
     assert ds.column_names == ["text", "text_b", "label"]
 
 
+def test_mnli_dev_is_matched_and_mismatched_is_an_extra_report_split():
+    mnli = get_task("mnli")
+    assert mnli.path("dev").name == "dev_matched.tsv" and mnli.extra_dev == ("dev_mismatched",)
+
+
 def test_missing_split_is_named():
     with pytest.raises(UserError, match="no 'train' split"):
         load_split(get_task("mnli"), "train")

@@ -1,0 +1,119 @@
+"""Which data a run trains on and reports on: the standard protocol, or a seeded split of dev.
+
+Only the dev sets of MNLI and QQP exist here (their train sets are not reachable), so by default a task with
+no train file is run on a **dev-split**: a seeded, class-stratified 80/20 split of its dev set. Teacher and
+students train on the 80 %, and every figure is reported on the other 20 % (for MNLI also on the whole of
+dev-mismatched, which no model has seen). The two split files are written once into `RUN/data/`, and their
+checksums go into `RUN/data/split.json` and from there into every results table.
+
+With a train file (a registered task's `train`, or `run.train` in the config / `--train` on the command
+line) the **standard** protocol is used instead: train on train, report on dev. No code changes either way.
+
+    distill-bench split --task mnli --out data/mnli-split     # the split files, for the per-stage commands
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from distill.data import Task, delimiter_of, load_split
+from distill.errors import UserError
+from distill.io import read_json, write_json, write_text
+
+PROTOCOLS = ("auto", "standard", "dev-split")
+
+
+def resolve(task: Task, run_dir: str | Path, protocol: str = "auto", seed: int = 0,
+            train_fraction: float = 0.8) -> Task:
+    """The task as this run reads it; for a dev-split, the split files are made (or checked) in RUN/data."""
+    if protocol not in PROTOCOLS:
+        raise UserError(f"run.protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
+    if protocol == "auto":
+        protocol = "standard" if "train" in task.files else "dev-split"
+    if protocol == "standard":
+        task.path("train")  # a clear error when there is no train file to be standard with
+        return task
+    return dev_split(task, Path(run_dir) / "data", seed, train_fraction)
+
+
+def dev_split(task: Task, out: str | Path, seed: int = 0, train_fraction: float = 0.8) -> Task:
+    """Split `task`'s dev set into out/train and out/dev (stratified by class, seeded); reuse a split that
+    is already there only if it was made from the same file with the same settings and is unchanged."""
+    from distill.label import file_sha256
+
+    if not 0.0 < train_fraction < 1.0:
+        raise UserError(f"run.train_fraction must be between 0 and 1, got {train_fraction}")
+    out = Path(out)
+    source = task.path("dev")
+    suffix = source.suffix.lower()
+    files = {"train": out / f"train{suffix}", "dev": out / f"dev{suffix}"}
+    wanted = {"source": str(source), "source_sha256": file_sha256(source), "seed": seed,
+              "train_fraction": train_fraction, "stratified": True}
+    record = out / "split.json"
+    if record.exists():
+        old = read_json(record)
+        diff = [k for k, v in wanted.items() if k != "source" and old.get(k) != v]
+        if diff:
+            raise UserError(f"{record}: this run's split was made with other settings ({', '.join(diff)} "
+                            "differ); use a new --run-id")
+        for split, path in files.items():
+            if not path.exists() or file_sha256(path) != old["splits"][split]["sha256"]:
+                raise UserError(f"{path}: missing or changed since {record} was written; the run's results "
+                                "were made from the recorded split — restore it or use a new --run-id")
+    else:
+        rows = load_split(task, "dev")
+        labels = np.asarray(rows["label"])
+        train_idx = stratified_indices(labels, seed, train_fraction)
+        dev_idx = np.setdiff1d(np.arange(len(labels)), train_idx)
+        splits = {}
+        for split, idx in (("train", train_idx), ("dev", dev_idx)):
+            _write_rows(files[split], task, rows, idx)
+            counts = np.bincount(labels[idx], minlength=task.num_labels)
+            splits[split] = {"file": files[split].name, "rows": int(len(idx)), "sha256": file_sha256(files[split]),
+                             "per_class": dict(zip(task.label_names, map(int, counts)))}
+        write_json(record, {"protocol": "dev-split", **wanted, "splits": splits})
+    info = read_json(record)
+    n_train, n_dev = info["splits"]["train"]["rows"], info["splits"]["dev"]["rows"]
+    also = "".join(f" and on all of {s} (n = {len(load_split(task, s))})" for s in task.extra_dev)
+    pct = round(100 * train_fraction)
+    protocol = (f"dev-split: a seeded (seed {seed}), class-stratified {pct}/{100 - pct} split of {task.name} "
+                f"dev ({source.name}, {n_train + n_dev} rows; no train set is reachable here). Teacher and "
+                f"students train on the {pct} % (n = {n_train}); checkpoints are chosen and results reported on "
+                f"the other {100 - pct} % (n = {n_dev}){also}. Split files: {files['train'].name} sha256 "
+                f"{info['splits']['train']['sha256'][:16]}…, {files['dev'].name} sha256 "
+                f"{info['splits']['dev']['sha256'][:16]}… (split.json)")
+    return replace(task, files={**task.files, **files}, protocol=protocol)
+
+
+def stratified_indices(labels: np.ndarray, seed: int, fraction: float) -> np.ndarray:
+    """Sorted row indices of the train part: round(fraction × n_c) rows of every class c, drawn by `seed`."""
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for c in np.unique(labels):
+        rows = np.flatnonzero(labels == c)
+        chosen.append(rng.permutation(rows)[:int(round(fraction * len(rows)))])
+    return np.sort(np.concatenate(chosen))
+
+
+def _write_rows(path: Path, task: Task, rows, idx: np.ndarray) -> None:
+    """The task's own columns (texts, then label as written in the source), in source order."""
+    delimiter = delimiter_of(path)
+    buf = io.StringIO()
+    if delimiter == "\t":  # the source was read without quoting: fields hold no tab or newline
+        lines = ["\t".join((*task.text_columns, task.label_column))]
+        for i in idx:
+            fields = [rows["text"][i]] + ([rows["text_b"][i]] if task.is_pair else [])
+            lines.append("\t".join((*fields, task.label_values[rows["label"][i]])))
+        buf.write("\n".join(lines) + "\n")
+    else:
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow((*task.text_columns, task.label_column))
+        for i in idx:
+            fields = [rows["text"][i]] + ([rows["text_b"][i]] if task.is_pair else [])
+            w.writerow((*fields, task.label_values[rows["label"][i]]))
+    write_text(path, buf.getvalue())

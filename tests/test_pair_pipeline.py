@@ -1,0 +1,73 @@
+"""The whole pipeline on a pair task (QQP, dev-split protocol) with a tiny random BERT and a Siamese student."""
+
+import numpy as np
+import pytest
+
+from distill.io import read_json
+from distill.pipeline import run_pipeline
+
+CONFIG = """
+[run]
+task = "qqp"
+jobs = 1
+
+[teacher]
+model = "{teacher}"
+epochs = 1.0
+train_limit = 160
+batch_size = 16
+max_length = 64
+eval_every = 5
+
+[augment]
+n_iter = 3
+train_limit = 160
+
+[label]
+chunk_size = 200
+batch_size = 32
+
+[student_defaults]
+embedding = "random"
+embed_dim = 16
+hidden = 8
+fc = 8
+eval_every = 10
+
+[students.bilstm-plain]
+examples = "original"
+alpha = 1.0
+epochs = 2.0
+
+[students.bilstm-kd-aug]
+examples = "all"
+epochs = 1.0
+"""
+
+
+@pytest.fixture(scope="module")
+def pair_run(tiny_teacher, tmp_path_factory):
+    root = tmp_path_factory.mktemp("pair-pipeline")
+    cfg = root / "pair.toml"
+    cfg.write_text(CONFIG.format(teacher=tiny_teacher))
+    return root / "runs" / "pair", run_pipeline(config_path=cfg, run_id="pair", runs=root / "runs")
+
+
+def test_pair_pipeline_splits_dev_and_trains_siamese_students(pair_run):
+    run, ablation = pair_run
+    split = read_json(run / "data" / "split.json")
+    assert split["splits"]["train"]["rows"] + split["splits"]["dev"]["rows"] == 40430
+    header = (run / "transfer.tsv").read_text().splitlines()[0]
+    assert header == "text\ttext_b\tlabel\torigin"
+    rows = (run / "transfer.tsv").read_text().count("\n") - 1
+    assert np.load(run / "logits" / "logits.npy").shape == (rows, 2)
+    student = read_json(run / "students" / "bilstm-kd-aug-s0" / "config.json")["student"]
+    assert student["pair"] is True and student["dropout"] == 0.2  # the task's official pair defaults
+    assert read_json(run / "students" / "bilstm-kd-aug-s0" / "metrics.json")["config"]["batch_size"] == 256
+    by_name = {r["name"]: r for r in ablation["rows"]}
+    assert set(by_name) == {"teacher", "bilstm-plain", "bilstm-kd-aug"}
+    for r in ablation["rows"]:
+        assert r["n"] == split["splits"]["dev"]["rows"] and 0.0 <= r["f1"] <= 1.0
+        assert r["f1_ci95"][0] <= r["f1"] <= r["f1_ci95"][1]
+    md = (run / "ablation.md").read_text()
+    assert "dev-split" in md and split["splits"]["dev"]["sha256"][:16] in md and "mean F1" in md
