@@ -5,6 +5,7 @@ artifact's own tokenizer has produced exactly `seq_len` tokens; the row is cut t
 text with no padding, a batch-1 call costs the same from round to round (a stable p90), and a fixed-length
 artifact (ExecuTorch, LiteRT) runs at the same length as the others rather than routing short rows to a
 smaller bucket. The natural dev length distribution is reported beside the results (`length_stats`).
+For a pair task `seq_len` is the length of each sentence (packed_pair_rows).
 """
 
 from __future__ import annotations
@@ -12,23 +13,41 @@ from __future__ import annotations
 import numpy as np
 
 
-def packed_rows(encoder, texts: list[str], seq_len: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
-    """`rows` × `seq_len` (input_ids, attention_mask) of real text, every mask all ones."""
-    n = len(texts)
-    ids = np.zeros((rows, seq_len), np.int64)
+def packed_texts(encoder, texts: list[str], seq_len: int, rows: int) -> list[str]:
+    """Row r: dev sentence r and the ones after it, joined until the tokenizer gives at least seq_len tokens."""
+    n, out = len(texts), []
     for r in range(rows):
         k = 1
         while True:
             text = " ".join(texts[(r + j) % n] for j in range(k))
-            row_ids, row_mask = encoder([text], seq_len)
+            _, row_mask = encoder([text], seq_len)
             if row_mask.sum() >= seq_len or k >= n:
                 break
             k += 1
         if row_mask.sum() < seq_len:
             raise ValueError(f"the whole dev set gives only {int(row_mask.sum())} tokens; --seq-len {seq_len} "
                              "is longer than that")
-        ids[r] = row_ids[0, :seq_len]
-    return ids, np.ones_like(ids)
+        out.append(text)
+    return out
+
+
+def packed_rows(encoder, texts: list[str], seq_len: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """`rows` × `seq_len` (input_ids, attention_mask) of real text, every mask all ones."""
+    ids, mask = encoder(packed_texts(encoder, texts, seq_len, rows), seq_len)
+    return np.ascontiguousarray(ids[:, :seq_len]), np.ones((rows, seq_len), np.int64)
+
+
+def packed_pair_rows(encoder, texts: list[str], texts_b: list[str], seq_len: int,
+                     rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pair rows: each sentence packed as above from its own column. A student gets them as (rows, 2,
+    seq_len); a Hugging Face model gets both in one row joined its tokenizer's way, cut longest-first to
+    2 × seq_len − 1 tokens: for BERT [CLS] a [SEP] b [SEP] with seq_len − 2 words of each, the same words
+    (and specials) as the two student sentences."""
+    a, b = (packed_texts(encoder, t, seq_len, rows) for t in (texts, texts_b))
+    ids, mask = encoder(a, seq_len if encoder.kind == "student" else 2 * seq_len - 1, b)
+    if not mask.all():
+        raise ValueError(f"packed pair rows came out shorter than seq_len {seq_len}")
+    return ids, mask
 
 
 def batches(ids: np.ndarray, mask: np.ndarray, batch_size: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -41,12 +60,13 @@ def batches(ids: np.ndarray, mask: np.ndarray, batch_size: int) -> list[tuple[np
     return out
 
 
-def length_stats(encoder, texts: list[str], max_length: int) -> dict:
-    """Token lengths of the dev sentences as they are (each alone, cut at the model's max length)."""
+def length_stats(encoder, texts: list[str], max_length: int, texts_b: list[str] | None = None) -> dict:
+    """Token lengths of the dev examples as they are (cut at the model's max length): per sentence for a pair
+    student, per joined pair for a Hugging Face pair model."""
     lengths = []
     for i in range(0, len(texts), 256):
-        _, mask = encoder(texts[i:i + 256], max_length)
-        lengths += mask.sum(1).tolist()
+        _, mask = encoder(texts[i:i + 256], max_length, texts_b[i:i + 256] if texts_b is not None else None)
+        lengths += mask.sum(-1).ravel().tolist()
     lengths = np.asarray(lengths)
     p50, p90, p99 = np.percentile(lengths, [50, 90, 99])
     return {"n": int(lengths.size), "mean": round(float(lengths.mean()), 2),

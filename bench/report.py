@@ -28,10 +28,12 @@ def deviations(summary) -> str:
         parts.append(f"the teacher is {teacher.get('architecture') or 'a smaller encoder'} "
                      f"({teacher['params'] / 1e6:.1f}M params), not BERT-large")
     parts += ["BERT-base/large rows are random-weight shapes timed for speed only",
-              "accuracy is on the dev set, not test",
+              "accuracy is on the dev set, not test" if not summary["conditions"].get("protocol", "").startswith(
+                  "dev-split") else f"data protocol: {summary['conditions']['protocol']}",
               f"hardware is {env.get('cpu', 'a CPU')} with {env.get('cores', '?')} cores"
               f"{' and ' + env['gpu'] if env.get('gpu') else ''}, not a V100",
-              f"inputs are real dev text packed to {summary['conditions']['seq_len']} tokens per row"]
+              f"inputs are real dev text packed to {summary['conditions']['seq_len']} tokens per "
+              f"{'sentence of each pair' if summary['conditions'].get('pair') else 'row'}"]
     return "; ".join(parts)
 
 

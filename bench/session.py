@@ -16,7 +16,7 @@ import torch
 
 from bench.artifacts import EAGER, discover, encoder_for, load_runner
 from bench.config import BenchConfig
-from bench.inputs import batches, length_stats, packed_rows
+from bench.inputs import batches, length_stats, packed_pair_rows, packed_rows
 from distill.io import read_json, replace, write_json
 
 PROCESS_THREADS = {EAGER, "torchscript", "pt2", "torch-int8"}  # torch.set_num_threads governs these
@@ -33,6 +33,7 @@ class BenchSession:
         self.task = task_of_run(read_json(self.run_dir / "config.json"), self.run_dir)
         dev = load_split(self.task, "dev")
         self.dev_texts, self.dev_labels = list(dev["text"]), np.asarray(dev["label"])
+        self.dev_texts_b = list(dev["text_b"]) if self.task.is_pair else None  # second sentences of pairs
         self.specs = discover(self.run_dir, config.targets, config.references, len(self.task.label_names))
         self.partial = Path(config.results_root) / f".{config.run_id}.partial"
         self.records: list[dict] = []
@@ -53,7 +54,11 @@ class BenchSession:
         key = spec["tokenizer"]["folder"] if spec["tokenizer"] else spec["id"]
         if key not in self._rows:
             count = max(256, *self.batch_sizes(spec))
-            self._rows[key] = packed_rows(encoder_for(spec), self.dev_texts, self.config.seq_len, count)
+            if self.task.is_pair:
+                self._rows[key] = packed_pair_rows(encoder_for(spec), self.dev_texts, self.dev_texts_b,
+                                                   self.config.seq_len, count)
+            else:
+                self._rows[key] = packed_rows(encoder_for(spec), self.dev_texts, self.config.seq_len, count)
         return self._rows[key]
 
     def inputs(self, spec: dict, batch_size: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -75,10 +80,10 @@ class BenchSession:
 
         if spec["model"] not in self._fp32:
             eager = next(s for s in self.specs_all() if s["model"] == spec["model"] and s["format"] == EAGER)
-            texts = self.dev_texts_used()
+            texts, texts_b = self.dev_texts_used()
             run = load_runner(eager, max(self.config.threads), "cpu")
-            self._fp32[spec["model"]] = predict_dev(run, dev_batches(encoder_for(eager), texts, eager["max_length"]),
-                                                    len(texts))
+            batches_ = dev_batches(encoder_for(eager), texts, eager["max_length"], texts_b=texts_b)
+            self._fp32[spec["model"]] = predict_dev(run, batches_, len(texts))
         return self._fp32[spec["model"]]
 
     def flops_per_sample(self, spec: dict) -> float | None:
@@ -104,8 +109,10 @@ class BenchSession:
             self._all = discover(self.run_dir, None, [], len(self.task.label_names))
         return self._all
 
-    def dev_texts_used(self) -> list[str]:
-        return self.dev_texts[:self.config.dev_limit] if self.config.dev_limit else self.dev_texts
+    def dev_texts_used(self) -> tuple[list[str], list[str] | None]:
+        """The dev texts the accuracy pass reads (and their second sentences for a pair task)."""
+        n = self.config.dev_limit or len(self.dev_texts)
+        return self.dev_texts[:n], (self.dev_texts_b[:n] if self.dev_texts_b is not None else None)
 
     # -- what the tests report -------------------------------------------------------------------------------
     def add_record(self, spec: dict, **fields) -> dict:
@@ -136,7 +143,7 @@ class BenchSession:
             if spec["tokenizer"] and spec["model"] not in lengths and spec["role"] != "reference":
                 try:
                     lengths[spec["model"]] = {"model": spec["model"], **length_stats(
-                        encoder_for(spec), self.dev_texts, spec["max_length"])}
+                        encoder_for(spec), self.dev_texts, spec["max_length"], self.dev_texts_b)}
                 except Exception as e:  # noqa: BLE001 - a stats failure must not lose the measurements
                     lengths[spec["model"]] = {"model": spec["model"], "error": str(e)}
         records = [_join(r, self.artifacts[r["artifact"]]) for r in self.records]
@@ -145,8 +152,11 @@ class BenchSession:
                 "conditions": {"seq_len": self.config.seq_len, "threads": self.config.threads,
                                "batch_sizes": self.config.batch_sizes,
                                "reference_batch_sizes": self.config.reference_batch_sizes,
-                               "inputs": "real dev text packed to seq_len tokens per row (bench/inputs.py)",
-                               "dev_lengths": list(lengths.values()), "dev_n": len(self.dev_texts_used()),
+                               "inputs": "real dev text packed to seq_len tokens per row (bench/inputs.py)" + (
+                                   "; pairs: seq_len tokens per sentence, a teacher reads both in one row"
+                                   if self.task.is_pair else ""),
+                               "pair": self.task.is_pair, "protocol": self.task.protocol,
+                               "dev_lengths": list(lengths.values()), "dev_n": len(self.dev_texts_used()[0]),
                                "min_rounds": self.config.min_rounds,
                                "min_rounds_offline": self.config.min_rounds_offline,
                                "min_time_s": self.config.min_time, "server": {

@@ -12,10 +12,11 @@ from bench.timing import load_or_skip
 def test_accuracy(bench, artifact):
     from export.validate import dev_batches, predict_dev, score
 
-    texts = bench.dev_texts_used()
+    texts, texts_b = bench.dev_texts_used()
     labels = bench.dev_labels[:len(texts)]
     run = load_or_skip(bench, artifact, max(bench.config.threads), "cpu")
-    logits = predict_dev(run, dev_batches(encoder_for(artifact), texts, artifact["max_length"]), len(texts))
+    batches = dev_batches(encoder_for(artifact), texts, artifact["max_length"], texts_b=texts_b)
+    logits = predict_dev(run, batches, len(texts))
     reference = bench.fp32_logits(artifact)
     result = score(logits, labels, reference)
     fp32 = score(reference, labels, reference)

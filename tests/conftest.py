@@ -63,3 +63,32 @@ def tiny_run(tiny_teacher, tmp_path_factory) -> Path:
     save_student(folder, student, vocab, {"task": "sst2", "label_names": list(task.label_names), "max_length": 8})
     (folder / "metrics.json").write_text(json.dumps({"accuracy": 0.5}))
     return run
+
+
+@pytest.fixture(scope="session")
+def tiny_pair_run(tiny_teacher, tmp_path_factory) -> Path:
+    """A QQP run folder (dev-split protocol) with a random Siamese word-level student (max length 8) and the
+    tiny random BERT as the pair teacher."""
+    import json
+    import shutil
+
+    import torch
+
+    from distill.pipeline import task_of_run
+    from distill.students import StudentConfig, build_student
+    from distill.train import save_student
+    from distill.vocab import Vocab
+
+    run = tmp_path_factory.mktemp("tiny-pair-run")
+    raw = {"run_id": "tiny-pair", "command": "test", "run": {"task": "qqp"}}
+    (run / "config.json").write_text(json.dumps(raw))
+    task = task_of_run(raw, run)  # writes the split into run/data, as the pipeline does
+    shutil.copytree(tiny_teacher, run / "teacher" / "model")
+    train = load_split(task, "train", 400)
+    vocab = Vocab.build(list(train["text"]) + list(train["text_b"]), "word")
+    torch.manual_seed(0)
+    student = build_student(StudentConfig(vocab_size=len(vocab), embed_dim=16, hidden=8, fc=12, pair=True)).eval()
+    folder = run / "students" / "tiny-pair-s0"
+    save_student(folder, student, vocab, {"task": "qqp", "label_names": list(task.label_names), "max_length": 8})
+    (folder / "metrics.json").write_text(json.dumps({"accuracy": 0.5}))
+    return run

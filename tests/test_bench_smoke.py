@@ -75,3 +75,21 @@ def test_bench_ids_and_option_errors(exported_run, tmp_path):
     assert bad.returncode != 0 and "--threads: expected comma-separated integers" in bad.stderr
     unknown = _bench(exported_run, tmp_path, "--targets", "onnx,tflite")
     assert unknown.returncode != 0 and "--targets: unknown tflite" in unknown.stderr
+
+
+def test_bench_suite_runs_a_pair_run(tiny_pair_run, tmp_path):
+    """Sentence pairs: the Siamese student reads (batch, 2, seq) rows, the teacher and the BERT shape one
+    joined row; every scenario runs and accuracy is scored on the held-out pairs."""
+    run = tmp_path / "pair"
+    shutil.copytree(tiny_pair_run, run)
+    assert main(["export", str(run), "--models", "best,teacher", "--targets", "onnx-int8"]) == 0
+    proc = _bench(run, tmp_path / "results", "-k", "not footprint")
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    summary = json.loads((tmp_path / "results" / "smoke" / "summary.json").read_text())
+    assert summary["conditions"]["pair"] is True and "dev-split" in summary["conditions"]["protocol"]
+    arts = summary["artifacts"]
+    assert arts["tiny-pair-s0/onnx-int8"]["agreement"] >= 0.9 and arts["tiny-pair-s0/torch"]["dev_n"] == 40
+    keyed = {(r["artifact"], r["scenario"], r["batch_size"]) for r in summary["records"]}
+    for art in ("tiny-pair-s0/onnx-int8", "teacher/onnx-int8", "bert-base/torch"):
+        assert (art, "single-stream", 1) in keyed
+    assert "sentence of each pair" in (tmp_path / "results" / "smoke" / "summary.md").read_text()
