@@ -198,7 +198,7 @@ def publish(run_dir: str | Path, out: str | Path) -> None:
     for name in ("ablation.json", "ablation.md", "config.json", "env.json", "transfer.json"):
         if (run_dir / name).exists():
             shutil.copy2(run_dir / name, out / name)
-    for name in ("teacher/metrics.json", "logits/label.json"):
+    for name in ("teacher/metrics.json", "logits/label.json", "data/split.json"):
         if (run_dir / name).exists():
             (out / Path(name).parent).mkdir(exist_ok=True)
             shutil.copy2(run_dir / name, out / name)

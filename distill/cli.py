@@ -160,7 +160,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("predict", help="classify text with an exported artifact, through its manifest only")
     p.add_argument("artifact", type=Path, help="artifact folder (or any file in it)")
-    p.add_argument("texts", nargs="+")
+    p.add_argument("texts", nargs="+", help="texts to classify; for a pair model two at a time: first second …")
     return parser
 
 

@@ -107,8 +107,8 @@ class SiameseBiLSTMClassifier(BiLSTMClassifier):
     """Sentence pairs (Tang et al. 2019, fig. 2): one shared BiLSTM encodes each sentence to h1 and h2; the
     classifier reads [h1, h2, h1 ⊙ h2, |h1 − h2|].
 
-    Both sentences come right-padded to the same width (pad_pair_batch), so they are encoded in one LSTM
-    call over 2 × batch rows; the per-row lengths keep each sentence's pads out of its features.
+    Each sentence is right-padded on its own row; its length keeps the pads out of its features, so the
+    logits do not depend on how wide either side was padded.
     """
 
     @staticmethod
@@ -117,8 +117,10 @@ class SiameseBiLSTMClassifier(BiLSTMClassifier):
 
     def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor, input_ids_b: torch.Tensor,
                 lengths_b: torch.Tensor) -> torch.Tensor:
-        h = self.encode(torch.cat([input_ids, input_ids_b]), torch.cat([lengths, lengths_b]))
-        h1, h2 = h.chunk(2)
+        # Rows are independent, so two calls equal one call over both sides (what the exported graph does).
+        return self.classify_pair(self.encode(input_ids, lengths), self.encode(input_ids_b, lengths_b))
+
+    def classify_pair(self, h1: torch.Tensor, h2: torch.Tensor) -> torch.Tensor:
         return self.classify(torch.cat([h1, h2, h1 * h2, (h1 - h2).abs()], dim=-1))
 
 

@@ -84,8 +84,8 @@ def pad_batch(seqs: list[np.ndarray], pad_id: int = 0, width: int = 0) -> tuple[
 
 
 def model_inputs(encoded: list[list[np.ndarray]], rows) -> tuple[torch.Tensor, ...]:
-    """The student's inputs for `rows`: (ids, lengths), or for pairs (ids, lengths, ids_b, lengths_b) with
-    both sentences padded to one width, as the Siamese student encodes them in a single LSTM call."""
+    """The student's inputs for `rows`: (ids, lengths), or for pairs (ids, lengths, ids_b, lengths_b), both
+    sides padded to one width (the (batch, 2, seq) layout of an exported pair student)."""
     width = max(len(side[i]) for side in encoded for i in rows)
     return tuple(t for side in encoded for t in pad_batch([side[i] for i in rows], width=width))
 
