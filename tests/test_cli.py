@@ -44,3 +44,19 @@ def test_bad_config_files_name_the_key(tmp_path, body, message):
 def test_unknown_preset_lists_available():
     with pytest.raises(UserError, match="available: .*quick"):
         load_config("nope", None)
+
+
+def test_split_command_writes_the_split_for_the_stage_commands(tmp_path, capsys):
+    assert main(["split", "--task", "mnli", "--out", str(tmp_path / "data")]) == 0
+    out = capsys.readouterr().out
+    assert "dev-split" in out and "--task mnli --train" in out
+    assert (tmp_path / "data" / "train.tsv").is_file() and (tmp_path / "data" / "split.json").is_file()
+    from distill.cli import _build_parser, _task
+
+    args = _build_parser().parse_args(["teacher", "--task", "mnli", "--train", str(tmp_path / "data" / "train.tsv"),
+                                       "--dev", str(tmp_path / "data" / "dev.tsv"), "--out", str(tmp_path / "t")])
+    task = _task(args)
+    assert task.is_pair and task.num_labels == 3 and task.path("train").parent == tmp_path / "data"
+    assert task.extra_dev == ("dev_mismatched",)  # still reported on mismatched with the user's own files
+    assert main(["split", "--task", "mnli", "--seed", "3", "--out", str(tmp_path / "data")]) == 2
+    assert "other settings" in capsys.readouterr().err
