@@ -26,10 +26,10 @@ def pick_bucket(length: int, buckets: list[int]) -> int:
 
 
 def fit(ids: np.ndarray, mask: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
-    """Right-pad (or cut) both arrays to `length` columns."""
-    if ids.shape[1] >= length:
-        return np.ascontiguousarray(ids[:, :length]), np.ascontiguousarray(mask[:, :length])
-    pad = ((0, 0), (0, length - ids.shape[1]))
+    """Right-pad (or cut) the last axis of both arrays (the tokens of each sentence) to `length`."""
+    if ids.shape[-1] >= length:
+        return np.ascontiguousarray(ids[..., :length]), np.ascontiguousarray(mask[..., :length])
+    pad = ((0, 0),) * (ids.ndim - 1) + ((0, length - ids.shape[-1]),)
     return np.pad(ids, pad), np.pad(mask, pad)
 
 
@@ -38,7 +38,7 @@ def bucketed(runners: dict[int, Callable], batch_one: bool = False) -> Callable:
     buckets = sorted(runners)
 
     def run(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        b = pick_bucket(int(mask.sum(1).max()), buckets)
+        b = pick_bucket(int(mask.sum(-1).max()), buckets)
         ids, mask = fit(ids, mask, b)
         if batch_one:
             return np.concatenate([runners[b](ids[i:i + 1], mask[i:i + 1]) for i in range(len(ids))])

@@ -27,11 +27,14 @@ class ExportContext:
     scratch: Path
     options: ExportOptions
     calibration_texts: list[str] = field(default_factory=list)  # train sentences for static int8 calibration
+    calibration_texts_b: list[str] | None = None  # their second sentences, for a pair task
     _made: dict = field(default_factory=dict)
 
     def calibration_batches(self, source, batch_size: int = 32) -> list[tuple[np.ndarray, np.ndarray]]:
-        texts = self.calibration_texts
-        return [source.encoder(texts[i:i + batch_size], source.max_length) for i in range(0, len(texts), batch_size)]
+        texts, pairs = self.calibration_texts, self.calibration_texts_b
+        return [source.encoder(texts[i:i + batch_size], source.max_length,
+                               pairs[i:i + batch_size] if pairs is not None else None)
+                for i in range(0, len(texts), batch_size)]
 
     def intermediate(self, source_name: str, name: str, make: Callable[[Path], None]) -> Path:
         key = (source_name, name)

@@ -123,23 +123,28 @@ def _user_input_specs(ep):
         for n in ep.graph.nodes
         if n.op == "placeholder"
     }
-    return [(n, getattr(metas.get(n), "dtype", None)) for n in names]
+    return [(n, getattr(metas.get(n), "dtype", None), tuple(getattr(metas.get(n), "shape", ()) or ()))
+            for n in names]
 
 
 def _sample_inputs(torch, specs, batch: int, seq_len: int):
     if len(specs) != 2:
         raise ValueError(
-            f"program takes {len(specs)} user inputs {[n for n, _ in specs]};"
+            f"program takes {len(specs)} user inputs {[s[0] for s in specs]};"
             " expected 2 (input_ids, attention_mask)"
         )
-    for name, dtype in specs:
+    for name, dtype, _ in specs:
         if dtype is not None and dtype not in (torch.int64, torch.int32):
             raise ValueError(f"input {name!r} has dtype {dtype}; expected int64")
     dtype = specs[0][1] or torch.int64
+    # The static program's own input shape: (batch, seq), or (batch, 2, seq) for a pair student.
+    shape = tuple(int(d) for d in specs[0][2]) if len(specs[0][2]) == 3 else (batch, seq_len)
+    if shape[-1] != seq_len or shape[0] != batch:
+        raise ValueError(f"program input shape {shape} does not match --batch {batch} --seq-len {seq_len}")
     # Token id 1 everywhere, full mask: valid for any vocab >= 2 and any
     # padding convention; only shapes/dtypes matter for tracing.
-    ids = torch.ones((batch, seq_len), dtype=dtype)
-    mask = torch.ones((batch, seq_len), dtype=specs[1][1] or torch.int64)
+    ids = torch.ones(shape, dtype=dtype)
+    mask = torch.ones(shape, dtype=specs[1][1] or torch.int64)
     return ids, mask
 
 
@@ -265,8 +270,8 @@ def run(args) -> dict:
         if missing:
             raise KeyError(f"{args.inputs} lacks arrays {missing}; has {data.files}")
         arrays = {n: np.asarray(data[n]) for n in INPUT_NAMES}
-    n, seq = arrays["input_ids"].shape
-    if arrays["attention_mask"].shape != (n, seq):
+    n, seq = arrays["input_ids"].shape[0], arrays["input_ids"].shape[-1]
+    if arrays["attention_mask"].shape != arrays["input_ids"].shape:
         raise ValueError(
             f"input_ids {arrays['input_ids'].shape} and attention_mask"
             f" {arrays['attention_mask'].shape} differ in shape"
@@ -276,8 +281,8 @@ def run(args) -> dict:
     in_details = runner.get_input_details()
     keys = list(in_details)
     shape = tuple(int(s) for s in next(iter(in_details.values()))["shape"])
-    if len(shape) != 2 or shape[1] != seq:
-        raise ValueError(f"model input shape {shape} does not fit inputs of shape {(n, seq)}")
+    if len(shape) != arrays["input_ids"].ndim or shape[-1] != seq:
+        raise ValueError(f"model input shape {shape} does not fit inputs of shape {arrays['input_ids'].shape}")
     mb = shape[0]
     logits = []
     for start in range(0, n, mb):

@@ -43,9 +43,12 @@ def build_manifest(target, source, folder: Path, result, max_length: int) -> dic
         "target": target.name, "description": target.description, "lossy": target.lossy,
         "files": list(result.files), "file_info": files,
         "size_mb": round(sum(f["bytes"] for f in files.values()) / 2**20, 3),
-        "inputs": [{"name": n, "dtype": "int64", "shape": ["batch", "seq"]} for n in INPUT_NAMES],
+        "inputs": [{"name": n, "dtype": "int64", "shape": source.input_shape} for n in INPUT_NAMES],
+        "pair": source.pair,
         "outputs": [{"name": n, "dtype": "float32", "shape": ["batch", "num_labels"]} for n in OUTPUT_NAMES],
-        "input_contract": "right-padded token ids and a 1/0 attention mask; the student reads lengths from it",
+        "input_contract": "right-padded token ids and a 1/0 attention mask; the student reads lengths from it" + (
+            "; a pair student takes (batch, 2, seq), one row per sentence" if source.input_shape[1] == 2 else
+            "; a pair teacher takes both sentences in one row, as its tokenizer joins them" if source.pair else ""),
         "label_names": list(source.label_names), "max_length": int(max_length),
         "tokenizer": {"kind": source.encoder.kind, "folder": TOKENIZER_DIR},
         "source": {"name": source.name, "kind": source.kind, "checkpoint": str(source.checkpoint),

@@ -43,12 +43,13 @@ def choose_targets(names: list[str] | None) -> list:
 
 
 def export_source(source, targets: list, out_root: Path, ctx: ExportContext, dev_texts: list[str],
-                  dev_labels: np.ndarray, log=print) -> list[dict]:
+                  dev_labels: np.ndarray, log=print, dev_texts_b: list[str] | None = None) -> list[dict]:
     """Build and validate every target that takes this source; return one outcome record per target."""
     budget = ctx.options.accuracy_budget
     if ctx.options.dev_limit:
         dev_texts, dev_labels = dev_texts[:ctx.options.dev_limit], dev_labels[:ctx.options.dev_limit]
-    ref_batches = dev_batches(source.encoder, dev_texts, source.max_length)
+        dev_texts_b = dev_texts_b[:ctx.options.dev_limit] if dev_texts_b is not None else None
+    ref_batches = dev_batches(source.encoder, dev_texts, source.max_length, texts_b=dev_texts_b)
     ref_logits = predict_dev(source.logits, ref_batches, len(dev_texts))
     fp32 = score(ref_logits, dev_labels, ref_logits)
     outcomes = []
@@ -71,7 +72,7 @@ def export_source(source, targets: list, out_root: Path, ctx: ExportContext, dev
                 runner = target.load(tmp, manifest)
                 parity = check_parity(runner, source, max_length)
                 batches = ref_batches if max_length == source.max_length else \
-                    dev_batches(source.encoder, dev_texts, max_length)
+                    dev_batches(source.encoder, dev_texts, max_length, texts_b=dev_texts_b)
                 scores = score(predict_dev(runner, batches, len(dev_texts)), dev_labels, ref_logits)
                 manifest.update({"export_seconds": round(seconds, 2), "warnings": summarize_warnings(caught),
                                  "parity_max_abs": parity, "tolerance": target.tolerance, "dev": scores,
@@ -131,24 +132,26 @@ def export_run(run_dir: str | Path, models: list[str] | None = None, targets: li
     if not (run_dir / "config.json").is_file():
         raise UserError(f"{run_dir}: not a run folder (no config.json); make one with `distill-bench pipeline`")
     task = task_of_run(read_json(run_dir / "config.json"), run_dir)
-    if task.is_pair:
-        raise UserError(f"{run_dir}: task {task.name!r} is a sentence-pair task; export takes single-sentence "
-                        "models for now")
     out_root = Path(out) if out else run_dir / "export"
     chosen_targets = choose_targets(targets)
     dev = load_split(task, "dev")
-    calibration = list(load_split(task, "train", 256)["text"])
+    train = load_split(task, "train", 256)
+    calibration = list(train["text"])
+    calibration_b = list(train["text_b"]) if task.is_pair else None
+    dev_b = list(dev["text_b"]) if task.is_pair else None
     summary_path = out_root / "export.json"
     previous = read_json(summary_path)["outcomes"] if summary_path.exists() else []
     command = shlex.join(["distill-bench", *sys.argv[1:]]) if sys.argv[1:2] == ["export"] else \
         f"export_run({str(run_dir)!r}, models={models!r}, targets={targets!r})"
     outcomes = []
     with tempfile.TemporaryDirectory(prefix="export-scratch-") as scratch:
-        ctx = ExportContext(Path(scratch), options or ExportOptions(), calibration_texts=calibration)
+        ctx = ExportContext(Path(scratch), options or ExportOptions(), calibration_texts=calibration,
+                            calibration_texts_b=calibration_b)
         for name, folder in _run_models(run_dir, models or ["best", "teacher"]).items():
-            source = load_teacher_source(folder) if name == "teacher" else load_student_source(folder)
+            source = load_teacher_source(folder, pair=task.is_pair) if name == "teacher" else \
+                load_student_source(folder)
             outcomes += export_source(source, chosen_targets, out_root, ctx, list(dev["text"]),
-                                      np.asarray(dev["label"]))
+                                      np.asarray(dev["label"]), dev_texts_b=dev_b)
     for o in outcomes:
         o["command"] = command
     done = {(o["model"], o["target"]) for o in outcomes}

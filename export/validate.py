@@ -1,9 +1,11 @@
 """Validation of an artifact against its eager fp32 source: logit parity at fixed shapes, dev accuracy.
 
 Parity shapes (at least five): batch 1 × length 1, batch 1 × the maximum length, a uniform batch, and two
-batches of mixed lengths with right padding (one reaching the maximum). Lossless targets must stay within
-their tolerance at every shape; lossy ones (int8) must agree with fp32 on the dev argmax and keep
-`accuracy_budget` of its dev accuracy. A failure raises ValidationError naming the target and the numbers.
+batches of mixed lengths with right padding (one reaching the maximum). For a pair student the two sentences
+of a row differ in length (1 and the maximum, both ways, and mixed); a pair teacher's rows carry [SEP]s.
+Lossless targets must stay within their tolerance at every shape; lossy ones (int8) must agree with fp32 on
+the dev argmax and keep `accuracy_budget` of its dev accuracy. A failure raises ValidationError naming the
+target and the numbers.
 """
 
 from __future__ import annotations
@@ -18,33 +20,57 @@ class ValidationError(UserError):
     pass
 
 
-def _batch(rng, lengths: list[int], seq: int, low: int, high: int) -> tuple[np.ndarray, np.ndarray]:
-    ids = np.zeros((len(lengths), seq), np.int64)
+def _batch(rng, lengths: list, seq: int, low: int, high: int, sep: int | None = None):
+    """Right-padded random rows; an entry of `lengths` is one length, or a (first, second) pair of lengths
+    for a pair student's (batch, 2, seq) input. With `sep`, each row gets [SEP] tokens mid-way and at its end,
+    as a pair teacher's joined input has them."""
+    pair = isinstance(lengths[0], tuple)
+    ids = np.zeros((len(lengths), 2, seq) if pair else (len(lengths), seq), np.int64)
     mask = np.zeros_like(ids)
     for i, n in enumerate(lengths):
-        ids[i, :n] = rng.integers(low, high, n)
-        mask[i, :n] = 1
+        for k, m in enumerate(n if pair else (n,)):
+            row = (i, k) if pair else (i,)
+            ids[row][:m] = rng.integers(low, high, m)
+            mask[row][:m] = 1
+            if sep is not None and m >= 3:
+                ids[row][m // 2] = ids[row][m - 1] = sep
     return ids, mask
 
 
-def parity_inputs(max_length: int, vocab_size: int, first_id: int, seed: int = 0) -> dict:
+def parity_inputs(max_length: int, vocab_size: int, first_id: int, seed: int = 0, pair: bool = False,
+                  sep: int | None = None) -> dict:
+    """Named parity batches. Pair students: the two sentences of a row have different lengths, 1 included."""
     rng = np.random.default_rng(seed)
     mid = max(2, min(7, max_length))
-    mixed = sorted({1, 2, max(1, max_length // 3), max(1, max_length // 2)}, reverse=True)
-    shapes = {
-        "b1-s1": [1],
-        f"b1-s{max_length}": [max_length],
-        f"b2-s{mid}": [mid, mid],
-        f"b{len(mixed)}-s{mixed[0]}-padded": mixed,
-        f"b4-s{max_length}-padded": [max_length, max(1, max_length - 3), max(1, max_length // 4), 1],
-    }
-    return {name: _batch(rng, lengths, max(lengths), first_id, vocab_size) for name, lengths in shapes.items()}
+    third, half = max(1, max_length // 3), max(1, max_length // 2)
+    if pair:
+        shapes = {
+            "b1-s1|1": [(1, 1)],
+            f"b1-s{max_length}|1": [(max_length, 1)],
+            f"b1-s1|{max_length}": [(1, max_length)],
+            f"b2-s{mid}|{mid}": [(mid, mid), (mid, mid)],
+            f"b4-s{max_length}-padded-unequal": [(max_length, 1), (1, max_length), (third, half),
+                                                  (half, max(1, max_length - 3))],
+        }
+    else:
+        mixed = sorted({1, 2, third, half}, reverse=True)
+        shapes = {
+            "b1-s1": [1],
+            f"b1-s{max_length}": [max_length],
+            f"b2-s{mid}": [mid, mid],
+            f"b{len(mixed)}-s{mixed[0]}-padded": mixed,
+            f"b4-s{max_length}-padded": [max_length, max(1, max_length - 3), max(1, max_length // 4), 1],
+        }
+    return {name: _batch(rng, lengths, max(max(n) if pair else n for n in lengths), first_id, vocab_size, sep)
+            for name, lengths in shapes.items()}
 
 
 def check_parity(runner, source, max_length: int) -> dict:
     """Largest |Δlogit| vs the eager source at each parity shape."""
     out = {}
-    for name, (ids, mask) in parity_inputs(max_length, source.vocab_size, source.first_token_id).items():
+    inputs = parity_inputs(max_length, source.vocab_size, source.first_token_id,
+                           pair=source.input_shape[1] == 2, sep=source.sep_token_id)
+    for name, (ids, mask) in inputs.items():
         got = np.asarray(runner(ids, mask), np.float32)
         want = source.logits(ids, mask)
         if got.shape != want.shape:
@@ -64,12 +90,16 @@ def predict_dev(runner, dev_batches: list[tuple[np.ndarray, np.ndarray, np.ndarr
     return logits
 
 
-def dev_batches(encoder, texts: list[str], max_length: int, batch_size: int = 32) -> list:
-    order = np.argsort([len(t) for t in texts], kind="stable")
+def dev_batches(encoder, texts: list[str], max_length: int, batch_size: int = 32,
+                texts_b: list[str] | None = None) -> list:
+    """(row indices, ids, mask) batches of the dev set, rows of similar length together."""
+    lengths = [len(t) + (len(texts_b[i]) if texts_b is not None else 0) for i, t in enumerate(texts)]
+    order = np.argsort(lengths, kind="stable")
     out = []
     for i in range(0, len(order), batch_size):
         idx = order[i:i + batch_size]
-        ids, mask = encoder([texts[j] for j in idx], max_length)
+        pairs = [texts_b[j] for j in idx] if texts_b is not None else None
+        ids, mask = encoder([texts[j] for j in idx], max_length, pairs)
         out.append((idx, ids, mask))
     return out
 

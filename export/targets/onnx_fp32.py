@@ -11,8 +11,6 @@ from export.registry import BuildResult, TargetUnavailable, register
 from export.source import INPUT_NAMES, OUTPUT_NAMES, example_inputs
 from export.targets.pt2 import lstm_while_loop
 
-DYNAMIC = {name: {0: "batch", 1: "seq"} for name in INPUT_NAMES}
-
 
 def export_onnx(source, path: Path) -> None:
     # batch 2 × seq 7 example: an example of 1 on either axis would silently fix that axis in the graph.
@@ -24,7 +22,8 @@ def export_onnx(source, path: Path) -> None:
 
 def _onnx_export(source, path: Path) -> None:
     torch.onnx.export(source.fresh_module(), example_inputs(source), str(path), dynamo=True, external_data=False,
-                      input_names=list(INPUT_NAMES), output_names=list(OUTPUT_NAMES), dynamic_shapes=DYNAMIC,
+                      input_names=list(INPUT_NAMES), output_names=list(OUTPUT_NAMES),
+                      dynamic_shapes={name: {0: "batch", len(source.input_shape) - 1: "seq"} for name in INPUT_NAMES},
                       verbose=False)
 
 

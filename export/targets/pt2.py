@@ -13,8 +13,8 @@ from export.source import INPUT_NAMES, example_inputs, torch_device, torch_runne
 def dynamic_shapes(source, seq: bool = True) -> dict:
     batch = torch.export.Dim("batch", min=1, max=4096)
     axes = {0: batch}
-    if seq:
-        axes[1] = torch.export.Dim("seq", min=1, max=source.max_length)
+    if seq:  # the last axis: (batch, seq), or (batch, 2, seq) for a pair student
+        axes[len(source.input_shape) - 1] = torch.export.Dim("seq", min=1, max=source.max_length)
     return {name: dict(axes) for name in INPUT_NAMES}
 
 
@@ -57,5 +57,5 @@ def build(source, folder, ctx) -> BuildResult:
     """torch.export ExportedProgram saved with torch.export.save (dynamic batch and length)."""
     torch.export.save(export_program(source), str(folder / "model.pt2"))
     return BuildResult(["model.pt2"], {"format": "torch.export", "dynamic_axes": {
-        "input_ids": ["batch", "seq"], "attention_mask": ["batch", "seq"]},
+        name: ["batch", "seq"] for name in INPUT_NAMES},
         "lstm": "while-loop decomposition" if source.kind == "student" else None})
