@@ -45,6 +45,7 @@ def _eager_spec(manifest: dict, run_dir: Path) -> dict:
             "lossy": False, "size_mb": _bytes_mb(checkpoint), "size_note": "safetensors checkpoint",
             "params": src.get("params"), "params_no_embedding": src.get("params_no_embedding"),
             "architecture": src.get("architecture"), "max_length": manifest["max_length"],
+            "pair": bool(manifest.get("pair")),  # a pair teacher's eager module rebuilds its segment ids
             "tokenizer": {"kind": "student" if role == "student" else "hf", "folder": str(source)}}
 
 
@@ -98,6 +99,8 @@ def discover(run_dir: Path, formats: list[str] | None, references: list[str], nu
         spec = _artifact_spec(manifest, path.parent, targets[manifest["target"]], run_dir)
         if spec["model"] not in eager:
             eager[spec["model"]] = _eager_spec(manifest, run_dir)
+        # the eager model reads the model's full length, not a fixed-shape artifact's largest bucket
+        eager[spec["model"]]["max_length"] = max(eager[spec["model"]]["max_length"], manifest["max_length"])
         if spec["role"] == "teacher":
             teacher_tokenizer = eager[spec["model"]]["tokenizer"]
         specs.append(spec)
@@ -134,8 +137,9 @@ def eager_module(spec: dict) -> torch.nn.Module:
                             num_attention_heads=ref["heads"], intermediate_size=ref["intermediate"],
                             num_labels=ref["num_labels"], attn_implementation="sdpa")
         return TeacherForExport(BertForSequenceClassification(config)).eval()
-    load = load_student_source if spec["role"] == "student" else load_teacher_source
-    return load(spec["source"]).module
+    if spec["role"] == "student":
+        return load_student_source(spec["source"]).module
+    return load_teacher_source(spec["source"], pair=spec.get("pair", False)).module
 
 
 def load_runner(spec: dict, threads: int | None, device: str = "cpu"):

@@ -89,6 +89,12 @@ def test_bench_suite_runs_a_pair_run(tiny_pair_run, tmp_path):
     assert summary["conditions"]["pair"] is True and "dev-split" in summary["conditions"]["protocol"]
     arts = summary["artifacts"]
     assert arts["tiny-pair-s0/onnx-int8"]["agreement"] >= 0.9 and arts["tiny-pair-s0/torch"]["dev_n"] == 40
+    # the eager pair teacher is the exported graph's fp32 model (segment ids rebuilt from [SEP]), so the int8
+    # artifact is scored against the right reference
+    from bench.artifacts import eager_module
+
+    assert arts["teacher/torch"]["pair"] is True
+    assert eager_module(arts["teacher/torch"]).sep_token_id is not None
     keyed = {(r["artifact"], r["scenario"], r["batch_size"]) for r in summary["records"]}
     for art in ("tiny-pair-s0/onnx-int8", "teacher/onnx-int8", "bert-base/torch"):
         assert (art, "single-stream", 1) in keyed
