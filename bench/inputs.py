@@ -5,7 +5,7 @@ artifact's own tokenizer has produced exactly `seq_len` tokens; the row is cut t
 text with no padding, a batch-1 call costs the same from round to round (a stable p90), and a fixed-length
 artifact (ExecuTorch, LiteRT) runs at the same length as the others rather than routing short rows to a
 smaller bucket. The natural dev length distribution is reported beside the results (`length_stats`).
-For a pair task `seq_len` is the length of each sentence (packed_pair_rows).
+For a pair task `seq_len` is the length of each sentence.
 """
 
 from __future__ import annotations
@@ -31,19 +31,19 @@ def packed_texts(encoder, texts: list[str], seq_len: int, rows: int) -> list[str
     return out
 
 
-def packed_rows(encoder, texts: list[str], seq_len: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
-    """`rows` × `seq_len` (input_ids, attention_mask) of real text, every mask all ones."""
-    ids, mask = encoder(packed_texts(encoder, texts, seq_len, rows), seq_len)
-    return np.ascontiguousarray(ids[:, :seq_len]), np.ones((rows, seq_len), np.int64)
+def packed_rows(encoder, texts: list[str], seq_len: int, rows: int,
+                texts_b: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """`rows` rows of real text, every mask all ones: (rows, seq_len) for single sentences.
 
-
-def packed_pair_rows(encoder, texts: list[str], texts_b: list[str], seq_len: int,
-                     rows: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pair rows: each sentence packed as above from its own column. A student gets them as (rows, 2,
+    Pairs (`texts_b`): each sentence packed as above from its own column. A student gets them as (rows, 2,
     seq_len); a Hugging Face model gets both in one row joined its tokenizer's way, cut longest-first to
     2 × seq_len − 1 tokens: for BERT [CLS] a [SEP] b [SEP] with seq_len − 2 words of each, the same words
     (and specials) as the two student sentences."""
-    a, b = (packed_texts(encoder, t, seq_len, rows) for t in (texts, texts_b))
+    a = packed_texts(encoder, texts, seq_len, rows)
+    if texts_b is None:
+        ids, _ = encoder(a, seq_len)
+        return np.ascontiguousarray(ids[:, :seq_len]), np.ones((rows, seq_len), np.int64)
+    b = packed_texts(encoder, texts_b, seq_len, rows)
     ids, mask = encoder(a, seq_len if encoder.kind == "student" else 2 * seq_len - 1, b)
     if not mask.all():
         raise ValueError(f"packed pair rows came out shorter than seq_len {seq_len}")

@@ -16,7 +16,7 @@ import torch
 
 from bench.artifacts import EAGER, discover, encoder_for, load_runner
 from bench.config import BenchConfig
-from bench.inputs import batches, length_stats, packed_pair_rows, packed_rows
+from bench.inputs import batches, length_stats, packed_rows
 from distill.io import read_json, replace, write_json
 
 PROCESS_THREADS = {EAGER, "torchscript", "pt2", "torch-int8"}  # torch.set_num_threads governs these
@@ -54,11 +54,8 @@ class BenchSession:
         key = spec["tokenizer"]["folder"] if spec["tokenizer"] else spec["id"]
         if key not in self._rows:
             count = max(256, *self.batch_sizes(spec))
-            if self.task.is_pair:
-                self._rows[key] = packed_pair_rows(encoder_for(spec), self.dev_texts, self.dev_texts_b,
-                                                   self.config.seq_len, count)
-            else:
-                self._rows[key] = packed_rows(encoder_for(spec), self.dev_texts, self.config.seq_len, count)
+            self._rows[key] = packed_rows(encoder_for(spec), self.dev_texts, self.config.seq_len, count,
+                                          self.dev_texts_b)
         return self._rows[key]
 
     def inputs(self, spec: dict, batch_size: int) -> list[tuple[np.ndarray, np.ndarray]]:

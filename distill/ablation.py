@@ -66,9 +66,8 @@ def collect(run_dir: Path) -> dict:
                      "command": m.get("command") or config["command"]})
     summary = []
     for name in dict.fromkeys(r["name"] for r in rows):
-        accs = [r["accuracy"] for r in rows if r["name"] == name]
-        first = next(r for r in rows if r["name"] == name)
         seeds = [r for r in rows if r["name"] == name]
+        first, accs = seeds[0], [r["accuracy"] for r in seeds]
         summary.append({"name": name, "group": first["group"], "n_seeds": len(accs),
                         "mean": statistics.fmean(accs), "std": statistics.stdev(accs) if len(accs) > 1 else 0.0,
                         "accuracies": accs, "embedding": first["embedding"], "params": first["params"],

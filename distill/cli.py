@@ -20,18 +20,10 @@ from distill.errors import UserError
 
 
 def _task(args):
-    """--task alone: a registered task; --task with --train [--dev]: its columns and labels, your files;
-    --train and --dev alone: a task made from your files and --text-columns/--label-column."""
-    from distill.data import file_task, get_task, with_files
+    from distill.data import task_from
 
-    if args.task and args.train:
-        return with_files(get_task(args.task), args.train, args.dev)
-    if args.train or args.dev:
-        if not (args.train and args.dev):
-            raise UserError("--train and --dev must be given together (or --task NAME --train FILE)")
-        cols = tuple(c.strip() for c in args.text_columns.split(","))
-        return file_task(args.train, args.dev, cols, args.label_column)
-    return get_task(args.task or "sst2")
+    return task_from(args.task, args.train, args.dev, tuple(c.strip() for c in args.text_columns.split(",")),
+                     args.label_column)
 
 
 def _add_task_args(p: argparse.ArgumentParser) -> None:

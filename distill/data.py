@@ -96,6 +96,20 @@ def with_files(task: Task, train: str | Path, dev: str | Path | None = None) -> 
     return replace(task, files=files, protocol=f"standard: train on {train}, report on {files['dev']}{also}")
 
 
+def task_from(task: str | None = None, train: str | Path | None = None, dev: str | Path | None = None,
+              text_columns: tuple[str, ...] = ("sentence",), label_column: str = "label") -> Task:
+    """The task a user named, from the command line or a config's [run]: a registered task; a registered
+    task read from the user's own files (`task` with `train`, `dev` optional); or a task made from the user's
+    files alone (`train` and `dev`, with their text and label columns)."""
+    if task and train:
+        return with_files(get_task(task), train, dev)
+    if train or dev:
+        if not (train and dev):
+            raise UserError("give train and dev files together, or a task name with a train file")
+        return file_task(train, dev, tuple(text_columns), label_column)
+    return get_task(task or "sst2")
+
+
 def file_task(
     train: str | Path,
     dev: str | Path,

@@ -76,8 +76,7 @@ def label_transfer_set(teacher: str | Path, transfer: str | Path, out: str | Pat
     else:
         write_json(out / "plan.json", plan)
 
-    encoded = tokenizer(texts, pairs, truncation=True, max_length=max_length)["input_ids"]
-    lengths = [len(ids) for ids in encoded]
+    lengths = [len(ids) for ids in tokenizer(texts, pairs, truncation=True, max_length=max_length)["input_ids"]]
     order = np.argsort(np.asarray(lengths), kind="stable")
     n_chunks = (len(texts) + chunk_size - 1) // chunk_size
     done = [k for k in range(n_chunks) if (out / f"chunk_{k:05d}.npy").exists()]

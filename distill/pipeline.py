@@ -26,13 +26,13 @@ from pathlib import Path
 import tomllib
 
 from distill.augment import AugmentConfig, build_transfer_set
-from distill.data import file_task, get_task, with_files
+from distill.data import task_from
 from distill.errors import UserError
 from distill.io import read_json, write_json
 from distill.label import label_transfer_set
 from distill.runinfo import env_info
 from distill.teacher import TeacherConfig, train_teacher
-from distill.train import StudentRunConfig, train_student
+from distill.train import StudentRunConfig, student_config, train_student
 
 PRESETS = Path(__file__).parent / "presets"
 SECTIONS = {"run", "teacher", "augment", "label", "student_defaults", "students"}
@@ -93,19 +93,19 @@ def validate(raw: dict, where: str) -> None:
         _check_keys(spec, student_keys, f"{where} [students.{name}]")
 
 
-def student_jobs(raw: dict, task=None) -> list[dict]:
+def student_jobs(raw: dict, task) -> list[dict]:
     """One entry per (row name, seed): its StudentRunConfig and the folder that holds (or will hold) it.
 
     Settings: the row's, over [student_defaults], over the task's official sizes (pairs), over the defaults.
     """
-    defaults = {**dict(task.student_defaults if task else ()), **raw.get("student_defaults", {})}
+    defaults = dict(raw.get("student_defaults", {}))
     jobs, folders = [], {}
     for name, spec in raw["students"].items():
         merged = {**defaults, **spec}
         seeds = merged.pop("seeds", [0])
         group = merged.pop("group", "ablation")
         for seed in seeds:
-            cfg = StudentRunConfig(**{**merged, "seed": seed})
+            cfg = student_config(task, {**merged, "seed": seed})
             key = repr(sorted(dataclasses.asdict(cfg).items()))
             folder = folders.setdefault(key, f"{name}-s{seed}")
             jobs.append({"name": name, "group": group, "seed": seed, "cfg": cfg, "folder": folder})
@@ -124,14 +124,8 @@ def task_of_run(raw: dict, run_dir: str | Path):
 def base_task(raw: dict):
     """The task named by [run], before the data protocol is applied."""
     run = raw.get("run", {})
-    if run.get("task") and run.get("train"):
-        return with_files(get_task(run["task"]), run["train"], run.get("dev"))
-    if run.get("train") or run.get("dev"):
-        if not (run.get("train") and run.get("dev")):
-            raise UserError("[run]: give train and dev together, or task with train")
-        return file_task(run["train"], run["dev"], tuple(run.get("text_columns", ["sentence"])),
-                         run.get("label_column", "label"))
-    return get_task(run.get("task", "sst2"))
+    return task_from(run.get("task"), run.get("train"), run.get("dev"), tuple(run.get("text_columns", ["sentence"])),
+                     run.get("label_column", "label"))
 
 
 EXECUTION_ONLY = {"threads"}  # how a job ran, not what it computes: never a reason to refuse a rerun

@@ -47,7 +47,7 @@ def build_manifest(target, source, folder: Path, result, max_length: int) -> dic
         "pair": source.pair,
         "outputs": [{"name": n, "dtype": "float32", "shape": ["batch", "num_labels"]} for n in OUTPUT_NAMES],
         "input_contract": "right-padded token ids and a 1/0 attention mask; the student reads lengths from it" + (
-            "; a pair student takes (batch, 2, seq), one row per sentence" if source.input_shape[1] == 2 else
+            "; a pair student takes (batch, 2, seq), one row per sentence" if source.siamese else
             "; a pair teacher takes both sentences in one row, as its tokenizer joins them" if source.pair else ""),
         "label_names": list(source.label_names), "max_length": int(max_length),
         "tokenizer": {"kind": source.encoder.kind, "folder": TOKENIZER_DIR},

@@ -140,8 +140,17 @@ class Source:
     sep_token_id: int | None = None  # pair teacher: the [SEP] that splits the segments
 
     @property
+    def siamese(self) -> bool:
+        """A pair student: one row per sentence, inputs (batch, 2, seq)."""
+        return self.pair and self.kind == "student"
+
+    @property
     def input_shape(self) -> list:
-        return ["batch", 2, "seq"] if self.pair and self.kind == "student" else ["batch", "seq"]
+        return ["batch", 2, "seq"] if self.siamese else ["batch", "seq"]
+
+    @property
+    def seq_axis(self) -> int:
+        return len(self.input_shape) - 1
 
     def fresh_module(self) -> nn.Module:
         """A deep copy for an exporter to trace: torch.export rebinds nn.LSTM's flat weights while tracing,
@@ -219,7 +228,7 @@ def example_inputs(source: Source, batch: int = 2, seq: int = 7) -> tuple[torch.
     A pair student's example pads the first sentence of the last row and the second of the first row."""
     seq = max(2, min(seq, source.max_length))
     g = torch.Generator().manual_seed(0)
-    shape = (batch, 2, seq) if source.input_shape[1] == 2 else (batch, seq)
+    shape = (batch, 2, seq) if source.siamese else (batch, seq)
     ids = torch.randint(source.first_token_id, source.vocab_size, shape, generator=g)
     mask = torch.ones_like(ids)
     padded = [(-1, 0), (0, 1)] if len(shape) == 3 else [(-1,)]

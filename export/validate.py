@@ -69,7 +69,7 @@ def check_parity(runner, source, max_length: int) -> dict:
     """Largest |Δlogit| vs the eager source at each parity shape."""
     out = {}
     inputs = parity_inputs(max_length, source.vocab_size, source.first_token_id,
-                           pair=source.input_shape[1] == 2, sep=source.sep_token_id)
+                           pair=source.siamese, sep=source.sep_token_id)
     for name, (ids, mask) in inputs.items():
         got = np.asarray(runner(ids, mask), np.float32)
         want = source.logits(ids, mask)

@@ -2,31 +2,12 @@
 
 import numpy as np
 import pytest
+from pipeline_config import tiny_config
 
 from distill.io import read_json
 from distill.pipeline import run_pipeline
 
-CONFIG = """
-[run]
-task = "qqp"
-jobs = 1
-
-[teacher]
-model = "{teacher}"
-epochs = 1.0
-train_limit = 160
-batch_size = 16
-max_length = 64
-eval_every = 5
-
-[augment]
-n_iter = 3
-train_limit = 160
-
-[label]
-chunk_size = 200
-batch_size = 32
-
+STUDENTS = """
 [student_defaults]
 embedding = "random"
 embed_dim = 16
@@ -49,7 +30,7 @@ epochs = 1.0
 def pair_run(tiny_teacher, tmp_path_factory):
     root = tmp_path_factory.mktemp("pair-pipeline")
     cfg = root / "pair.toml"
-    cfg.write_text(CONFIG.format(teacher=tiny_teacher))
+    cfg.write_text(tiny_config("qqp", tiny_teacher, STUDENTS, max_length=64, n_iter=3))
     return root / "runs" / "pair", run_pipeline(config_path=cfg, run_id="pair", runs=root / "runs")
 
 

@@ -4,31 +4,12 @@ import json
 
 import numpy as np
 import pytest
+from pipeline_config import tiny_config
 
 from distill.errors import UserError
 from distill.pipeline import run_pipeline
 
-CONFIG = """
-[run]
-task = "sst2"
-jobs = {jobs}
-
-[teacher]
-model = "{teacher}"
-epochs = 1.0
-train_limit = 160
-batch_size = 16
-max_length = 32
-eval_every = 5
-
-[augment]
-n_iter = 2
-train_limit = 160
-
-[label]
-chunk_size = 100
-batch_size = 32
-
+STUDENTS = """
 [student_defaults]
 embedding = "random"
 embed_dim = 16
@@ -55,11 +36,15 @@ epochs = 1.0
 """
 
 
+def config(teacher, jobs: int = 1) -> str:
+    return tiny_config("sst2", teacher, STUDENTS, jobs)
+
+
 @pytest.fixture(scope="module")
 def run(tiny_teacher, tmp_path_factory):
     root = tmp_path_factory.mktemp("pipeline")
     cfg = root / "tiny.toml"
-    cfg.write_text(CONFIG.format(teacher=tiny_teacher, jobs=1))
+    cfg.write_text(config(tiny_teacher))
     ablation = run_pipeline(config_path=cfg, run_id="tiny", runs=root / "runs")
     return root, cfg, ablation
 
@@ -95,7 +80,7 @@ def test_rerun_skips_finished_stages(run, capsys):
 def test_changed_settings_for_existing_output_are_refused(run, tiny_teacher):
     root, cfg, _ = run
     changed = root / "changed.toml"
-    changed.write_text(CONFIG.format(teacher=tiny_teacher, jobs=1).replace("train_limit = 160\nbatch_size",
+    changed.write_text(config(tiny_teacher).replace("train_limit = 160\nbatch_size",
                                                                           "train_limit = 150\nbatch_size"))
     with pytest.raises(UserError, match="made with other settings.*train_limit"):
         run_pipeline(config_path=changed, run_id="tiny", runs=root / "runs")
@@ -130,13 +115,14 @@ def test_label_resumes_after_interruption_with_identical_logits(run, tmp_path, m
 def test_shared_student_config_is_trained_once(tiny_teacher, tmp_path):
     import tomllib
 
+    from distill.data import get_task
     from distill.pipeline import student_jobs
 
-    raw = tomllib.loads(CONFIG.format(teacher=tiny_teacher, jobs=1) + """
+    raw = tomllib.loads(config(tiny_teacher) + """
 [students.emb-random]
 group = "embedding"
 examples = "all"
 epochs = 1.0
 """)
-    folders = {(j["name"], j["seed"]): j["folder"] for j in student_jobs(raw)}
+    folders = {(j["name"], j["seed"]): j["folder"] for j in student_jobs(raw, get_task("sst2"))}
     assert folders[("emb-random", 0)] == folders[("bilstm-kd-aug", 0)] == "bilstm-kd-aug-s0"

@@ -23,7 +23,7 @@ def export_onnx(source, path: Path) -> None:
 def _onnx_export(source, path: Path) -> None:
     torch.onnx.export(source.fresh_module(), example_inputs(source), str(path), dynamo=True, external_data=False,
                       input_names=list(INPUT_NAMES), output_names=list(OUTPUT_NAMES),
-                      dynamic_shapes={name: {0: "batch", len(source.input_shape) - 1: "seq"} for name in INPUT_NAMES},
+                      dynamic_shapes={name: {0: "batch", source.seq_axis: "seq"} for name in INPUT_NAMES},
                       verbose=False)
 
 

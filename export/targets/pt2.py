@@ -14,7 +14,7 @@ def dynamic_shapes(source, seq: bool = True) -> dict:
     batch = torch.export.Dim("batch", min=1, max=4096)
     axes = {0: batch}
     if seq:  # the last axis: (batch, seq), or (batch, 2, seq) for a pair student
-        axes[len(source.input_shape) - 1] = torch.export.Dim("seq", min=1, max=source.max_length)
+        axes[source.seq_axis] = torch.export.Dim("seq", min=1, max=source.max_length)
     return {name: dict(axes) for name in INPUT_NAMES}
 
 
