@@ -10,16 +10,21 @@ rounds cycle through augmenting the first sentence only, the second only, and bo
 a variant is dropped only when the whole pair repeats one already kept.
 
 Each example gets its own RNG seeded by (seed, example index), so the output depends only on the seed and
-the input: the same seed gives the same file however the work is split across processes.
+the input: the same seed gives the same file however the work is split across processes. POS tagging and the
+rounds run on `workers` processes (all local cores by default), in contiguous slices put back in order.
 """
 
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
+import os
 import random
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -111,7 +116,11 @@ def sides_for_round(r: int, n_sides: int) -> tuple[int, ...]:
     return (0,) if n_sides == 1 else ((0,), (1,), (0, 1))[r % 3]
 
 
-def augment_examples(tagged: list[tuple[list, ...]], sampler: TagSampler, cfg: AugmentConfig,
+def _augment_slice(tagged: Sequence, start: int, sampler: TagSampler, cfg: AugmentConfig, progress: bool) -> list:
+    return augment_examples(tagged, sampler, cfg, start_index=start, progress=progress)
+
+
+def augment_examples(tagged: Sequence[tuple[list, ...]], sampler: TagSampler, cfg: AugmentConfig,
                      start_index: int = 0, progress: bool = True) -> list[list[tuple[str, ...]]]:
     """n_iter variants per example (a tuple of 1 or 2 tagged sentences); each variant is a tuple of strings.
 
@@ -130,12 +139,49 @@ def augment_examples(tagged: list[tuple[list, ...]], sampler: TagSampler, cfg: A
     return variants
 
 
+MIN_PER_WORKER = 2000  # below this many items per worker a pool costs more than it saves
+
+
+def parallel_slices(fn: Callable[[Sequence, int], list], items: Sequence, workers: int, desc: str,
+                    progress: bool = True) -> list:
+    """fn(slice, start) over contiguous slices of `items` on `workers` processes, results joined in order.
+
+    `fn` sees each slice with its start index, so per-item RNGs (seed, index) are the same however the items
+    are cut: the output equals fn(items, 0). Small inputs stay in this process (a pool costs ~1 s to start).
+    """
+    workers = max(1, min(workers, len(items) // MIN_PER_WORKER))
+    if workers == 1:
+        return fn(items, 0)
+    size = -(-len(items) // (workers * 4))  # a few slices per worker so the bar moves and the load evens out
+    starts = range(0, len(items), size)
+    out: list = []
+    with ProcessPoolExecutor(max_workers=workers) as pool, \
+            tqdm(total=len(items), desc=desc, unit="ex", disable=not progress, mininterval=2) as bar:
+        for start, part in zip(starts, pool.map(fn, [items[i:i + size] for i in starts], starts)):
+            out.extend(part)
+            bar.update(min(size, len(items) - start))
+    return out
+
+
+def _tag_slice(examples: Sequence[tuple[str, ...]], start: int, progress: bool = False) -> list:
+    tagger = pos_tagger()
+    return [tuple(tagger.tag(t.split()) for t in ex)
+            for ex in tqdm(examples, desc="pos-tag", unit="ex", disable=not progress, mininterval=2)]
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def transfer_header(pair: bool) -> str:
     return "text\ttext_b\tlabel\torigin" if pair else "text\tlabel\torigin"
 
 
-def build_transfer_set(task: Task, out: str | Path, cfg: AugmentConfig, progress: bool = True) -> dict:
-    """Write `out` (TSV: text[, text_b], label, origin) and `out`.json (counts, timing, config)."""
+def build_transfer_set(task: Task, out: str | Path, cfg: AugmentConfig, progress: bool = True,
+                       workers: int | None = None) -> dict:
+    """Write `out` (TSV: text[, text_b], label, origin) and `out`.json (counts, timing, config); `workers`
+    processes tag and augment (None: every core this process may use)."""
+    workers = workers or default_workers()
     out = Path(out)
     start = time.time()
     ds = load_split(task, "train", cfg.train_limit)
@@ -143,11 +189,11 @@ def build_transfer_set(task: Task, out: str | Path, cfg: AugmentConfig, progress
     # a CSV field may hold a tab or newline; the transfer set is TSV, and whitespace is whitespace to a tokenizer
     originals = [tuple(" ".join(t.split()) for t in ex) for ex in zip(*(ds[c] for c in columns))]
     labels = ds["label"]
-    tagger = pos_tagger()
-    tagged = [tuple(tagger.tag(t.split()) for t in ex)
-              for ex in tqdm(originals, desc="pos-tag", unit="ex", disable=not progress, mininterval=2)]
+    tagged = parallel_slices(functools.partial(_tag_slice, progress=progress and workers == 1), originals,
+                             workers, "pos-tag", progress)
     sampler = TagSampler(s for ex in tagged for s in ex)
-    variants = augment_examples(tagged, sampler, cfg, progress=progress)
+    rounds = functools.partial(_augment_slice, sampler=sampler, cfg=cfg, progress=progress and workers == 1)
+    variants = parallel_slices(rounds, tagged, workers, "augment", progress)
 
     seen = set(originals)  # a pair is a duplicate only when both of its sentences are
     made = dropped = 0
@@ -166,7 +212,7 @@ def build_transfer_set(task: Task, out: str | Path, cfg: AugmentConfig, progress
     stats = {
         "task": task.name, "pair": task.is_pair, "originals": len(originals), "made": made,
         "dropped_duplicates": dropped, "kept_augmented": made - dropped, "rows": len(originals) + made - dropped,
-        "seconds": round(time.time() - start, 1), "config": asdict(cfg),
+        "seconds": round(time.time() - start, 1), "workers": workers, "config": asdict(cfg),
     }
     write_json(out.with_suffix(".json"), stats)
     print(f"augment: {stats['originals']} originals, {made} made, {dropped} duplicates dropped, "

@@ -7,6 +7,9 @@
     distill-bench augment  --task sst2 --out runs/x/transfer.tsv
     distill-bench label    --teacher runs/x/teacher/model --transfer runs/x/transfer.tsv --out runs/x/logits
     distill-bench student  --task sst2 --transfer runs/x/transfer.tsv --logits runs/x/logits --out runs/x/s
+
+Data-parallel on one or many machines (teacher, label, student, pipeline; gloo on CPU, NCCL on GPUs):
+    torchrun --nproc_per_node=4 -m distill pipeline --preset sst2-paper
 """
 
 from __future__ import annotations
@@ -79,6 +82,8 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-every", type=_positive_int, default=d.eval_every)
     p.add_argument("--train-limit", type=_positive_int, default=None)
     p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--precision", default=d.precision, choices=("auto", "fp32", "bf16", "fp16"),
+                   help="training precision [auto: bf16 autocast on a GPU that has it, else fp32]")
 
     p = sub.add_parser("augment", help="build the augmented transfer set")
     _add_task_args(p)
@@ -91,6 +96,8 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-iter", type=int, default=None, help="rounds per example [task default: 20 SST-2]")
     p.add_argument("--train-limit", type=_positive_int, default=None)
     p.add_argument("--seed", type=int, default=a.seed)
+    p.add_argument("--workers", type=_positive_int, default=None,
+                   help="processes for POS tagging and augmentation (output is the same) [all cores]")
 
     p = sub.add_parser("label", help="teacher logits for every transfer example (resumable)")
     p.add_argument("--teacher", required=True, type=Path, help="fine-tuned teacher folder")
@@ -99,6 +106,8 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=_positive_int, default=128)
     p.add_argument("--chunk-size", type=_positive_int, default=20000)
     p.add_argument("--max-length", type=_positive_int, default=128)
+    p.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
+                   help="autocast for the teacher [auto: bf16 on a GPU that has it, else fp32]")
 
     p = sub.add_parser("student", help="train a BiLSTM student")
     _add_task_args(p)
@@ -114,6 +123,8 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=_positive_int, default=None,
                    help="students trained in parallel, one thread each [config's run.jobs or 1]")
     p.add_argument("--only", default=None, help="train only these student rows (comma-separated names)")
+    p.add_argument("--workers", type=_positive_int, default=None,
+                   help="processes for POS tagging and augmentation [all cores]")
 
     p = sub.add_parser("ablation", help="(re)write ablation.json/.md of a run folder, optionally copy to results")
     p.add_argument("run", type=Path)
@@ -161,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in argv
     try:
         args = _build_parser().parse_args(argv)
-        return _dispatch(args)
+        return _dispatch_distributed(args)
     except UserError as e:
         if debug:
             traceback.print_exc()
@@ -170,6 +181,28 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; rerun the same command to resume", file=sys.stderr)
         return 130
+
+
+DATA_PARALLEL = {"teacher", "label", "student", "pipeline", "augment", "split"}
+
+
+def _dispatch_distributed(args) -> int:
+    """Under torchrun, join the process group around the stages that run data-parallel (distill/dist.py)."""
+    from distill import dist
+
+    if dist.world_size() == 1:
+        return _dispatch(args)
+    if args.command not in DATA_PARALLEL:
+        raise UserError(f"`{args.command}` runs as one process, not under torchrun "
+                        f"(data-parallel commands: {', '.join(sorted(DATA_PARALLEL))})")
+    dist.init()
+    try:
+        if args.command in ("augment", "split"):  # nothing to share out: rank 0 writes, the others wait
+            with dist.main_first():
+                return _dispatch(args) if dist.is_main() else 0
+        return _dispatch(args)
+    finally:
+        dist.shutdown()
 
 
 def _dispatch(args) -> int:
@@ -184,9 +217,9 @@ def _dispatch(args) -> int:
 
         cfg = TeacherConfig(model=args.model, lr=args.lr, epochs=args.epochs, batch_size=args.batch_size,
                             max_length=args.max_length, eval_every=args.eval_every,
-                            train_limit=args.train_limit, seed=args.seed)
+                            train_limit=args.train_limit, seed=args.seed, precision=args.precision)
         m = train_teacher(_task(args), args.out, cfg)
-        print(f"teacher dev accuracy {m['dev_accuracy']:.4f} (n={m['n_dev']}) → {args.out}/model")
+        dist.echo(f"teacher dev accuracy {m['dev_accuracy']:.4f} (n={m['n_dev']}) → {args.out}/model")
     elif args.command == "augment":
         from distill.augment import AugmentConfig, build_transfer_set
 
@@ -194,12 +227,12 @@ def _dispatch(args) -> int:
         cfg = AugmentConfig(p_mask=args.p_mask, p_pos=args.p_pos, p_ng=args.p_ng, max_ngram=args.max_ngram,
                             n_iter=task.n_iter if args.n_iter is None else args.n_iter,
                             train_limit=args.train_limit, seed=args.seed)
-        build_transfer_set(task, args.out, cfg)
+        build_transfer_set(task, args.out, cfg, workers=args.workers)
     elif args.command == "label":
         from distill.label import label_transfer_set
 
         label_transfer_set(args.teacher, args.transfer, args.out, batch_size=args.batch_size,
-                           chunk_size=args.chunk_size, max_length=args.max_length)
+                           chunk_size=args.chunk_size, max_length=args.max_length, precision=args.precision)
     elif args.command == "student":
         from distill.train import run_student_from_args
 
@@ -208,7 +241,7 @@ def _dispatch(args) -> int:
         from distill.pipeline import run_pipeline
 
         run_pipeline(preset=args.preset, config_path=args.config, run_id=args.run_id, runs=args.runs,
-                     jobs=args.jobs, only=args.only.split(",") if args.only else None)
+                     jobs=args.jobs, only=args.only.split(",") if args.only else None, workers=args.workers)
     elif args.command == "ablation":
         from distill.ablation import publish, write_ablation
 

@@ -5,6 +5,10 @@
 Examples are sorted by token length so each batch is padded only to its own longest example; the sorted
 order is cut into chunks, each written atomically as `chunk_NNNNN.npy`, so an interrupted run resumes at the
 first missing chunk. When all chunks exist they are merged, in transfer-set order, into `logits.npy`.
+
+Under torchrun the chunks are dealt out round-robin (chunk k to rank k mod N): each rank labels its own, an
+interrupted rank resumes at its first missing chunk, and rank 0 merges them exactly as one process would —
+every chunk holds the same examples in the same batches whatever N is, so the merged file is the same.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from distill import dist
 from distill.augment import read_transfer_set
 from distill.errors import UserError
 from distill.io import atomic_path, read_json, write_json
@@ -44,49 +49,68 @@ def load_finetuned_teacher(folder: str | Path):
     return tokenizer, model.eval()
 
 
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """fp32, bf16 or fp16. "auto": bf16 on a GPU that has it (faster, and the teacher's logits move far less
+    than distillation notices), fp32 on CPU (bf16 is slower there without AMX, and CPU runs stay exact)."""
+    if precision not in PRECISIONS:
+        raise UserError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision == "auto":
+        return "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
+    return precision
+
+
+def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for `precision` on `device`; None = plain fp32."""
+    return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[resolve_precision(precision, device)]
+
+
 @torch.inference_mode()
 def teacher_logits(model, tokenizer, texts: list[str], pairs: list[str] | None = None, batch_size: int = 128,
-                   max_length: int = 128) -> np.ndarray:
+                   max_length: int = 128, precision: str = "fp32") -> np.ndarray:
     """Logits for `texts` (and their second sentences) in the given order, each batch padded to its longest."""
     out = []
+    device = model.device
+    dtype = autocast_dtype(precision, device)
     for i in range(0, len(texts), batch_size):
         args = (texts[i:i + batch_size],) + ((pairs[i:i + batch_size],) if pairs else ())
         enc = tokenizer(*args, truncation=True, max_length=max_length, padding=True, return_tensors="pt")
-        out.append(model(**enc).logits.float().numpy())
+        with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+            out.append(model(**enc.to(device)).logits.float().cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, model.config.num_labels), np.float32)
 
 
 def label_transfer_set(teacher: str | Path, transfer: str | Path, out: str | Path, batch_size: int = 128,
-                       chunk_size: int = 20000, max_length: int = 128, progress: bool = True) -> dict:
+                       chunk_size: int = 20000, max_length: int = 128, precision: str = "auto",
+                       progress: bool = True) -> dict:
     out = Path(out)
     if (out / "logits.npy").exists() and (out / "label.json").exists():
         return read_json(out / "label.json")
     ts = read_transfer_set(transfer)
     texts, pairs = ts.texts, ts.texts_b
     tokenizer, model = load_finetuned_teacher(teacher)
+    model.to(dist.device())
+    precision = resolve_precision(precision, model.device)
     plan = {"transfer": str(transfer), "transfer_sha256": file_sha256(transfer), "n": len(texts),
-            "chunk_size": chunk_size, "max_length": max_length, "teacher": str(teacher)}
-    out.mkdir(parents=True, exist_ok=True)
-    if (out / "plan.json").exists():
-        old = read_json(out / "plan.json")
-        keys = ("transfer_sha256", "n", "chunk_size", "max_length")
-        if any(old.get(k) != plan[k] for k in keys):
-            raise UserError(f"{out}: holds chunks of a different labelling run ({out / 'plan.json'}); "
-                            "use another --out or delete that folder")
-    else:
-        write_json(out / "plan.json", plan)
+            "chunk_size": chunk_size, "max_length": max_length, "teacher": str(teacher),
+            "precision": precision}
+    with dist.main_first():  # rank 0 writes plan.json; the others check theirs against it
+        _check_plan(out, plan)
 
     lengths = [len(ids) for ids in tokenizer(texts, pairs, truncation=True, max_length=max_length)["input_ids"]]
     order = np.argsort(np.asarray(lengths), kind="stable")
     n_chunks = (len(texts) + chunk_size - 1) // chunk_size
-    done = [k for k in range(n_chunks) if (out / f"chunk_{k:05d}.npy").exists()]
-    bar = tqdm(total=len(texts), initial=min(len(done) * chunk_size, len(texts)), desc="label", unit="ex",
-               disable=not progress, mininterval=2, smoothing=0.05)
+    mine = [k for k in range(n_chunks) if k % dist.world_size() == dist.rank()]
+    todo = [k for k in mine if not (out / f"chunk_{k:05d}.npy").exists()]
+    bar = tqdm(total=sum(len(order[k * chunk_size:(k + 1) * chunk_size]) for k in mine),
+               initial=sum(len(order[k * chunk_size:(k + 1) * chunk_size]) for k in mine if k not in todo),
+               desc="label" if dist.world_size() == 1 else f"label (rank 0 of {dist.world_size()})", unit="ex",
+               disable=not progress or not dist.is_main(), mininterval=2, smoothing=0.05)
     start, labelled = time.time(), 0
-    for k in range(n_chunks):
+    for k in todo:
         path = out / f"chunk_{k:05d}.npy"
-        if path.exists():
-            continue
         idx = order[k * chunk_size:(k + 1) * chunk_size]
         chunk_texts = [texts[i] for i in idx]
         chunk_pairs = [pairs[i] for i in idx] if pairs else None
@@ -94,29 +118,48 @@ def label_transfer_set(teacher: str | Path, transfer: str | Path, out: str | Pat
         for i in range(0, len(chunk_texts), batch_size):
             logits.append(teacher_logits(model, tokenizer, chunk_texts[i:i + batch_size],
                                          chunk_pairs[i:i + batch_size] if pairs else None,
-                                         batch_size=batch_size, max_length=max_length))
+                                         batch_size=batch_size, max_length=max_length, precision=precision))
             bar.update(len(logits[-1]))
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
             np.save(f, np.concatenate(logits).astype(np.float32))
         labelled += len(idx)
     bar.close()
+    labelled = int(dist.sum_across(labelled))  # also waits for every rank's chunks
     seconds = time.time() - start
+    if dist.is_main():
+        _merge(out, order, n_chunks, chunk_size, len(texts), model.config.num_labels)
+        stats = {**plan, "num_labels": model.config.num_labels, "labelled_this_process": labelled,  # all ranks
+                 "seconds_this_process": round(seconds, 1),  # wall time of this run, rank 0
+                 "sentences_per_second": round(labelled / seconds, 1) if labelled and seconds else None,
+                 "processes": dist.world_size(), "threads": torch.get_num_threads(), "batch_size": batch_size,
+                 "device": str(model.device)}
+        write_json(out / "label.json", stats)
+        for k in range(n_chunks):
+            (out / f"chunk_{k:05d}.npy").unlink()
+        print(f"label: {len(texts)} examples, {labelled} labelled now in {seconds:.0f} s → {out / 'logits.npy'}")
+    dist.barrier()
+    return read_json(out / "label.json")
 
-    merged = np.zeros((len(texts), model.config.num_labels), np.float32)
+
+def _check_plan(out: Path, plan: dict) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    if (out / "plan.json").exists():
+        old = read_json(out / "plan.json")
+        keys = ("transfer_sha256", "n", "chunk_size", "max_length", "precision")
+        if any(old.get(k, "fp32" if k == "precision" else None) != plan[k] for k in keys):
+            raise UserError(f"{out}: holds chunks of a different labelling run ({out / 'plan.json'}); "
+                            "use another --out or delete that folder")
+    else:
+        write_json(out / "plan.json", plan)
+
+
+def _merge(out: Path, order: np.ndarray, n_chunks: int, chunk_size: int, n: int, num_labels: int) -> None:
+    """Chunks (in length order) back into transfer-set order, as one atomic logits.npy."""
+    merged = np.zeros((n, num_labels), np.float32)
     for k in range(n_chunks):
-        merged[order[k * chunk_size:(k + 1) * chunk_size]] = np.load(out / f"chunk_{k:05d}.npy",
-                                                                     allow_pickle=False)
+        merged[order[k * chunk_size:(k + 1) * chunk_size]] = np.load(out / f"chunk_{k:05d}.npy", allow_pickle=False)
     with atomic_path(out / "logits.npy") as tmp, open(tmp, "wb") as f:
         np.save(f, merged)
-    stats = {**plan, "num_labels": model.config.num_labels, "labelled_this_process": labelled,
-             "seconds_this_process": round(seconds, 1),
-             "sentences_per_second": round(labelled / seconds, 1) if labelled and seconds else None,
-             "threads": torch.get_num_threads(), "batch_size": batch_size}
-    write_json(out / "label.json", stats)
-    for k in range(n_chunks):
-        (out / f"chunk_{k:05d}.npy").unlink()
-    print(f"label: {len(texts)} examples, {labelled} labelled now in {seconds:.0f} s → {out / 'logits.npy'}")
-    return stats
 
 
 def load_logits(folder: str | Path) -> np.ndarray:

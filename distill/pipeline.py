@@ -12,6 +12,10 @@ Run folder layout (runs/<run_id>/):
 Each stage is skipped when its output exists *and* was made with the same settings; different settings for
 an existing output are refused (use a new run id). Students with identical settings and seed are trained once
 and shared by every row that asks for them (e.g. an embedding-comparison row and the ablation's default).
+
+Under torchrun (distill/dist.py) every stage is data-parallel: teacher and students train with DDP, labelling
+deals chunks to the ranks, rank 0 alone augments, writes and prints, and students run one after another
+(`jobs` is for one machine without torchrun).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from pathlib import Path
 
 import tomllib
 
+from distill import dist
 from distill.augment import AugmentConfig, build_transfer_set
 from distill.data import task_from
 from distill.errors import UserError
@@ -38,7 +43,7 @@ PRESETS = Path(__file__).parent / "presets"
 SECTIONS = {"run", "teacher", "augment", "label", "student_defaults", "students"}
 RUN_KEYS = {"task": str, "train": str, "dev": str, "text_columns": list, "label_column": str, "jobs": int,
             "protocol": str, "split_seed": int, "train_fraction": float}
-LABEL_KEYS = {"batch_size": int, "chunk_size": int, "max_length": int}
+LABEL_KEYS = {"batch_size": int, "chunk_size": int, "max_length": int, "precision": str}
 STUDENT_EXTRA_KEYS = {"seeds": list, "group": str}
 
 
@@ -131,9 +136,12 @@ def base_task(raw: dict):
 EXECUTION_ONLY = {"threads"}  # how a job ran, not what it computes: never a reason to refuse a rerun
 
 
-def _same(recorded: dict, wanted: dict, what: Path) -> None:
-    diff = {k: (recorded.get(k), v) for k, v in wanted.items()
-            if k not in EXECUTION_ONLY and recorded.get(k) != v}
+def _same(recorded: dict, cfg, what: Path) -> None:
+    """Refuse to reuse an output made with settings other than `cfg` (a dataclass). A setting added to the
+    dataclass after the output was made counts as its default."""
+    wanted, defaults = dataclasses.asdict(cfg), dataclasses.asdict(type(cfg)())
+    diff = {k: (recorded.get(k, defaults[k]), v) for k, v in wanted.items()
+            if k not in EXECUTION_ONLY and recorded.get(k, defaults[k]) != v}
     if diff:
         detail = "; ".join(f"{k}: {a!r} there, {b!r} asked" for k, (a, b) in diff.items())
         raise UserError(f"{what} was made with other settings ({detail}); use a new --run-id")
@@ -145,42 +153,46 @@ def _train_one(args: tuple) -> dict:
 
 
 def run_pipeline(preset: str | None = None, config_path: Path | None = None, run_id: str | None = None,
-                 runs: Path = Path("runs"), jobs: int | None = None, only: list[str] | None = None) -> dict:
+                 runs: Path = Path("runs"), jobs: int | None = None, only: list[str] | None = None,
+                 workers: int | None = None) -> dict:
     """Run every stage; `only` restricts stage 4 to the named student rows (the tables show what exists)."""
     raw, default_id = load_config(preset, config_path)
     base_task(raw)  # a bad task or data file stops here, before the run folder is made
     run_dir = Path(runs) / (run_id or default_id)
     command = shlex.join(["distill-bench", *sys.argv[1:]]) if sys.argv[1:2] == ["pipeline"] else \
         f"distill-bench pipeline --preset {preset}" if preset else f"distill-bench pipeline --config {config_path}"
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_json(run_dir / "config.json", {"run_id": run_dir.name, "command": command, **raw})
-    if not (run_dir / "env.json").exists():
-        write_json(run_dir / "env.json", env_info())
-    task = task_of_run(raw, run_dir)
-    print(f"run folder {run_dir} ({command})\ndata protocol: {task.protocol}")
+    with dist.main_first():  # rank 0 makes the folder and the data split; the others then read them
+        if dist.is_main():
+            run_dir.mkdir(parents=True, exist_ok=True)
+            write_json(run_dir / "config.json", {"run_id": run_dir.name, "command": command, **raw})
+            if not (run_dir / "env.json").exists():
+                write_json(run_dir / "env.json", env_info())
+        task = task_of_run(raw, run_dir)
+    dist.echo(f"run folder {run_dir} ({command})\ndata protocol: {task.protocol}")
 
     tcfg = TeacherConfig(**raw.get("teacher", {}))
     teacher_dir = run_dir / "teacher"
     if (teacher_dir / "metrics.json").exists():
-        _same(read_json(teacher_dir / "metrics.json")["config"], dataclasses.asdict(tcfg), teacher_dir)
-    print("[1/4] teacher")
+        _same(read_json(teacher_dir / "metrics.json")["config"], tcfg, teacher_dir)
+    dist.echo("[1/4] teacher")
     t = train_teacher(task, teacher_dir, tcfg)
-    print(f"      teacher dev accuracy {t['dev_accuracy']:.4f}")
+    dist.echo(f"      teacher dev accuracy {t['dev_accuracy']:.4f}")
 
     acfg = AugmentConfig(**{"n_iter": task.n_iter, **raw.get("augment", {})})
     transfer = run_dir / "transfer.tsv"
-    print("[2/4] augment")
-    if (run_dir / "transfer.json").exists() and transfer.exists():
-        _same(read_json(run_dir / "transfer.json")["config"], dataclasses.asdict(acfg), transfer)
-        print(f"      {transfer} exists, skipped")
-    else:
-        build_transfer_set(task, transfer, acfg)
+    dist.echo("[2/4] augment")
+    with dist.main_first():
+        if (run_dir / "transfer.json").exists() and transfer.exists():
+            _same(read_json(run_dir / "transfer.json")["config"], acfg, transfer)
+            dist.echo(f"      {transfer} exists, skipped")
+        else:
+            build_transfer_set(task, transfer, acfg, workers=workers)
 
-    print("[3/4] label")
+    dist.echo("[3/4] label")
     label_args = {"batch_size": 128, "chunk_size": 20000, "max_length": 128, **raw.get("label", {})}
     label_transfer_set(teacher_dir / "model", transfer, run_dir / "logits", **label_args)
 
-    print("[4/4] students")
+    dist.echo("[4/4] students")
     specs = student_jobs(raw, task)
     unknown = sorted(set(only or []) - {j["name"] for j in specs})
     if unknown:
@@ -188,12 +200,12 @@ def run_pipeline(preset: str | None = None, config_path: Path | None = None, run
                         f"{', '.join(dict.fromkeys(j['name'] for j in specs))}")
     if only:  # the rows asked for, in the order asked (e.g. the longest first, to start it early)
         specs = sorted((j for j in specs if j["name"] in only), key=lambda j: only.index(j["name"]))
-    n_jobs = jobs or raw.get("run", {}).get("jobs", 1)
+    n_jobs = 1 if dist.world_size() > 1 else jobs or raw.get("run", {}).get("jobs", 1)
     todo, seen = [], set()
     for j in specs:
         out = run_dir / "students" / j["folder"]
         if (out / "metrics.json").exists():
-            _same(read_json(out / "metrics.json")["config"], dataclasses.asdict(j["cfg"]), out)
+            _same(read_json(out / "metrics.json")["config"], j["cfg"], out)
         elif j["folder"] not in seen:
             seen.add(j["folder"])
             cfg = dataclasses.replace(j["cfg"], threads=j["cfg"].threads or (1 if n_jobs > 1 else 0))
@@ -208,4 +220,5 @@ def run_pipeline(preset: str | None = None, config_path: Path | None = None, run
 
     from distill.ablation import write_ablation
 
-    return write_ablation(run_dir)
+    with dist.main_first():
+        return write_ablation(run_dir) if dist.is_main() else read_json(run_dir / "ablation.json")

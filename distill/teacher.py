@@ -6,6 +6,10 @@
 The Trainer gives us the progress bar, periodic checkpoints, resume after interruption and best-dev
 selection; we add dynamic padding with length-grouped batches (a CPU cannot afford padding to 128) and an
 atomic final save as an HF folder in safetensors.
+
+Under torchrun the Trainer runs DDP (gloo on CPU, NCCL on GPUs) with accelerate's `split_batches`: every rank
+walks the one-process sequence of global batches of `batch_size` and takes 1/N of each, so the data order and
+the global batch are those of a one-process run. On a GPU `precision = "auto"` trains in bf16 autocast.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from distill import dist
 from distill.data import Task, load_split
 from distill.errors import UserError
 from distill.io import atomic_path, read_json, write_json
@@ -35,6 +40,7 @@ class TeacherConfig:
     eval_every: int = 500  # steps between dev evaluations / checkpoints
     train_limit: int | None = None  # use only the first N training examples (quick preset, tests)
     seed: int = 42
+    precision: str = "auto"  # auto (bf16 on a GPU that has it, else fp32) | fp32 | bf16 | fp16
 
 
 def default_teacher_path() -> str:
@@ -83,6 +89,7 @@ def evaluate_teacher(folder: str | Path, task: Task, max_length: int = 128) -> d
     from distill.label import load_finetuned_teacher, teacher_logits
 
     tokenizer, model = load_finetuned_teacher(folder)
+    model.to(dist.device())
     evaluated = {}
     for split in ("dev", *task.extra_dev):
         ds = load_split(task, split)
@@ -115,9 +122,16 @@ def train_teacher(task: Task, out: str | Path, cfg: TeacherConfig) -> dict:
     from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
     from transformers.trainer_utils import get_last_checkpoint
 
+    from distill.label import resolve_precision
+
     out = Path(out)
     if (out / "metrics.json").exists():
         return read_json(out / "metrics.json")
+    world = dist.world_size()
+    if cfg.batch_size % world:
+        raise UserError(f"teacher batch_size {cfg.batch_size} is the global batch and must divide evenly "
+                        f"over {world} processes")
+    precision = resolve_precision(cfg.precision, dist.device())
     model_dir = cfg.model or default_teacher_path()
     tokenizer, model = load_teacher(model_dir, task)
     train = tokenize(tokenizer, load_split(task, "train", cfg.train_limit), task, cfg.max_length)
@@ -127,8 +141,13 @@ def train_teacher(task: Task, out: str | Path, cfg: TeacherConfig) -> dict:
         output_dir=str(ckpt_dir),
         learning_rate=cfg.lr,
         num_train_epochs=cfg.epochs,
+        # with split_batches these are global batches, cut into one slice per process
         per_device_train_batch_size=cfg.batch_size,
-        per_device_eval_batch_size=64,
+        per_device_eval_batch_size=-(-64 // world) * world,
+        accelerator_config={"split_batches": world > 1},
+        use_cpu=dist.device().type == "cpu",
+        bf16=precision == "bf16",
+        fp16=precision == "fp16",
         warmup_steps=cfg.warmup_ratio,  # a float in [0, 1) is a ratio of the total steps
         weight_decay=cfg.weight_decay,
         train_sampling_strategy="group_by_length",  # similar lengths per batch: less padding on CPU
@@ -151,21 +170,31 @@ def train_teacher(task: Task, out: str | Path, cfg: TeacherConfig) -> dict:
     )
     last = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
     if last:
-        print(f"resuming teacher training from {last}")
+        dist.echo(f"resuming teacher training from {last}")
     start = time.time()
     result = trainer.train(resume_from_checkpoint=last)
     train_seconds = time.time() - start
+    if dist.is_main():
+        finish_teacher(trainer, tokenizer, task, out, cfg, str(model_dir), len(train), result.global_step,
+                       train_seconds, precision)
+    dist.barrier()  # the other ranks return rank 0's metrics
+    return read_json(out / "metrics.json")
+
+
+def finish_teacher(trainer, tokenizer, task: Task, out: Path, cfg: TeacherConfig, model_dir: str, n_train: int,
+                   global_steps: int, train_seconds: float, precision: str) -> None:
+    """Save the best model atomically, score it and write metrics.json (rank 0)."""
     with atomic_path(out / "model") as tmp:
         trainer.save_model(str(tmp))
         tokenizer.save_pretrained(str(tmp))
         (tmp / "training_args.bin").unlink(missing_ok=True)  # a pickle; nothing of ours reads it
     metrics = {
-        "task": task.name, "model": str(model_dir), **evaluate_teacher(out / "model", task, cfg.max_length),
-        "n_train": len(train), "global_steps": result.global_step,
+        "task": task.name, "model": model_dir, **evaluate_teacher(out / "model", task, cfg.max_length),
+        "n_train": n_train, "global_steps": global_steps, "processes": dist.world_size(),
+        "device": str(dist.device()), "precision": precision,
         "best_checkpoint": trainer.state.best_model_checkpoint, "best_metric": trainer.state.best_metric,
         "train_seconds_this_process": round(train_seconds, 1), "config": asdict(cfg),
         "eval_history": [h for h in trainer.state.log_history if "eval_accuracy" in h],
     }
     write_json(out / "metrics.json", metrics)
-    shutil.rmtree(ckpt_dir, ignore_errors=True)  # optimizer states are large; the model folder is the output
-    return metrics
+    shutil.rmtree(out / "checkpoints", ignore_errors=True)  # optimizer states are large; the model is the output

@@ -7,6 +7,11 @@ Adadelta (lr 1.0, ρ 0.95), batch 50, dev accuracy every `eval_every` steps; the
 `model.safetensors` next to `config.json` and `vocab.json`. A `state.pt` written at every evaluation (our own
 file, read back with weights_only=True) lets an interrupted run resume at the same step with the same data
 order; it is deleted when training finishes.
+
+Under torchrun (see distill/dist.py) every rank walks the same global batches and takes its slice of each; the
+loss is weighted by the slice's share of the batch so that DDP's gradient average equals the one-process
+gradient of the whole batch. With dropout 0 the weights match a one-process run to float rounding; with
+dropout each rank draws its own masks (seeded by seed and rank), so runs agree in distribution, not bit for bit.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
+from distill import dist
 from distill.augment import read_transfer_set
 from distill.data import Task, load_split
 from distill.embeddings import EMBEDDINGS, initial_vectors
@@ -111,11 +117,12 @@ def epoch_batches(lengths: np.ndarray, batch_size: int, seed: int, epoch: int) -
 def predict_logits(model: BiLSTMClassifier, encoded: list[list[np.ndarray]], batch_size: int = 256) -> np.ndarray:
     """Logits for every example; `encoded` holds one list of id arrays per sentence of the example."""
     model.eval()
+    device = next(model.parameters()).device
     order = np.argsort(total_lengths(encoded), kind="stable")
     out = np.zeros((len(encoded[0]), model.cfg.num_labels), np.float32)
     for i in range(0, len(order), batch_size):
         idx = order[i:i + batch_size]
-        out[idx] = model(*model_inputs(encoded, idx)).numpy()
+        out[idx] = model(*(t.to(device) for t in model_inputs(encoded, idx))).cpu().numpy()
     return out
 
 
@@ -141,7 +148,7 @@ def evaluate_splits(model: BiLSTMClassifier, vocab: Vocab, task: Task, max_lengt
 
 def save_student(folder: Path, model: BiLSTMClassifier, vocab: Vocab, extra: dict) -> None:
     """model.safetensors + config.json + vocab.json: everything needed to run the student."""
-    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     with atomic_path(folder / "model.safetensors") as tmp:
         save_file(state, str(tmp))
     vocab.save(folder)
@@ -220,6 +227,17 @@ def train_student(task: Task, transfer: str | Path, logits: str | Path | None, o
                          pair=task.is_pair)
     model = build_student(arch)
     model.init_embeddings(vectors)
+    device, world, rank = dist.device(), dist.world_size(), dist.rank()
+    model.to(device)
+    forward = model
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        forward = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        torch.manual_seed(rank_seed(cfg.seed, rank))  # the same initial weights everywhere, own dropout masks
+    if teacher_logits is not None:
+        teacher_logits = teacher_logits.to(device)
+    hard = hard.to(device)
     optim = torch.optim.Adadelta([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, rho=cfg.rho)
 
     steps_per_epoch = (len(rows) + cfg.batch_size - 1) // cfg.batch_size
@@ -228,13 +246,13 @@ def train_student(task: Task, transfer: str | Path, logits: str | Path | None, o
     step, best, history, elapsed = 0, -1.0, [], 0.0
     out.mkdir(parents=True, exist_ok=True)
     if state_path.exists():
-        state = torch.load(state_path, weights_only=True)
+        state = torch.load(state_path, weights_only=True, map_location=device)
         model.load_state_dict(state["model"])
         optim.load_state_dict(state["optim"])
-        torch.set_rng_state(state["rng"])
         step, best, elapsed = int(state["step"]), float(state["best"]), float(state["elapsed"])
+        restore_rng(state, cfg.seed, step)
         history = json.loads(state["history"])
-        print(f"resuming student training at step {step}/{total_steps}")
+        dist.echo(f"resuming student training at step {step}/{total_steps}")
     extra = {"task": task.name, "label_names": list(task.label_names), "train": asdict(cfg),
              "max_length": cfg.max_length}
 
@@ -243,39 +261,85 @@ def train_student(task: Task, transfer: str | Path, logits: str | Path | None, o
         model.train()
         return acc
 
-    bar = tqdm(total=total_steps, initial=step, desc=f"student {out.name}", unit="step", disable=not progress,
-               mininterval=5)
+    bar = tqdm(total=total_steps, initial=step, desc=f"student {out.name}", unit="step",
+               disable=not progress or not dist.is_main(), mininterval=5)
     start = time.time()
     model.train()
     while step < total_steps:
         epoch, offset = divmod(step, steps_per_epoch)
         for batch in epoch_batches(lengths, cfg.batch_size, cfg.seed, epoch)[offset:]:
-            logits_s = model(*model_inputs(encoded, batch))
-            t = teacher_logits[batch] if teacher_logits is not None else None
-            loss = total_loss(logits_s, hard[batch], t, cfg.alpha, cfg.loss, cfg.temperature)
+            local, weight = rank_slice(batch, rank, world)
+            logits_s = forward(*(x.to(device) for x in model_inputs(encoded, local)))
+            t = teacher_logits[local] if teacher_logits is not None else None
+            loss = total_loss(logits_s, hard[local], t, cfg.alpha, cfg.loss, cfg.temperature)
             optim.zero_grad(set_to_none=True)
-            loss.backward()
+            (loss * weight if weight != 1.0 else loss).backward()
             optim.step()
             step += 1
             bar.update(1)
             if step % cfg.eval_every == 0 or step == total_steps or step % steps_per_epoch == 0:
-                acc = evaluate()
-                history.append({"step": step, "epoch": round(step / steps_per_epoch, 3),
-                                "loss": round(loss.item(), 5), "dev_accuracy": acc})
-                bar.set_postfix(dev=f"{acc:.4f}", best=f"{max(best, acc):.4f}")
-                if acc > best:
-                    best = acc
-                    save_student(out, model, vocab, extra)
-                with atomic_path(state_path) as tmp:
-                    torch.save({"model": model.state_dict(), "optim": optim.state_dict(),
-                                "rng": torch.get_rng_state(), "step": step, "best": best,
-                                "elapsed": elapsed + time.time() - start,
-                                "history": json.dumps(history)}, tmp)
+                rngs = dist.gather_tensors(torch.get_rng_state())  # collective: every rank, every checkpoint
+                if dist.is_main():
+                    acc = evaluate()
+                    history.append({"step": step, "epoch": round(step / steps_per_epoch, 3),
+                                    "loss": round(loss.item(), 5), "dev_accuracy": acc})
+                    bar.set_postfix(dev=f"{acc:.4f}", best=f"{max(best, acc):.4f}")
+                    if acc > best:
+                        best = acc
+                        save_student(out, model, vocab, extra)
+                    with atomic_path(state_path) as tmp:
+                        torch.save({"model": model.state_dict(), "optim": optim.state_dict(),
+                                    "rng": torch.get_rng_state(), "rng_ranks": rngs, "step": step, "best": best,
+                                    "elapsed": elapsed + time.time() - start,
+                                    "history": json.dumps(history)}, tmp)
             if step >= total_steps:
                 break
     bar.close()
     elapsed += time.time() - start
+    if dist.is_main():
+        finish_student(out, task, vocab, cfg, coverage, rows, step, steps_per_epoch, elapsed, history, command)
+    dist.barrier()  # the other ranks return rank 0's metrics
+    return read_json(out / "metrics.json")
 
+
+def rank_seed(seed: int, rank: int) -> int:
+    """A per-rank seed for dropout; rank r of any run with this seed draws the same masks."""
+    return seed + 1_000_003 * (rank + 1)
+
+
+def rank_slice(batch: np.ndarray, rank: int, world: int) -> tuple[np.ndarray, float]:
+    """This rank's rows of a global batch and the weight that makes DDP's mean gradient the whole batch's.
+
+    Rank r's loss is a mean over n_r rows; DDP averages over W ranks, so weighting it by n_r·W/n gives
+    Σ n_r·mean_r / n, the batch mean. A rank left with no rows (a last batch smaller than W) runs one row
+    at weight 0, since every rank must take part in each DDP step.
+    """
+    if world == 1:
+        return batch, 1.0
+    local = np.array_split(batch, world)[rank]
+    if len(local) == 0:
+        return batch[:1], 0.0
+    return local, len(local) * world / len(batch)
+
+
+def restore_rng(state: dict, seed: int, step: int) -> None:
+    """Put back this rank's RNG from a state.pt; a state from a run with another process count cannot be
+    continued draw for draw, so each rank reseeds from (seed, rank, step) instead, and says so."""
+    ranks = state.get("rng_ranks")
+    world, rank = dist.world_size(), dist.rank()
+    if ranks is not None and ranks.shape[0] == world:
+        torch.set_rng_state(ranks[rank].cpu())
+    elif world == 1:
+        torch.set_rng_state(state["rng"].cpu())
+    else:
+        dist.echo(f"state.pt was written by {1 if ranks is None else ranks.shape[0]} process(es), this run has "
+                  f"{world}: dropout masks are reseeded from (seed, rank, step); the weights carry on exactly")
+        torch.manual_seed(rank_seed(seed, rank) + step)
+
+
+def finish_student(out: Path, task: Task, vocab: Vocab, cfg: StudentRunConfig, coverage, rows, step: int,
+                   steps_per_epoch: int, elapsed: float, history: list, command: str) -> None:
+    """Score the best checkpoint on every dev split and write metrics.json (rank 0)."""
     best_model, _, _ = load_student(out)
     evaluated = evaluate_splits(best_model, vocab, task, cfg.max_length, seed=cfg.seed)
     metrics = {
@@ -286,12 +350,12 @@ def train_student(task: Task, transfer: str | Path, logits: str | Path | None, o
         "embedding": cfg.embedding + ("-multichannel" if cfg.multichannel else ""),
         "embedding_coverage": coverage, "vocab_size": len(vocab), "train_rows": int(len(rows)),
         "steps": step, "steps_per_epoch": steps_per_epoch, "train_seconds": round(elapsed, 1),
-        "threads": torch.get_num_threads(), "seed": cfg.seed, "config": asdict(cfg), "history": history,
+        "threads": torch.get_num_threads(), "processes": dist.world_size(), "device": str(dist.device()),
+        "seed": cfg.seed, "config": asdict(cfg), "history": history,
         "command": command or shlex.join(["distill-bench", *sys.argv[1:]]),
     }
     write_json(out / "metrics.json", metrics)
-    state_path.unlink(missing_ok=True)
-    return metrics
+    (out / "state.pt").unlink(missing_ok=True)
 
 
 def student_config(task: Task, settings: dict) -> StudentRunConfig:
@@ -320,4 +384,4 @@ def run_student_from_args(task: Task, args) -> None:
     cfg = student_config(task, given)
     m = train_student(task, args.transfer, args.logits, args.out, cfg, teacher=args.teacher)
     lo, hi = m["ci95"]
-    print(f"student dev accuracy {m['accuracy']:.4f} [{lo:.4f}, {hi:.4f}] (n={m['n']}) → {args.out}")
+    dist.echo(f"student dev accuracy {m['accuracy']:.4f} [{lo:.4f}, {hi:.4f}] (n={m['n']}) → {args.out}")
