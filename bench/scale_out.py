@@ -1,0 +1,120 @@
+"""Throughput of one process against N data-parallel processes (torchrun) on this machine.
+
+    python -m bench.scale_out --run runs/sst2-paper --out results/scale-out      # ~6 min on 2 cores
+
+Every arm runs the product's own commands (`distill label`, `distill student`, `distill teacher`) in fresh
+processes on the same slice of the run's transfer set, and reads the figures those commands record
+(label.json, metrics.json): labelled sentences/s, student and teacher training examples/s. Arms on a CPU
+machine: 1 process × 1 thread, 1 process × all threads, N processes × 1 thread each (gloo). Nothing else may
+run meanwhile; the machine facts go to env.json beside the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tabulate import tabulate
+
+from distill.io import read_json, write_json, write_text
+from distill.runinfo import env_info
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def arms(nproc: int, cores: int) -> list[dict]:
+    return [{"name": "1 process × 1 thread", "nproc": 1, "threads": 1},
+            {"name": f"1 process × {cores} threads", "nproc": 1, "threads": cores},
+            {"name": f"{nproc} processes × {max(1, cores // nproc)} thread(s)", "nproc": nproc,
+             "threads": max(1, cores // nproc)}]
+
+
+def run(args: list[str], nproc: int, threads: int) -> float:
+    """Run `python -m distill ARGS` (under torchrun when nproc > 1); wall seconds including start-up."""
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"] \
+        if nproc > 1 else [sys.executable]
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "HF_HUB_OFFLINE": "1", "TQDM_DISABLE": "1"}
+    start = time.time()
+    proc = subprocess.run([*launcher, "-m", "distill", *args], cwd=ROOT, env=env, capture_output=True, text=True)
+    if proc.returncode:
+        raise SystemExit(f"failed: {' '.join(args)}\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+    return time.time() - start
+
+
+def measure(run_dir: Path, work: Path, arm: dict, rows: int, student_steps: int, teacher_steps: int) -> dict:
+    tag = f"{arm['nproc']}p{arm['threads']}t"
+    transfer = work / "transfer.tsv"
+    teacher = run_dir / "teacher" / "model"
+    n, t = arm["nproc"], arm["threads"]
+    label_dir = work / f"label-{tag}"
+    run(["label", "--teacher", str(teacher), "--transfer", str(transfer), "--out", str(label_dir),
+         "--chunk-size", str(max(1, rows // (8 * n))), "--batch-size", "128"], n, t)
+    label = read_json(label_dir / "label.json")
+    student_dir = work / f"student-{tag}"
+    run(["student", "--task", "sst2", "--transfer", str(transfer), "--logits", str(label_dir), "--teacher",
+         str(teacher), "--examples", "all", "--alpha", "0", "--embedding", "wordpiece", "--multichannel",
+         "--batch-size", "50", "--epochs", str(student_steps * 50 / rows), "--eval-every", "100000",
+         "--out", str(student_dir)], n, t)
+    student = read_json(student_dir / "metrics.json")
+    teacher_dir = work / f"teacher-{tag}"
+    run(["teacher", "--task", "sst2", "--train-limit", str(teacher_steps * 32), "--epochs", "1", "--batch-size", "32",
+         "--eval-every", "100000", "--out", str(teacher_dir)], n, t)
+    tm = read_json(teacher_dir / "metrics.json")
+    return {
+        **arm, "label_sentences_per_s": label["sentences_per_second"], "label_seconds": label["seconds_this_process"],
+        "student_steps": student["steps"], "student_seconds": student["train_seconds"],
+        "student_examples_per_s": round(student["steps"] * 50 / student["train_seconds"], 1),
+        "teacher_steps": tm["global_steps"], "teacher_seconds": tm["train_seconds_this_process"],
+        "teacher_examples_per_s": round(tm["n_train"] / tm["train_seconds_this_process"], 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--run", type=Path, required=True, help="an SST-2 run folder with teacher/model and transfer.tsv")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--rows", type=int, default=4000, help="transfer-set rows labelled and trained on")
+    p.add_argument("--student-steps", type=int, default=120)
+    p.add_argument("--teacher-steps", type=int, default=30)
+    p.add_argument("--nproc", type=int, default=None, help="processes of the data-parallel arm [cores]")
+    a = p.parse_args(argv)
+    cores = len(os.sched_getaffinity(0))
+    nproc = a.nproc or cores
+    results = []
+    with tempfile.TemporaryDirectory(prefix="scale-out-") as tmp:
+        work = Path(tmp)
+        with open(a.run / "transfer.tsv", encoding="utf-8") as src, open(work / "transfer.tsv", "w") as dst:
+            for i, line in enumerate(src):
+                if i > a.rows:
+                    break
+                dst.write(line)
+        for arm in arms(nproc, cores):
+            print(f"measuring {arm['name']} …", flush=True)
+            results.append(measure(a.run, work, arm, a.rows, a.student_steps, a.teacher_steps))
+            print(results[-1], flush=True)
+    base = results[0]
+    for r in results:
+        for k in ("label_sentences_per_s", "student_examples_per_s", "teacher_examples_per_s"):
+            r[k.replace("_per_s", "_speedup")] = round(r[k] / base[k], 2)
+    env = env_info()
+    conditions = {"run": str(a.run), "rows": a.rows, "student_steps": a.student_steps,
+                  "teacher_steps": a.teacher_steps, "cores": cores, "backend": "gloo",
+                  "command": " ".join(["python -m bench.scale_out", *(argv or sys.argv[1:])])}
+    write_json(a.out / "scale_out.json", {"conditions": conditions, "arms": results})
+    write_json(a.out / "env.json", env)
+    table = tabulate([[r["name"], r["label_sentences_per_s"], r["label_speedup"], r["student_examples_per_s"],
+                       r["student_speedup"], r["teacher_examples_per_s"], r["teacher_speedup"]] for r in results],
+                     headers=["arm", "label sent/s", "×", "student ex/s", "×", "teacher ex/s", "×"], tablefmt="github")
+    write_text(a.out / "scale_out.md", f"# Scale-out on this machine\n\n{table}\n\n"
+               f"Conditions: {conditions}; speed-ups are against the first arm.\n")
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
