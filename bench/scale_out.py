@@ -99,8 +99,9 @@ def main(argv: list[str] | None = None) -> int:
             print(results[-1], flush=True)
     base = results[0]
     for r in results:
-        for k in ("label_sentences_per_s", "student_examples_per_s", "teacher_examples_per_s"):
-            r[k.replace("_per_s", "_speedup")] = round(r[k] / base[k], 2)
+        for stage, k in (("label", "label_sentences_per_s"), ("student", "student_examples_per_s"),
+                         ("teacher", "teacher_examples_per_s")):
+            r[f"{stage}_speedup"] = round(r[k] / base[k], 2)
     env = env_info()
     conditions = {"run": str(a.run), "rows": a.rows, "student_steps": a.student_steps,
                   "teacher_steps": a.teacher_steps, "cores": cores, "backend": "gloo",

@@ -206,6 +206,8 @@ def _dispatch_distributed(args) -> int:
 
 
 def _dispatch(args) -> int:
+    from distill import dist
+
     if args.command == "split":
         from distill.protocol import dev_split
 

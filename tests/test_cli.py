@@ -60,3 +60,19 @@ def test_split_command_writes_the_split_for_the_stage_commands(tmp_path, capsys)
     assert task.extra_dev == ("dev_mismatched",)  # still reported on mismatched with the user's own files
     assert main(["split", "--task", "mnli", "--seed", "3", "--out", str(tmp_path / "data")]) == 2
     assert "other settings" in capsys.readouterr().err
+
+
+def test_stage_commands_run_end_to_end(tiny_teacher, tmp_path, capsys):
+    """teacher → augment → label → student through the CLI itself (what a user types), on the tiny BERT."""
+    t, transfer, logits = tmp_path / "teacher", tmp_path / "transfer.tsv", tmp_path / "logits"
+    assert main(["teacher", "--task", "sst2", "--model", str(tiny_teacher), "--train-limit", "32", "--epochs", "1",
+                 "--batch-size", "16", "--max-length", "32", "--out", str(t)]) == 0
+    assert main(["augment", "--task", "sst2", "--n-iter", "1", "--train-limit", "40", "--workers", "1",
+                 "--out", str(transfer)]) == 0
+    assert main(["label", "--teacher", str(t / "model"), "--transfer", str(transfer), "--out", str(logits)]) == 0
+    assert main(["student", "--task", "sst2", "--transfer", str(transfer), "--logits", str(logits),
+                 "--embedding", "random", "--embed-dim", "8", "--hidden", "8", "--epochs", "1",
+                 "--out", str(tmp_path / "s")]) == 0
+    out = capsys.readouterr().out
+    assert "teacher dev accuracy" in out and "student dev accuracy" in out
+    assert (tmp_path / "s" / "model.safetensors").is_file()
