@@ -144,7 +144,7 @@ def eager_module(spec: dict) -> torch.nn.Module:
 
 def load_runner(spec: dict, threads: int | None, device: str = "cpu"):
     """The spec's runner at `threads` intra-op threads on `device`; TargetUnavailable if it cannot run here."""
-    from export.manifest import read_manifest
+    from export.manifest import read_manifest, verify_files
     from export.source import torch_device, torch_runner
 
     if device not in spec["devices"]:
@@ -155,4 +155,10 @@ def load_runner(spec: dict, threads: int | None, device: str = "cpu"):
     if spec["format"] == EAGER:
         return torch_runner(eager_module(spec).to(torch_device(device)), device)
     folder, manifest = read_manifest(spec["folder"])
+    if folder not in _VERIFIED:  # once per artifact: a benchmark of a changed file would be of something else
+        verify_files(folder, manifest)
+        _VERIFIED.add(folder)
     return all_targets()[spec["format"]].load(folder, manifest, threads=threads, device=device)
+
+
+_VERIFIED: set[Path] = set()

@@ -8,6 +8,7 @@ source of truth; summary.md/.csv, table.tex and pareto.png are rendered from it 
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import torch
 from bench.artifacts import EAGER, discover, encoder_for, load_runner
 from bench.config import BenchConfig
 from bench.inputs import batches, length_stats, packed_rows
-from distill.io import read_json, replace, write_json
+from distill.io import exclusive, read_json, replace, write_json
 
 PROCESS_THREADS = {EAGER, "torchscript", "pt2", "torch-int8"}  # torch.set_num_threads governs these
 SUMMARY_VERSION = 1
@@ -126,6 +127,9 @@ class BenchSession:
         out = self.config.out
         if out.exists() and not self.config.overwrite:
             raise FileExistsError(out)
+        # held until this process ends: a second bench of the same run id would wipe this one's partial folder
+        self._lock = contextlib.ExitStack()
+        self._lock.enter_context(exclusive(self.partial.parent, f".{self.config.run_id}.lock"))
         shutil.rmtree(self.partial, ignore_errors=True)
         self.partial.mkdir(parents=True)
         self.env = _env(self.config)  # before timing: the git state is that of the code that runs

@@ -164,6 +164,8 @@ def _build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="classify text with an exported artifact, through its manifest only")
     p.add_argument("artifact", type=Path, help="artifact folder (or any file in it)")
     p.add_argument("texts", nargs="+", help="texts to classify; for a pair model two at a time: first second …")
+    p.add_argument("--too-long", default="truncate", choices=("truncate", "error"),
+                   help="a text longer than the artifact's max_length: cut it with a warning, or refuse [truncate]")
     return parser
 
 
@@ -172,7 +174,13 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in argv
     try:
         args = _build_parser().parse_args(argv)
-        return _dispatch_distributed(args)
+        folder = _output_folder(args)
+        if folder is None:
+            return _dispatch_distributed(args)
+        from distill.io import exclusive
+
+        with exclusive(folder):
+            return _dispatch_distributed(args)
     except UserError as e:
         if debug:
             traceback.print_exc()
@@ -181,6 +189,17 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; rerun the same command to resume", file=sys.stderr)
         return 130
+
+
+def _output_folder(args) -> Path | None:
+    """The folder a command writes, held for the command's lifetime (pipeline holds its run folder itself)."""
+    if args.command in ("teacher", "label", "student", "split"):
+        return args.out
+    if args.command == "augment":
+        return args.out.parent
+    if args.command == "export":
+        return args.out or args.run / "export"
+    return None
 
 
 DATA_PARALLEL = {"teacher", "label", "student", "pipeline", "augment", "split"}
@@ -269,7 +288,9 @@ def _dispatch(args) -> int:
 
         from export.predict import predict
 
-        for r in predict(args.artifact, args.texts):
+        for r in predict(args.artifact, args.texts, too_long=args.too_long):
+            for w in r.get("warnings", []):
+                print(f"warning: {w}", file=sys.stderr)
             print(json.dumps(r, ensure_ascii=False))
     return 0
 

@@ -123,12 +123,16 @@ def file_task(
     Label values are the distinct values of the train file's label column, sorted (integers numerically).
     """
     train, dev = Path(train), Path(dev)
-    rows, _ = _read_rows(train, delimiter_of(train), (*text_columns, label_column))
+    rows, linenos = _read_rows(train, delimiter_of(train), (*text_columns, label_column))
     values = sorted({r[label_column] for r in rows}, key=lambda v: (not v.lstrip("-").isdigit(), _num(v), v))
     for v in values:
+        line = linenos[next(i for i, r in enumerate(rows) if r[label_column] == v)]
         if v.lstrip("-").isdigit() and int(v) < 0:
-            raise UserError(f"{train}: field {label_column!r}: negative label {v!r}; labels must be class "
+            raise UserError(f"{train}:{line}: field {label_column!r}: negative label {v!r}; labels must be class "
                             "names or integers 0..K-1")
+        if not v.lstrip("-").isdigit() and _is_number(v):
+            raise UserError(f"{train}:{line}: field {label_column!r}: label {v!r} is a number but not an integer; "
+                            "labels must be class names or integers 0..K-1 (regression is not supported)")
     if len(values) < 2:
         raise UserError(f"{train}: field {label_column!r}: only one class ({values[0]!r}) in the file; "
                         "a classifier needs at least two")
@@ -148,6 +152,14 @@ def delimiter_of(path: Path) -> str:
     if delimiter is None:
         raise UserError(f"{path}: expected a .tsv or .csv file, got {Path(path).suffix or 'no extension'!r}")
     return delimiter
+
+
+def _is_number(v: str) -> bool:
+    try:
+        float(v)
+    except ValueError:
+        return False
+    return True
 
 
 def _num(v: str) -> int:

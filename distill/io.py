@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import shutil
+import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,3 +62,39 @@ def read_json(path: str | os.PathLike) -> Any:
         raise UserError(f"{path}: file not found") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise UserError(f"{path}: not valid JSON ({e})") from None
+
+
+LOCK_NAME = ".distill-bench.lock"
+
+
+@contextlib.contextmanager
+def exclusive(folder: str | os.PathLike, name: str = LOCK_NAME) -> Iterator[None]:
+    """Hold `folder` for this process: a second distill-bench writing the same folder at once is refused.
+
+    An flock on FOLDER/NAME (.distill-bench.lock); the kernel drops it when the process ends, however it ends (kill -9
+    included), so a stale lock file never blocks a rerun. Under torchrun only rank 0 takes it.
+    """
+    from distill import dist
+    from distill.errors import UserError
+
+    if not dist.is_main():
+        yield
+        return
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / name, "a+", encoding="utf-8") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "another process"
+            raise UserError(f"{folder}: in use by {holder}; two runs must not write one folder at once — wait "
+                            "for it to finish or use another folder / --run-id") from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"distill-bench pid {os.getpid()} on {socket.gethostname()}\n")
+        f.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
 from tqdm import tqdm
 
 from distill import dist
@@ -43,10 +44,23 @@ def load_finetuned_teacher(folder: str | Path):
         raise UserError(f"{folder}: not a fine-tuned teacher folder (no config.json)")
     if not any(folder.glob("*.safetensors")):
         raise UserError(f"{folder}: no *.safetensors weights (pickle checkpoints are refused)")
-    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-    model = AutoModelForSequenceClassification.from_pretrained(folder, local_files_only=True,
-                                                               use_safetensors=True)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+        model = AutoModelForSequenceClassification.from_pretrained(folder, local_files_only=True,
+                                                                   use_safetensors=True)
+    except LOAD_ERRORS as e:
+        raise load_error(folder, e) from None
     return tokenizer, model.eval()
+
+
+# what transformers raises for a bad config.json or tokenizer file, and safetensors for a truncated or corrupt
+# weights file: a user's folder, so a one-line error, never a traceback
+LOAD_ERRORS = (OSError, ValueError, KeyError, RuntimeError, SafetensorError)
+
+
+def load_error(folder: Path, e: Exception) -> UserError:
+    first = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
+    return UserError(f"{folder}: cannot load this model folder ({type(e).__name__}: {first})")
 
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -86,6 +100,9 @@ def label_transfer_set(teacher: str | Path, transfer: str | Path, out: str | Pat
                        chunk_size: int = 20000, max_length: int = 128, precision: str = "auto",
                        progress: bool = True) -> dict:
     out = Path(out)
+    for name, value in (("batch_size", batch_size), ("chunk_size", chunk_size), ("max_length", max_length)):
+        if value <= 0:
+            raise UserError(f"label {name} must be a positive integer, got {value}")
     if (out / "logits.npy").exists() and (out / "label.json").exists():
         return read_json(out / "label.json")
     ts = read_transfer_set(transfer)

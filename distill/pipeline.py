@@ -33,7 +33,7 @@ from distill import dist
 from distill.augment import AugmentConfig, build_transfer_set
 from distill.data import task_from
 from distill.errors import UserError
-from distill.io import read_json, write_json
+from distill.io import exclusive, read_json, write_json
 from distill.label import label_transfer_set
 from distill.runinfo import env_info
 from distill.teacher import TeacherConfig, train_teacher
@@ -161,10 +161,18 @@ def run_pipeline(preset: str | None = None, config_path: Path | None = None, run
     run_dir = Path(runs) / (run_id or default_id)
     command = shlex.join(["distill-bench", *sys.argv[1:]]) if sys.argv[1:2] == ["pipeline"] else \
         f"distill-bench pipeline --preset {preset}" if preset else f"distill-bench pipeline --config {config_path}"
+    with exclusive(run_dir):  # a second pipeline on this folder is refused while this one runs
+        return _run_stages(raw, run_dir, command, jobs, only, workers)
+
+
+def _run_stages(raw: dict, run_dir: Path, command: str, jobs: int | None, only: list[str] | None,
+                workers: int | None) -> dict:
+    config = {"run_id": run_dir.name, "command": command, **raw}
     with dist.main_first():  # rank 0 makes the folder and the data split; the others then read them
         if dist.is_main():
             run_dir.mkdir(parents=True, exist_ok=True)
-            write_json(run_dir / "config.json", {"run_id": run_dir.name, "command": command, **raw})
+            if not (run_dir / "config.json").exists():  # replaced only once this config has run through
+                write_json(run_dir / "config.json", config)
             if not (run_dir / "env.json").exists():
                 write_json(run_dir / "env.json", env_info())
         task = task_of_run(raw, run_dir)
@@ -221,4 +229,7 @@ def run_pipeline(preset: str | None = None, config_path: Path | None = None, run
     from distill.ablation import write_ablation
 
     with dist.main_first():
-        return write_ablation(run_dir) if dist.is_main() else read_json(run_dir / "ablation.json")
+        if not dist.is_main():
+            return read_json(run_dir / "ablation.json")
+        write_json(run_dir / "config.json", config)
+        return write_ablation(run_dir)

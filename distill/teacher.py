@@ -42,6 +42,25 @@ class TeacherConfig:
     seed: int = 42
     precision: str = "auto"  # auto (bf16 on a GPU that has it, else fp32) | fp32 | bf16 | fp16
 
+    def __post_init__(self):
+        from distill.label import PRECISIONS
+
+        for name in ("lr", "epochs"):
+            if not getattr(self, name) > 0:
+                raise UserError(f"teacher {name} must be positive, got {getattr(self, name)}")
+        for name in ("batch_size", "eval_every"):
+            if getattr(self, name) <= 0:
+                raise UserError(f"teacher {name} must be a positive integer, got {getattr(self, name)}")
+        if not 1 < self.max_length <= 512:  # BERT-family position tables stop at 512
+            raise UserError(f"teacher max_length must be in 2..512, got {self.max_length}")
+        if not 0 <= self.warmup_ratio < 1 or self.weight_decay < 0:
+            raise UserError(f"teacher warmup_ratio must be in [0, 1) and weight_decay ≥ 0, got "
+                            f"{self.warmup_ratio}, {self.weight_decay}")
+        if self.train_limit is not None and self.train_limit <= 0:
+            raise UserError(f"teacher train_limit must be positive, got {self.train_limit}")
+        if self.precision not in PRECISIONS:
+            raise UserError(f"teacher precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+
 
 def default_teacher_path() -> str:
     try:
@@ -70,9 +89,15 @@ def load_teacher(model_dir: str | Path, task: Task):
     config.num_labels = task.num_labels
     config.id2label = dict(enumerate(task.label_names))
     config.label2id = {n: i for i, n in enumerate(task.label_names)}
-    tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
-    model = AutoModelForSequenceClassification.from_pretrained(
-        model_dir, config=config, local_files_only=True, use_safetensors=_has_safetensors(model_dir))
+    from distill.label import LOAD_ERRORS, load_error
+
+    use_safetensors = _has_safetensors(model_dir)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            model_dir, config=config, local_files_only=True, use_safetensors=use_safetensors)
+    except LOAD_ERRORS as e:
+        raise load_error(model_dir, e) from None
     return tokenizer, model
 
 

@@ -77,7 +77,13 @@ class StudentRunConfig:
             if getattr(self, name) <= 0:
                 raise UserError(f"{name} must be positive, got {getattr(self, name)}")
         if self.epochs <= 0 or self.temperature <= 0 or not 0 <= self.dropout < 1:
-            raise UserError("epochs and temperature must be positive and dropout in [0, 1)")
+            raise UserError(f"epochs and temperature must be positive and dropout in [0, 1), got epochs "
+                            f"{self.epochs}, temperature {self.temperature}, dropout {self.dropout}")
+        if self.lr <= 0 or not 0 < self.rho < 1 or self.threads < 0:
+            raise UserError(f"lr must be positive, rho in (0, 1) and threads ≥ 0, got {self.lr}, {self.rho}, "
+                            f"{self.threads}")
+        if self.train_limit is not None and self.train_limit <= 0:
+            raise UserError(f"train_limit must be positive, got {self.train_limit}")
 
 
 def pad_batch(seqs: list[np.ndarray], pad_id: int = 0, width: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -72,3 +72,16 @@ def read_manifest(path: str | Path) -> tuple[Path, dict]:
     if missing:
         raise UserError(f"{folder / MANIFEST}: missing field(s) {', '.join(missing)}")
     return folder, manifest
+
+
+def verify_files(folder: Path, manifest: dict) -> None:
+    """Every artifact file is present with the sha256 the manifest recorded: a truncated copy or a file swapped
+    after export is refused before any runtime parses it."""
+    for name in manifest["files"]:
+        path = folder / name
+        if not path.is_file():
+            raise UserError(f"{path}: listed in {folder / MANIFEST} but missing")
+        want = manifest.get("file_info", {}).get(name, {}).get("sha256")
+        if want and file_sha256(path) != want:
+            raise UserError(f"{path}: sha256 differs from {folder / MANIFEST} (file changed or truncated after "
+                            "export); export it again")

@@ -111,6 +111,21 @@ class TextEncoder:
         ids = ids[:, 0] if texts_b is None else ids
         return ids, (ids != 0).astype(np.int64)  # id 0 is [PAD] only: every real token, [UNK] too, is ≥ 1
 
+    def token_counts(self, texts: list[str], texts_b: list[str] | None = None) -> list[int]:
+        """Untruncated token count of each input as the model would read it (a pair: its longer side for a
+        student, the joined row for an HF teacher), to tell the user what truncation would cut."""
+        if self.kind == "hf":
+            args = (list(texts),) + ((list(texts_b),) if texts_b is not None else ())
+            return [len(x) for x in self.tokenizer(*args, truncation=False)["input_ids"]]
+        sides = [[len(s) for s in self.vocab.split_many(list(t))] for t in (texts, texts_b) if t is not None]
+        return [max(c) for c in zip(*sides)]
+
+    def unknown_only(self, texts: list[str]) -> list[bool]:
+        """True where no token of the text is in a student's vocabulary (it reads [UNK] only)."""
+        if self.kind == "hf":
+            return [False] * len(texts)
+        return [all(t not in self.vocab.index for t in toks) for toks in self.vocab.split_many(list(texts))]
+
     def save(self, folder: Path) -> None:
         """Ship the tokenizer files only (never the weights that may sit in the same source folder)."""
         if self.kind == "hf":
