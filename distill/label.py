@@ -50,7 +50,16 @@ def load_finetuned_teacher(folder: str | Path):
                                                                    use_safetensors=True)
     except LOAD_ERRORS as e:
         raise load_error(folder, e) from None
+    check_tokenizer(folder, tokenizer)
     return tokenizer, model.eval()
+
+
+def check_tokenizer(folder: Path, tokenizer) -> None:
+    """transformers builds an empty tokenizer (every word [UNK]) from a folder without tokenizer files, and the
+    teacher would then label noise without a word of complaint: refuse that folder instead."""
+    if len(tokenizer) <= len(set(tokenizer.all_special_tokens)) + 1:
+        raise UserError(f"{folder}: no usable tokenizer (its vocabulary has {len(tokenizer)} tokens); the folder "
+                        "needs the tokenizer files saved with the model (tokenizer.json or vocab.txt …)")
 
 
 # what transformers raises for a bad config.json or tokenizer file, and safetensors for a truncated or corrupt

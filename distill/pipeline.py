@@ -117,6 +117,28 @@ def student_jobs(raw: dict, task) -> list[dict]:
     return jobs
 
 
+def check_settings(raw: dict, task, where: str) -> None:
+    """Build every stage's settings once, so an out-of-range value fails now, not after hours of teacher
+    training; also checks the label settings the stages take as plain arguments."""
+    try:
+        _build_settings(raw, task)
+    except UserError as e:
+        raise UserError(f"{where}: {e}") from None
+
+
+def _build_settings(raw: dict, task) -> None:
+    TeacherConfig(**raw.get("teacher", {}))
+    AugmentConfig(**{"n_iter": task.n_iter, **raw.get("augment", {})})
+    for key, value in raw.get("label", {}).items():
+        if key != "precision" and value <= 0:
+            raise UserError(f"[label].{key}: must be a positive integer, got {value}")
+    from distill.label import PRECISIONS
+
+    if raw.get("label", {}).get("precision", "auto") not in PRECISIONS:
+        raise UserError(f"[label].precision: must be one of {', '.join(PRECISIONS)}")
+    student_jobs(raw, task)
+
+
 def task_of_run(raw: dict, run_dir: str | Path):
     """The run's task and data protocol (see distill/protocol.py); a dev-split is made once, in RUN/data."""
     from distill.protocol import resolve
@@ -157,7 +179,8 @@ def run_pipeline(preset: str | None = None, config_path: Path | None = None, run
                  workers: int | None = None) -> dict:
     """Run every stage; `only` restricts stage 4 to the named student rows (the tables show what exists)."""
     raw, default_id = load_config(preset, config_path)
-    base_task(raw)  # a bad task or data file stops here, before the run folder is made
+    where = str(config_path) if config_path else f"preset {preset}"
+    check_settings(raw, base_task(raw), where)  # a bad task, data file or value stops here, before any work
     run_dir = Path(runs) / (run_id or default_id)
     command = shlex.join(["distill-bench", *sys.argv[1:]]) if sys.argv[1:2] == ["pipeline"] else \
         f"distill-bench pipeline --preset {preset}" if preset else f"distill-bench pipeline --config {config_path}"

@@ -89,7 +89,7 @@ def load_teacher(model_dir: str | Path, task: Task):
     config.num_labels = task.num_labels
     config.id2label = dict(enumerate(task.label_names))
     config.label2id = {n: i for i, n in enumerate(task.label_names)}
-    from distill.label import LOAD_ERRORS, load_error
+    from distill.label import LOAD_ERRORS, check_tokenizer, load_error
 
     use_safetensors = _has_safetensors(model_dir)
     try:
@@ -98,6 +98,7 @@ def load_teacher(model_dir: str | Path, task: Task):
             model_dir, config=config, local_files_only=True, use_safetensors=use_safetensors)
     except LOAD_ERRORS as e:
         raise load_error(model_dir, e) from None
+    check_tokenizer(model_dir, tokenizer)
     return tokenizer, model
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import shlex
 import sys
 import time
@@ -252,7 +253,7 @@ def train_student(task: Task, transfer: str | Path, logits: str | Path | None, o
     step, best, history, elapsed = 0, -1.0, [], 0.0
     out.mkdir(parents=True, exist_ok=True)
     if state_path.exists():
-        state = torch.load(state_path, weights_only=True, map_location=device)
+        state = load_state(state_path, device)
         model.load_state_dict(state["model"])
         optim.load_state_dict(state["optim"])
         step, best, elapsed = int(state["step"]), float(state["best"]), float(state["elapsed"])
@@ -306,6 +307,21 @@ def train_student(task: Task, transfer: str | Path, logits: str | Path | None, o
         finish_student(out, task, vocab, cfg, coverage, rows, step, steps_per_epoch, elapsed, history, command)
     dist.barrier()  # the other ranks return rank 0's metrics
     return read_json(out / "metrics.json")
+
+
+def load_state(path: Path, device: torch.device) -> dict:
+    """A resumable state.pt, read with weights_only=True: tensors and plain data only, so a file that is really a
+    pickle payload (anything naming a class or a function) is refused before any of it runs."""
+    try:
+        state = torch.load(path, weights_only=True, map_location=device)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as e:
+        first = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+        raise UserError(f"{path}: not a training state written by distill-bench, not loaded ({first}); delete "
+                        "it to train this student from the start") from None
+    if not isinstance(state, dict) or not {"model", "optim", "step"} <= state.keys():
+        raise UserError(f"{path}: not a training state written by distill-bench (keys missing); delete it to "
+                        "train this student from the start")
+    return state
 
 
 def rank_seed(seed: int, rank: int) -> int:
