@@ -142,6 +142,8 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--buckets", default="16,32,64,128",
                    help="sequence-length buckets of fixed-shape targets (ExecuTorch, LiteRT) [16,32,64,128]")
     p.add_argument("--table-out", type=Path, default=None, help="also write the export table here")
+    p.add_argument("--rebuild", action="store_true",
+                   help="build every artifact again (default: keep one validated from the same checkpoint and options)")
 
     p = sub.add_parser("report", help="render summary.md/.csv, table.tex and pareto.png from a bench summary.json")
     p.add_argument("results", type=Path, help="results folder written by `pytest bench` (holds summary.json)")
@@ -308,7 +310,8 @@ def _export(args) -> int:
         raise UserError(f"--accuracy-budget: expected a fraction in (0, 1], got {args.accuracy_budget}")
     options = ExportOptions(per_channel=args.per_channel, accuracy_budget=args.accuracy_budget, buckets=buckets)
     outcomes = export_run(args.run, models=args.models.split(","),
-                          targets=args.targets.split(",") if args.targets else None, out=args.out, options=options)
+                          targets=args.targets.split(",") if args.targets else None, out=args.out, options=options,
+                          rebuild=args.rebuild)
     out_root = args.out or args.run / "export"
     if args.table_out:
         write_table(out_root, args.table_out)

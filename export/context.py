@@ -28,6 +28,7 @@ class ExportContext:
     options: ExportOptions
     calibration_texts: list[str] = field(default_factory=list)  # train sentences for static int8 calibration
     calibration_texts_b: list[str] | None = None  # their second sentences, for a pair task
+    rebuild: bool = False  # build every artifact again, even one already validated from the same checkpoint
     _made: dict = field(default_factory=dict)
 
     def calibration_batches(self, source, batch_size: int = 32) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -7,7 +7,10 @@
 Each artifact is built in a temporary folder beside its final place, validated there (export/validate.py),
 and moved into RUN/export/<model>/<target>/ only when it passes, with its manifest and tokenizer. A target
 whose runtime or converter is missing or fails is recorded with its real error, and the others go on.
-`RUN/export/export.json` lists every outcome; the table is made from it and the manifests.
+`RUN/export/export.json` lists every outcome, rewritten after each one, so a process killed midway (the OOM
+killer included) leaves the record of what it finished; the table is made from it and the manifests. A rerun
+keeps an artifact already validated from the same checkpoint (sha256) with the same options, so an
+interrupted export resumes at the first target it had not finished; `--rebuild` builds everything again.
 """
 
 from __future__ import annotations
@@ -20,12 +23,14 @@ import tempfile
 import time
 import traceback
 import warnings
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
 from distill.errors import UserError
 from distill.io import atomic_path, read_json, write_json
+from distill.label import file_sha256
 from export.context import ExportContext, ExportOptions
 from export.manifest import TOKENIZER_DIR, build_manifest, summarize_warnings, write_manifest
 from export.registry import TargetUnavailable, all_targets
@@ -42,9 +47,30 @@ def choose_targets(names: list[str] | None) -> list:
     return [targets[n] for n in names]
 
 
+def export_options(ctx: ExportContext) -> dict:
+    """The options that change what an artifact is (not where its converter lives)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(ctx.options).items() if k != "litert_python"}
+
+
+def reusable(final: Path, source, ctx: ExportContext) -> dict | None:
+    """The manifest of a finished artifact at `final` made from this checkpoint with these options, if any."""
+    path = final / "manifest.json"
+    if ctx.rebuild or not path.is_file():
+        return None
+    try:
+        manifest = read_json(path)
+    except UserError:
+        return None
+    same = manifest.get("status") == "ok" and manifest.get("options") == export_options(ctx) and \
+        manifest.get("source", {}).get("checkpoint_sha256") == file_sha256(source.checkpoint)
+    return manifest if same else None
+
+
 def export_source(source, targets: list, out_root: Path, ctx: ExportContext, dev_texts: list[str],
-                  dev_labels: np.ndarray, log=print, dev_texts_b: list[str] | None = None) -> list[dict]:
-    """Build and validate every target that takes this source; return one outcome record per target."""
+                  dev_labels: np.ndarray, log=print, dev_texts_b: list[str] | None = None,
+                  on_outcome=lambda record: None) -> list[dict]:
+    """Build and validate every target that takes this source; return one outcome record per target
+    (each also handed to `on_outcome` as soon as it is known)."""
     budget = ctx.options.accuracy_budget
     if ctx.options.dev_limit:
         dev_texts, dev_labels = dev_texts[:ctx.options.dev_limit], dev_labels[:ctx.options.dev_limit]
@@ -58,6 +84,14 @@ def export_source(source, targets: list, out_root: Path, ctx: ExportContext, dev
             continue
         final = out_root / source.name / target.name
         record = {"model": source.name, "kind": source.kind, "target": target.name, "fp32_dev": fp32}
+        kept = reusable(final, source, ctx)
+        if kept is not None:
+            record.update(status="ok", manifest=str(final / "manifest.json"), export_seconds=kept["export_seconds"],
+                          reused=True)
+            log(f"export {source.name} → {target.name}: kept (validated before, same checkpoint and options)")
+            outcomes.append(record)
+            on_outcome(record)
+            continue
         log(f"export {source.name} → {target.name}")
         start = time.perf_counter()
         try:
@@ -77,7 +111,7 @@ def export_source(source, targets: list, out_root: Path, ctx: ExportContext, dev
                 manifest.update({"export_seconds": round(seconds, 2), "warnings": summarize_warnings(caught),
                                  "parity_max_abs": parity, "tolerance": target.tolerance, "dev": scores,
                                  "fp32_dev": fp32, "accuracy_budget": budget if target.lossy else None,
-                                 "status": "ok"})
+                                 "options": export_options(ctx), "status": "ok"})
                 judge(target, parity, scores, fp32, budget)
                 source.encoder.save(tmp / TOKENIZER_DIR)
                 write_manifest(tmp, manifest)
@@ -97,6 +131,7 @@ def export_source(source, targets: list, out_root: Path, ctx: ExportContext, dev
                           traceback=traceback.format_exc()[-4000:])
             log(f"  FAILED: {type(e).__name__}: {str(e)[:500]}")
         outcomes.append(record)
+        on_outcome(record)
     return outcomes
 
 
@@ -123,7 +158,8 @@ def _run_models(run_dir: Path, models: list[str]) -> dict[str, Path]:
 
 
 def export_run(run_dir: str | Path, models: list[str] | None = None, targets: list[str] | None = None,
-               out: str | Path | None = None, options: ExportOptions | None = None) -> list[dict]:
+               out: str | Path | None = None, options: ExportOptions | None = None,
+               rebuild: bool = False) -> list[dict]:
     from distill.data import load_split
     from distill.pipeline import task_of_run
     from export.source import load_student_source, load_teacher_source
@@ -143,20 +179,24 @@ def export_run(run_dir: str | Path, models: list[str] | None = None, targets: li
     previous = read_json(summary_path)["outcomes"] if summary_path.exists() else []
     command = shlex.join(["distill-bench", *sys.argv[1:]]) if sys.argv[1:2] == ["export"] else \
         f"export_run({str(run_dir)!r}, models={models!r}, targets={targets!r})"
+    from distill.runinfo import env_info
+
+    env = env_info()
+    records = {(o["model"], o["target"]): o for o in previous}
+
+    def record(outcome: dict) -> None:  # export.json after every outcome: a killed export keeps its record
+        outcome["command"] = command
+        records.pop((outcome["model"], outcome["target"]), None)
+        records[outcome["model"], outcome["target"]] = outcome
+        write_json(summary_path, {"run": str(run_dir), "env": env, "outcomes": list(records.values())})
+
     outcomes = []
     with tempfile.TemporaryDirectory(prefix="export-scratch-") as scratch:
         ctx = ExportContext(Path(scratch), options or ExportOptions(), calibration_texts=calibration,
-                            calibration_texts_b=calibration_b)
+                            calibration_texts_b=calibration_b, rebuild=rebuild)
         for name, folder in _run_models(run_dir, models or ["best", "teacher"]).items():
             source = load_teacher_source(folder, pair=task.is_pair) if name == "teacher" else \
                 load_student_source(folder)
             outcomes += export_source(source, chosen_targets, out_root, ctx, list(dev["text"]),
-                                      np.asarray(dev["label"]), dev_texts_b=dev_b)
-    for o in outcomes:
-        o["command"] = command
-    done = {(o["model"], o["target"]) for o in outcomes}
-    merged = [o for o in previous if (o["model"], o["target"]) not in done] + outcomes
-    from distill.runinfo import env_info
-
-    write_json(summary_path, {"run": str(run_dir), "env": env_info(), "outcomes": merged})
+                                      np.asarray(dev["label"]), dev_texts_b=dev_b, on_outcome=record)
     return outcomes

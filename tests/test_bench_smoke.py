@@ -99,3 +99,26 @@ def test_bench_suite_runs_a_pair_run(tiny_pair_run, tmp_path):
     for art in ("tiny-pair-s0/onnx-int8", "teacher/onnx-int8", "bert-base/torch"):
         assert (art, "single-stream", 1) in keyed
     assert "sentence of each pair" in (tmp_path / "results" / "smoke" / "summary.md").read_text()
+
+
+def test_bench_killed_midway_then_rerun_writes_whole_results(exported_run, tmp_path):
+    """kill -9 while the suite measures: nothing is published; the same command then writes the folder whole."""
+    import signal
+    import time
+
+    args = [sys.executable, "-m", "pytest", "bench", "-p", "no:cacheprovider", "--run-dir", str(exported_run),
+            "--results-root", str(tmp_path), "--run-id", "smoke", "--benchmark-disable", "--threads", "1",
+            "--batch-sizes", "1", "--references", "none", "--seq-len", "6", "--server-qps", "2000",
+            "--server-seconds", "0.01", "--dev-limit", "40", "--targets", "onnx"]
+    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    partial = tmp_path / ".smoke.partial" / "config.json"
+    while proc.poll() is None and not partial.exists():
+        time.sleep(0.02)
+    assert proc.poll() is None, "the suite ended before the kill point"
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (tmp_path / "smoke").exists()  # killed: nothing half-measured is published
+    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert (tmp_path / "smoke" / "summary.json").is_file() and not (tmp_path / ".smoke.partial").exists()
