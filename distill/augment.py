@@ -83,8 +83,11 @@ class TagSampler:
             self.words[tag] = words
             self.cum[tag] = list(itertools.accumulate(c[w] for w in words))
 
-    def sample(self, tag: str, rng: random.Random) -> str:
-        cum = self.cum[tag]
+    def sample(self, tag: str, rng: random.Random) -> str | None:
+        """A word of this tag; None if the table never saw the tag (a sampler built from other sentences)."""
+        cum = self.cum.get(tag)
+        if cum is None:
+            return None
         return self.words[tag][bisect.bisect_right(cum, rng.random() * cum[-1])]
 
 
@@ -97,7 +100,7 @@ def augment_once(tagged: list[tuple[str, str]], sampler: TagSampler, cfg: Augmen
         if x < cfg.p_mask:
             out.append(MASK)
         elif x < cfg.p_mask + cfg.p_pos:
-            out.append(sampler.sample(tag, rng))
+            out.append(sampler.sample(tag, rng) or word)
         else:
             out.append(word)
     if rng.random() < cfg.p_ng:
