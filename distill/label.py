@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from distill import dist
 from distill.augment import read_transfer_set
-from distill.errors import UserError
+from distill.errors import UserError, first_line
 from distill.io import atomic_path, read_json, write_json
 
 
@@ -68,8 +68,7 @@ LOAD_ERRORS = (OSError, ValueError, KeyError, RuntimeError, SafetensorError)
 
 
 def load_error(folder: Path, e: Exception) -> UserError:
-    first = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
-    return UserError(f"{folder}: cannot load this model folder ({type(e).__name__}: {first})")
+    return UserError(f"{folder}: cannot load this model folder ({first_line(e, 300)})")
 
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")

@@ -34,7 +34,7 @@ from distill import dist
 from distill.augment import read_transfer_set
 from distill.data import Task, load_split
 from distill.embeddings import EMBEDDINGS, initial_vectors
-from distill.errors import UserError
+from distill.errors import UserError, first_line
 from distill.io import atomic_path, read_json, write_json
 from distill.label import load_logits
 from distill.losses import DISTILL_LOSSES, total_loss
@@ -315,8 +315,7 @@ def load_state(path: Path, device: torch.device) -> dict:
     try:
         state = torch.load(path, weights_only=True, map_location=device)
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as e:
-        first = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
-        raise UserError(f"{path}: not a training state written by distill-bench, not loaded ({first}); delete "
+        raise UserError(f"{path}: not a training state written by distill-bench, not loaded ({first_line(e)}); delete "
                         "it to train this student from the start") from None
     if not isinstance(state, dict) or not {"model", "optim", "step"} <= state.keys():
         raise UserError(f"{path}: not a training state written by distill-bench (keys missing); delete it to "

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from distill.errors import UserError
+from distill.errors import UserError, first_line
 from export.manifest import read_manifest, verify_files
 from export.registry import all_targets
 from export.source import TextEncoder
@@ -48,8 +48,7 @@ def predict(artifact: str | Path, texts: list[str], too_long: str = "truncate") 
     try:
         runner = targets[manifest["target"]].load(folder, manifest)
     except Exception as e:  # each runtime has its own parse errors; the file is the user's, so one line
-        raise UserError(f"{folder}: cannot load this {manifest['target']} artifact ({type(e).__name__}: "
-                        f"{str(e).strip()[:300]})") from None
+        raise UserError(f"{folder}: cannot load this {manifest['target']} artifact ({first_line(e)})") from None
     limit = manifest["max_length"]
     warnings = [[] for _ in texts]
     for i, n in enumerate(encoder.token_counts(texts, pairs)):

@@ -60,7 +60,7 @@ def make_workspace(root: Path) -> Workspace:
     ws = Workspace(root)
     ws.teacher = make_tiny_teacher(root / "teacher")
     ws.run = make_tiny_run(root / "run", ws.teacher)
-    export_run(ws.run, models=["tiny-s0"], targets=["onnx"], out=root / "export",
+    export_run(ws.run, models=["tiny-s0"], targets=["onnx", "pt2"], out=root / "export",
                options=ExportOptions(dev_limit=32))
     ws.artifact = root / "export" / "tiny-s0" / "onnx"
     ws.good = ws.tsv("good.tsv")
@@ -229,6 +229,31 @@ def artifact_garbage(target: str, name: str, info: dict | None = None):
     return make
 
 
+def pt2_with_payload(ws):
+    """A real .pt2 whose sample-inputs entry is swapped for a pickle payload, the manifest's sha256 updated:
+    torch.export.load would retry it with full unpickling (and run it) unless forced safe."""
+    import zipfile
+
+    import torch
+
+    from distill.label import file_sha256
+
+    folder = ws.copy(ws.artifact.parent / "pt2", "payload-pt2")
+    payload = io.BytesIO()
+    torch.save(Payload(ws.root / "PWNED-pt2"), payload)
+    original = folder / "model.pt2"
+    swapped = folder / "swapped.pt2"
+    with zipfile.ZipFile(original) as zin, zipfile.ZipFile(swapped, "w") as zout:
+        for item in zin.infolist():
+            data = payload.getvalue() if item.filename.endswith("sample_inputs/model.pt") else zin.read(item)
+            zout.writestr(item, data)
+    swapped.replace(original)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["file_info"]["model.pt2"]["sha256"] = file_sha256(original)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
 def bad_manifest(ws):
     folder = ws.copy(ws.artifact, "bad-manifest")
     (folder / "manifest.json").write_text('{"target": "onnx"}')
@@ -349,6 +374,12 @@ CASES = [
         "executorch", "model_s8.pte", {"seq_buckets": [8]})), "cannot load this executorch artifact"),
     Case("artifact", "corrupt .tflite", predict_with("fine", artifact=artifact_garbage(
         "litert", "model_s8.tflite", {"seq_buckets": [8]})), "cannot load this litert artifact"),
+    Case("artifact", "corrupt .pt2", predict_with("fine", artifact=artifact_garbage("pt2", "model.pt2")),
+         "cannot load this pt2 artifact"),
+    Case("artifact", ".pt2 carrying a pickle payload", predict_with("fine", artifact=pt2_with_payload),
+         "cannot load this pt2 artifact", not_created="PWNED-pt2"),
+    Case("artifact", "corrupt TorchScript", predict_with("fine", artifact=artifact_garbage("torchscript", "model.pt")),
+         "cannot load this torchscript artifact"),
     Case("artifact", "not an artifact folder", predict_with("fine", artifact=lambda ws: ws.root / "inputs"),
          "no manifest.json here"),
     # --- inference input ------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 
 import torch
 
@@ -48,7 +49,17 @@ def export_program(source, seq_dynamic: bool = True) -> torch.export.ExportedPro
 
 
 def _load(folder, manifest, threads=None, device="cpu"):
-    module = torch.export.load(str(folder / manifest["files"][0])).module()
+    # torch.export.load retries with weights_only=False (full pickle) when its safe load fails; an artifact may
+    # come from anyone, so that retry is forced safe too: a pickle payload is refused, never run
+    previous = os.environ.get("TORCH_FORCE_WEIGHTS_ONLY_LOAD")
+    os.environ["TORCH_FORCE_WEIGHTS_ONLY_LOAD"] = "1"
+    try:
+        module = torch.export.load(str(folder / manifest["files"][0])).module()
+    finally:
+        if previous is None:
+            os.environ.pop("TORCH_FORCE_WEIGHTS_ONLY_LOAD", None)
+        else:
+            os.environ["TORCH_FORCE_WEIGHTS_ONLY_LOAD"] = previous
     return torch_runner(module.to(torch_device(device)), device)
 
 
