@@ -82,8 +82,21 @@ def test_changed_settings_for_existing_output_are_refused(run, tiny_teacher):
     changed = root / "changed.toml"
     changed.write_text(config(tiny_teacher).replace("train_limit = 160\nbatch_size",
                                                                           "train_limit = 150\nbatch_size"))
+    before = {p: p.read_bytes() for p in (root / "runs" / "tiny").rglob("*") if p.is_file()}
     with pytest.raises(UserError, match="made with other settings.*train_limit"):
         run_pipeline(config_path=changed, run_id="tiny", runs=root / "runs")
+    after = {p: p.read_bytes() for p in (root / "runs" / "tiny").rglob("*") if p.is_file()}
+    assert after == before  # the refused run left the folder as it was, config.json included
+
+
+def test_a_second_writer_of_the_same_run_folder_is_refused(run):
+    from distill.io import exclusive
+
+    root, cfg, _ = run
+    with exclusive(root / "runs" / "tiny"):  # as if another pipeline were writing this folder now
+        with pytest.raises(UserError, match="in use by distill-bench pid"):
+            run_pipeline(config_path=cfg, run_id="tiny", runs=root / "runs")
+    run_pipeline(config_path=cfg, run_id="tiny", runs=root / "runs")  # free again once the other one ends
 
 
 def test_label_resumes_after_interruption_with_identical_logits(run, tmp_path, monkeypatch):
