@@ -176,10 +176,13 @@ class BenchSession:
         summary = self.summary()
         summary["env"] = {k: env[k] for k in ("utc", "cpu", "cores", "ram_gb", "gpu", "os", "git")}
         write_json(self.partial / "summary.json", summary)
-        if interrupted:
-            return None
-        render(self.partial)
-        return publish(self.partial, self.config.out, self.config.overwrite)
+        try:
+            if interrupted:
+                return None
+            render(self.partial)
+            return publish(self.partial, self.config.out, self.config.overwrite)
+        finally:
+            self._lock.close()  # removes the lock file: nothing of the run is left beside its results
 
 
 def _env(config: BenchConfig) -> dict:

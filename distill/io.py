@@ -77,7 +77,8 @@ def exclusive(folder: str | os.PathLike, name: str = LOCK_NAME) -> Iterator[None
     """Hold `folder` for this process: a second distill-bench writing the same folder at once is refused.
 
     An flock on FOLDER/NAME (.distill-bench.lock); the kernel drops it when the process ends, however it ends (kill -9
-    included), so a stale lock file never blocks a rerun. Under torchrun only rank 0 takes it.
+    included), so a stale lock file never blocks a rerun. The file is removed on a normal exit; a lock taken on
+    a file that was removed meanwhile is retaken on the new one. Under torchrun only rank 0 takes it.
     """
     from distill import dist
     from distill.errors import UserError
@@ -87,19 +88,27 @@ def exclusive(folder: str | os.PathLike, name: str = LOCK_NAME) -> Iterator[None
         return
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / name, "a+", encoding="utf-8") as f:
+    path = folder / name
+    while True:
+        f = open(path, "a+", encoding="utf-8")
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             f.seek(0)
             holder = f.read().strip() or "another process"
+            f.close()
             raise UserError(f"{folder}: in use by {holder}; two runs must not write one folder at once — wait "
                             "for it to finish or use another folder / --run-id") from None
+        if path.exists() and os.stat(path).st_ino == os.fstat(f.fileno()).st_ino:
+            break
+        f.close()  # the holder removed the file between our open and our lock: lock the current one
+    try:
         f.seek(0)
         f.truncate()
         f.write(f"distill-bench pid {os.getpid()} on {socket.gethostname()}\n")
         f.flush()
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        fcntl.flock(f, fcntl.LOCK_UN)
+        f.close()
