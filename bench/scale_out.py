@@ -76,13 +76,19 @@ def measure(run_dir: Path, work: Path, arm: dict, rows: int, student_steps: int,
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--run", type=Path, required=True, help="an SST-2 run folder with teacher/model and transfer.tsv")
+    p.add_argument("--run", type=Path, default=None, help="an SST-2 run folder with teacher/model and transfer.tsv")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--rows", type=int, default=4000, help="transfer-set rows labelled and trained on")
     p.add_argument("--student-steps", type=int, default=120)
     p.add_argument("--teacher-steps", type=int, default=30)
     p.add_argument("--nproc", type=int, default=None, help="processes of the data-parallel arm [cores]")
+    p.add_argument("--render", action="store_true", help="only rewrite scale_out.md from the recorded JSON")
     a = p.parse_args(argv)
+    if a.render:
+        print(render(a.out))
+        return 0
+    if a.run is None:
+        p.error("--run RUN_FOLDER is needed to measure (an SST-2 run with teacher/model and transfer.tsv)")
     cores = len(os.sched_getaffinity(0))
     nproc = a.nproc or cores
     results = []
@@ -108,13 +114,34 @@ def main(argv: list[str] | None = None) -> int:
                   "command": " ".join(["python -m bench.scale_out", *(argv or sys.argv[1:])])}
     write_json(a.out / "scale_out.json", {"conditions": conditions, "arms": results})
     write_json(a.out / "env.json", env)
+    table = render(a.out)
+    print(table)
+    return 0
+
+
+def render(out: Path) -> str:
+    """scale_out.md from scale_out.json and env.json (rerun alone with --render after a change of wording)."""
+    data, env = read_json(out / "scale_out.json"), read_json(out / "env.json")
+    c, results = data["conditions"], data["arms"]
     table = tabulate([[r["name"], r["label_sentences_per_s"], r["label_speedup"], r["student_examples_per_s"],
                        r["student_speedup"], r["teacher_examples_per_s"], r["teacher_speedup"]] for r in results],
                      headers=["arm", "label sent/s", "×", "student ex/s", "×", "teacher ex/s", "×"], tablefmt="github")
-    write_text(a.out / "scale_out.md", f"# Scale-out on this machine\n\n{table}\n\n"
-               f"Conditions: {conditions}; speed-ups are against the first arm.\n")
-    print(table)
-    return 0
+    nproc = results[-1]["nproc"]
+    write_text(out / "scale_out.md", f"""# Scale-out on this machine: 1 process against {nproc} (torchrun)
+
+{table}
+
+× is against the first arm. Each arm runs the product's commands in fresh processes on the first {c['rows']:,}
+rows of `{c['run']}/transfer.tsv` and reads the figures they record: `label` (sentences/s over the whole
+labelling, batch 128, that run's fine-tuned teacher), `student` ({c['student_steps']} steps of batch 50, the
+wordpiece multichannel BiLSTM, examples/s over its training loop), `teacher` ({c['teacher_steps']} steps of
+batch 32 from all-MiniLM-L6-v2, examples/s over `Trainer.train`). One measurement per arm, no repeats; the
+machine was otherwise idle. Backend {c['backend']}, {c['cores']} cores ({env.get('cpu')}), torch
+{env.get('libraries', {}).get('torch')}, git {env.get('git', {}).get('sha')}. Command: `{c['command']}`.
+
+No GPU was lent to the session that measured this, so there are no NCCL/GPU rows.
+""")
+    return table
 
 
 if __name__ == "__main__":
