@@ -34,7 +34,7 @@ from distill.augment import AugmentConfig, build_transfer_set
 from distill.data import task_from
 from distill.errors import UserError
 from distill.io import exclusive, read_json, write_json
-from distill.label import label_transfer_set
+from distill.label import check_label_settings, label_transfer_set
 from distill.runinfo import env_info
 from distill.teacher import TeacherConfig, train_teacher
 from distill.train import StudentRunConfig, student_config, train_student
@@ -129,13 +129,7 @@ def check_settings(raw: dict, task, where: str) -> None:
 def _build_settings(raw: dict, task) -> None:
     TeacherConfig(**raw.get("teacher", {}))
     AugmentConfig(**{"n_iter": task.n_iter, **raw.get("augment", {})})
-    for key, value in raw.get("label", {}).items():
-        if key != "precision" and value <= 0:
-            raise UserError(f"[label].{key}: must be a positive integer, got {value}")
-    from distill.label import PRECISIONS
-
-    if raw.get("label", {}).get("precision", "auto") not in PRECISIONS:
-        raise UserError(f"[label].precision: must be one of {', '.join(PRECISIONS)}")
+    check_label_settings(**raw.get("label", {}))
     student_jobs(raw, task)
 
 
