@@ -5,12 +5,9 @@ input goes to the smallest that fits (export/buckets.py); the batch axis stays d
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 
 from export.buckets import bucket_file, bucketed, buckets_for, fit
-from export.isolate import in_child
 from export.registry import BuildResult, register
 from export.source import INPUT_NAMES, example_inputs
 
@@ -46,26 +43,16 @@ def _lower(module, example, dynamic, path) -> None:
     path.write_bytes(to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()]).to_executorch().buffer)
 
 
-def _build_bucket(student: Path, path: Path, ctx, seq: int, int8: bool) -> int | None:
-    """One bucket's .pte of the student saved in `student`, written to `path`; for int8, how many quantize ops
-    the quantizer inserted. Runs in its own process (export/isolate.py), so it loads the student itself."""
-    from export.source import load_student_source
-
-    source = load_student_source(student)
-    example, dynamic = _program(source, seq)
-    module = _quantized(source, seq, example, dynamic, ctx) if int8 else source.fresh_module()
-    # measured, not assumed: a quantizer that matched nothing would leave an fp32 graph behind the int8 name
-    quantize_nodes = sum("quantize_per" in str(n.target) for n in module.graph.nodes) if int8 else None
-    _lower(module, example, dynamic, path)
-    return quantize_nodes
-
-
 def _build(source, folder, ctx, int8: bool) -> BuildResult:
     buckets = buckets_for(source.max_length, ctx.options.buckets)
     files, quantize_nodes = [], []
-    for seq in buckets:  # each bucket in its own process: lowering keeps GBs alive (export/isolate.py)
+    for seq in buckets:
+        example, dynamic = _program(source, seq)
+        module = _quantized(source, seq, example, dynamic, ctx) if int8 else source.fresh_module()
+        if int8:  # measured, not assumed: how many quantize ops the quantizer actually inserted
+            quantize_nodes.append(sum("quantize_per" in str(n.target) for n in module.graph.nodes))
         files.append(bucket_file(seq, ".pte"))
-        quantize_nodes.append(in_child(_build_bucket, source.checkpoint.parent, folder / files[-1], ctx, seq, int8))
+        _lower(module, example, dynamic, folder / files[-1])
     info = {"format": "executorch", "delegate": "XnnpackPartitioner", "seq_buckets": buckets,
             "dynamic_axes": {"input_ids": ["batch"]}}
     if int8:
