@@ -141,6 +141,9 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="int8 targets must keep this fraction of fp32 dev accuracy [0.99]")
     p.add_argument("--buckets", default="16,32,64,128",
                    help="sequence-length buckets of fixed-shape targets (ExecuTorch, LiteRT) [16,32,64,128]")
+    p.add_argument("--max-batch", type=_positive_int, default=512,
+                   help="largest batch one ExecuTorch call takes; its runtime reserves memory for it at load, and "
+                        "larger batches run in slices [512]")
     p.add_argument("--table-out", type=Path, default=None, help="also write the export table here")
     p.add_argument("--rebuild", action="store_true",
                    help="build every artifact again (default: keep one validated from the same checkpoint and options)")
@@ -308,7 +311,8 @@ def _export(args) -> int:
         raise UserError(f"--buckets: expected comma-separated integers, got {args.buckets!r}") from None
     if not 0 < args.accuracy_budget <= 1:
         raise UserError(f"--accuracy-budget: expected a fraction in (0, 1], got {args.accuracy_budget}")
-    options = ExportOptions(per_channel=args.per_channel, accuracy_budget=args.accuracy_budget, buckets=buckets)
+    options = ExportOptions(per_channel=args.per_channel, accuracy_budget=args.accuracy_budget, buckets=buckets,
+                            max_batch=args.max_batch)
     outcomes = export_run(args.run, models=args.models.split(","),
                           targets=args.targets.split(",") if args.targets else None, out=args.out, options=options,
                           rebuild=args.rebuild)

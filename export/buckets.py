@@ -1,7 +1,8 @@
 """Fixed-length artifacts (ExecuTorch .pte, LiteRT .tflite) ship one file per sequence-length bucket; a batch
 goes to the smallest bucket that fits its longest sentence, padded on the right (the student ignores pads,
 so the result equals the eager model's). Longer inputs are cut to the largest bucket, like the tokenizer's
-max_length cut.
+max_length cut. The batch axis has a bound too (1 for LiteRT; `--max-batch` for ExecuTorch, whose runtime
+allocates its planned buffers for the largest batch when a file is loaded): bigger batches run in slices.
 """
 
 from __future__ import annotations
@@ -33,15 +34,17 @@ def fit(ids: np.ndarray, mask: np.ndarray, length: int) -> tuple[np.ndarray, np.
     return np.pad(ids, pad), np.pad(mask, pad)
 
 
-def bucketed(runners: dict[int, Callable], batch_one: bool = False) -> Callable:
-    """One runner over per-bucket runners; with batch_one, rows run one at a time (static batch 1)."""
+def bucketed(runners: dict[int, Callable], max_batch: int | None = None) -> Callable:
+    """One runner over per-bucket runners. A file built for at most `max_batch` rows (1 for a static-batch
+    .tflite) gets larger batches in slices of that many rows, joined in order."""
     buckets = sorted(runners)
 
     def run(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         b = pick_bucket(int(mask.sum(-1).max()), buckets)
         ids, mask = fit(ids, mask, b)
-        if batch_one:
-            return np.concatenate([runners[b](ids[i:i + 1], mask[i:i + 1]) for i in range(len(ids))])
-        return runners[b](ids, mask)
+        if max_batch is None or len(ids) <= max_batch:
+            return runners[b](ids, mask)
+        return np.concatenate([runners[b](ids[i:i + max_batch], mask[i:i + max_batch])
+                               for i in range(0, len(ids), max_batch)])
 
     return run

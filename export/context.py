@@ -18,6 +18,9 @@ class ExportOptions:
     per_channel: bool = False  # per-channel int8 weights (ONNX Runtime, ExecuTorch)
     accuracy_budget: float = 0.99  # lossy targets must keep this fraction of the fp32 dev accuracy
     buckets: tuple[int, ...] = (16, 32, 64, 128)  # sequence lengths of fixed-shape targets (ExecuTorch, LiteRT)
+    # the largest batch one ExecuTorch call takes: its runtime allocates buffers for this bound when a file is
+    # loaded (batch 4096 cost 11.2 GB for the three MNLI buckets 16/32/64); larger batches run in slices
+    max_batch: int = 512
     litert_python: str | None = None  # python of the LiteRT converter env (default: found by export.litert_env)
     dev_limit: int | None = None  # validate accuracy on the first N dev examples only (tests)
 

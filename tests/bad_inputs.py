@@ -338,6 +338,8 @@ CASES = [
          "argument --epochs: invalid float value: 'three'"),
     Case("options", "out-of-range option", lambda ws: ["teacher", "--batch-size", "0", "--out", "x"],
          "argument --batch-size: must be a positive integer"),
+    Case("options", "export batch bound of zero", lambda ws: ["export", str(ws.run), "--max-batch", "0"],
+         "argument --max-batch: must be a positive integer"),
     Case("options", "unknown task", lambda ws: ["augment", "--task", "cola", "--out", str(ws.out("x.tsv"))],
          "unknown task 'cola'"),
     # --- model folders --------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ TESTED = {
     "executorch": ("student",), "executorch-int8": ("student",), "litert": ("student",), "litert-int8": ("student",),
 }
 NEEDS_LITERT = {"litert", "litert-int8"}
-OPTIONS = ExportOptions(buckets=(3, 8), dev_limit=48)
+OPTIONS = ExportOptions(buckets=(3, 8), dev_limit=48, max_batch=4)  # dev batches run in slices of 4
 
 
 def test_every_registered_target_has_a_test():

@@ -19,12 +19,27 @@ def test_bucketed_pads_or_cuts_and_runs_rows_one_by_one():
         seen.append(ids.shape)
         return mask.sum(1, keepdims=True).astype(np.float32)
 
-    run = bucketed({4: runner, 8: runner}, batch_one=True)
+    run = bucketed({4: runner, 8: runner}, max_batch=1)
     ids = np.array([[5, 6, 7, 0, 0], [5, 6, 0, 0, 0]])
     out = run(ids, (ids > 0).astype(np.int64))
     assert seen == [(1, 4), (1, 4)] and out[:, 0].tolist() == [3, 2]
     ids, mask = fit(np.ones((2, 10), np.int64), np.ones((2, 10), np.int64), 8)
     assert ids.shape == mask.shape == (2, 8)
+
+
+def test_bucketed_runs_batches_over_the_bound_in_slices_in_order():
+    seen = []
+
+    def runner(ids, mask):
+        assert ids.shape[0] <= 3, "a call over the file's batch bound"
+        seen.append(ids.shape[0])
+        return ids[:, :1].astype(np.float32)
+
+    ids = np.arange(1, 8)[:, None] * np.ones((7, 5), np.int64)
+    out = bucketed({8: runner}, max_batch=3)(ids, np.ones_like(ids))
+    assert seen == [3, 3, 1] and out[:, 0].tolist() == list(range(1, 8))
+    seen.clear()
+    assert bucketed({8: runner}, max_batch=None)(ids[:2], np.ones_like(ids[:2])).shape == (2, 1) and seen == [2]
 
 
 def test_parity_inputs_cover_the_required_shapes():

@@ -12,9 +12,9 @@ from export.registry import BuildResult, register
 from export.source import INPUT_NAMES, example_inputs
 
 
-def _program(source, seq: int):
+def _program(source, seq: int, max_batch: int):
     ids, mask = example_inputs(source, batch=2, seq=seq)
-    batch = torch.export.Dim("batch", min=1, max=4096)
+    batch = torch.export.Dim("batch", min=1, max=max(2, max_batch))  # export wants max > the example's 2
     return (ids, mask), {name: {0: batch} for name in INPUT_NAMES}
 
 
@@ -47,14 +47,14 @@ def _build(source, folder, ctx, int8: bool) -> BuildResult:
     buckets = buckets_for(source.max_length, ctx.options.buckets)
     files, quantize_nodes = [], []
     for seq in buckets:
-        example, dynamic = _program(source, seq)
+        example, dynamic = _program(source, seq, ctx.options.max_batch)
         module = _quantized(source, seq, example, dynamic, ctx) if int8 else source.fresh_module()
         if int8:  # measured, not assumed: how many quantize ops the quantizer actually inserted
             quantize_nodes.append(sum("quantize_per" in str(n.target) for n in module.graph.nodes))
         files.append(bucket_file(seq, ".pte"))
         _lower(module, example, dynamic, folder / files[-1])
     info = {"format": "executorch", "delegate": "XnnpackPartitioner", "seq_buckets": buckets,
-            "dynamic_axes": {"input_ids": ["batch"]}}
+            "dynamic_axes": {"input_ids": ["batch"]}, "max_batch": ctx.options.max_batch}
     if int8:
         info.update({"quantizer": "XNNPACKQuantizer symmetric per-channel (pt2e)",
                      "quantize_nodes_per_bucket": quantize_nodes, "embedding_int8": False,
@@ -76,7 +76,7 @@ def _load(folder, manifest, threads=None, device="cpu"):
         method = runtime.load_program(str(folder / name)).load_method("forward")
         runners[seq] = (lambda m: lambda ids, mask: m.execute([torch.from_numpy(ids),
                                                                 torch.from_numpy(mask)])[0].numpy())(method)
-    return bucketed(runners)
+    return bucketed(runners, max_batch=manifest["info"].get("max_batch"))  # absent: built before the bound
 
 
 @register("executorch", load=_load, kinds=("student",), tolerance=1e-4)

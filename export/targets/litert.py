@@ -65,7 +65,7 @@ def _load(folder, manifest, threads=None, device="cpu"):
             return np.asarray(out[sorted(out)[0]], np.float32)
 
         runners[seq] = run
-    return bucketed(runners, batch_one=True)
+    return bucketed(runners, max_batch=1)
 
 
 @register("litert", load=_load, kinds=("student",), tolerance=1e-4)
