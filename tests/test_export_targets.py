@@ -16,7 +16,7 @@ from export.litert_env import litert_python
 from export.manifest import read_manifest
 from export.registry import all_targets
 from export.run import export_source
-from export.source import load_student_source, load_teacher_source
+from export.source import example_inputs, load_student_source, load_teacher_source
 
 # Every registered target must appear here with the sources its test exports; a new target fails
 # test_every_registered_target_has_a_test until it is added (and thereby tested).
@@ -95,6 +95,14 @@ def test_int8_targets_quantize_weights(exported):
     assert ort8["info"]["embedding_int8"] and ort8["info"]["lstm_int8"]
     _, et8 = read_manifest(exported[("student", "executorch-int8")]["manifest"])
     assert all(n > 0 for n in et8["info"]["quantize_nodes_per_bucket"])
+
+
+def test_executorch_files_are_batch_bounded_and_bigger_batches_run_in_slices(exported, sources):
+    folder, manifest = read_manifest(exported[("student", "executorch")]["manifest"])
+    assert manifest["info"]["max_batch"] == OPTIONS.max_batch == 4
+    run = all_targets()["executorch"].load(folder, manifest)
+    ids, mask = (t.numpy() for t in example_inputs(sources["student"], batch=9, seq=8))  # 4 + 4 + 1 rows
+    np.testing.assert_allclose(run(ids, mask), sources["student"].logits(ids, mask), atol=1e-4)
 
 
 def test_deprecated_exporters_record_their_warning(exported):
