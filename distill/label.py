@@ -104,14 +104,14 @@ def teacher_logits(model, tokenizer, texts: list[str], pairs: list[str] | None =
     return np.concatenate(out) if out else np.zeros((0, model.config.num_labels), np.float32)
 
 
-def check_label_settings(batch_size: int = 128, chunk_size: int = 20000, max_length: int = 128,
-                         precision: str = "auto") -> None:
-    """The labelling settings, checked once for the command and for a pipeline config (before any work)."""
-    for name, value in (("batch_size", batch_size), ("chunk_size", chunk_size), ("max_length", max_length)):
-        if value <= 0:
-            raise UserError(f"label {name} must be a positive integer, got {value}")
-    if precision not in PRECISIONS:
-        raise UserError(f"label precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+def check_label_settings(**settings) -> None:
+    """The labelling settings given (label_transfer_set's keywords), checked once for the command and for a
+    pipeline config before any work; an absent one takes label_transfer_set's default, which is valid."""
+    for name in ("batch_size", "chunk_size", "max_length"):
+        if name in settings and settings[name] <= 0:
+            raise UserError(f"label {name} must be a positive integer, got {settings[name]}")
+    if settings.get("precision", "auto") not in PRECISIONS:
+        raise UserError(f"label precision must be one of {', '.join(PRECISIONS)}, got {settings['precision']!r}")
 
 
 def label_transfer_set(teacher: str | Path, transfer: str | Path, out: str | Path, batch_size: int = 128,

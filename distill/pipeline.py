@@ -214,8 +214,7 @@ def _run_stages(raw: dict, run_dir: Path, command: str, jobs: int | None, only: 
             build_transfer_set(task, transfer, acfg, workers=workers)
 
     dist.echo("[3/4] label")
-    label_args = {"batch_size": 128, "chunk_size": 20000, "max_length": 128, **raw.get("label", {})}
-    label_transfer_set(teacher_dir / "model", transfer, run_dir / "logits", **label_args)
+    label_transfer_set(teacher_dir / "model", transfer, run_dir / "logits", **raw.get("label", {}))
 
     dist.echo("[4/4] students")
     specs = student_jobs(raw, task)

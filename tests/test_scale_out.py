@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -129,8 +130,6 @@ seeds = [0]
 
 
 def test_ddp_teacher_matches_one_process_with_the_same_global_batch(tiny_teacher, tmp_path):
-    import shutil
-
     teacher = tmp_path / "no-dropout"
     shutil.copytree(tiny_teacher, teacher)
     config = json.loads((teacher / "config.json").read_text())
