@@ -5,7 +5,8 @@ A bad option stops the run before anything is timed, with a message naming the o
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import os
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pytest
@@ -38,7 +39,9 @@ def add_options(parser) -> None:
     group = parser.getgroup("distill-bench")
     for flag, default, help_ in OPTIONS:
         group.addoption(flag, default=default, help=f"{help_} (default: {default})")
-    group.addoption("--overwrite", action="store_true", help="replace an existing results/<run_id>/")
+    group.addoption("--overwrite", "--force", action="store_true", dest="overwrite",
+                    help="measure again and replace an existing results/<run_id>/ (default: a folder measured with "
+                         "the same settings and inputs is kept and the session ends; a different one is refused)")
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,9 @@ class BenchConfig:
     run_id: str
     results_root: str
     overwrite: bool
+    # which tests the session runs (paths, -k, -m, --deselect) and whether pytest-benchmark times them: part
+    # of what a results folder measured, as the options are
+    selection: dict = field(default_factory=dict)
 
     @property
     def out(self) -> Path:
@@ -71,6 +77,29 @@ class BenchConfig:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    def measurement_settings(self) -> dict:
+        """What the numbers depend on: every option but where the run and results live and --overwrite
+        (the record of a results folder compares these; bench/session.py)."""
+        return {k: v for k, v in asdict(self).items() if k not in ("run_dir", "run_id", "results_root", "overwrite")}
+
+
+def _selection(config) -> dict:
+    """The tests chosen, in a form that does not depend on how a path was typed (bench, bench/, ./bench)."""
+    root = Path(str(config.rootpath))
+
+    def norm(arg: str) -> str:
+        path, sep, rest = str(arg).partition("::")
+        try:
+            path = os.path.relpath(Path(path).resolve(), root.resolve())
+        except ValueError:  # another drive
+            pass
+        return path + sep + rest
+
+    return {"args": sorted(norm(a) for a in config.args), "keyword": config.getoption("keyword", "") or "",
+            "markexpr": config.getoption("markexpr", "") or "",
+            "deselect": sorted(norm(a) for a in config.getoption("deselect", None) or []),
+            "timed": not bool(config.getoption("benchmark_disable", False))}
 
 
 def _ints(flag: str, value: str, low: int = 1) -> list[int]:
@@ -129,4 +158,4 @@ def from_pytest(config) -> BenchConfig:
         server_queue=_number("--server-queue", opt("--server-queue"), 1, int),
         dev_limit=_number("--dev-limit", opt("--dev-limit"), 0, int),
         run_id=opt("--run-id") or f"{Path(run_dir).resolve().name}-bench",
-        results_root=opt("--results-root"), overwrite=bool(opt("--overwrite")))
+        results_root=opt("--results-root"), overwrite=bool(opt("--overwrite")), selection=_selection(config))

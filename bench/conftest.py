@@ -32,13 +32,15 @@ def pytest_configure(config):
     if config.getoption("help"):
         return
     cfg = from_pytest(config)
-    from bench.session import BenchSession
+    from bench.session import AlreadyMeasured, BenchSession
 
     try:
         session = BenchSession(cfg)
         if not config.option.collectonly:  # listing the tests writes nothing
             session.start()
-    except UserError as e:
+    except AlreadyMeasured as e:  # the same settings and inputs measured before: done, not an error
+        pytest.exit(str(e), returncode=0)
+    except UserError as e:  # bad options, or a results folder measured differently (MeasuredDifferently)
         raise pytest.UsageError(str(e)) from None
     except FileExistsError:
         raise pytest.UsageError(f"{cfg.out} exists; pass --overwrite to replace it or --run-id to choose another "

@@ -18,6 +18,9 @@ TIMED = ("single-stream", "offline")
 FP32_FORMATS = ("torch", "torchscript", "pt2", "onnx", "ort-mobile", "executorch", "litert")  # vs the fp32 peak
 
 
+PAPER_HARDWARE = "a V100"  # the GPU of the paper's efficiency table (Tang et al. 2019)
+
+
 def deviations(summary) -> str:
     """The ways this run differs from the paper's efficiency table, from the summary's own facts."""
     teacher = next((a for a in summary["artifacts"].values() if a["role"] == "teacher" and a["format"] == "torch"),
@@ -25,13 +28,16 @@ def deviations(summary) -> str:
     env = summary.get("env", {})
     parts = []
     if teacher:
-        parts.append(f"the teacher is {teacher.get('architecture') or 'a smaller encoder'} "
+        parts.append(f"the teacher is {teacher.get('architecture') or 'of an unrecorded architecture'} "
                      f"({teacher['params'] / 1e6:.1f}M params), not BERT-large")
-    parts += ["BERT-base/large rows are random-weight shapes timed for speed only",
-              "accuracy is on the dev set, not test" if not summary["conditions"].get("protocol", "").startswith(
+    references = list(dict.fromkeys(a["model"] for a in summary["artifacts"].values() if a["role"] == "reference"))
+    if references:
+        parts.append(f"{'/'.join(references)} rows are random-weight shapes timed for speed only")
+    gpu = f"GPU {env['gpu']}" if env.get("gpu") else "no GPU"
+    parts += ["accuracy is on the dev set, not test" if not summary["conditions"].get("protocol", "").startswith(
                   "dev-split") else f"data protocol: {summary['conditions']['protocol']}",
-              f"hardware is {env.get('cpu', 'a CPU')} with {env.get('cores', '?')} cores"
-              f"{' and ' + env['gpu'] if env.get('gpu') else ''}, not a V100",
+              f"hardware (env.json) is {env.get('cpu') or 'a CPU of unrecorded model'} with "
+              f"{env.get('cores', '?')} cores and {gpu}, not {PAPER_HARDWARE}",
               f"inputs are real dev text packed to {summary['conditions']['seq_len']} tokens per "
               f"{'sentence of each pair' if summary['conditions'].get('pair') else 'row'}"]
     return "; ".join(parts)
@@ -171,9 +177,10 @@ def _fmt(v, digits=3):
 
 def detail_tables(summary) -> dict[str, tuple[list[str], list[list]]]:
     peak = {t: _peak(summary, t) for t in summary["conditions"]["threads"]}
+    cpu = summary.get("env", {}).get("cpu") or "CPU model not recorded"
     single = [[r["artifact"], r["device"], r["threads"], *[_fmt(r["latency_ms"][k]) for k in
                ("p50", "p90", "p95", "p99", "mean")], _fmt(r["latency_ms"]["cv_pct"], 2), r["rounds"],
-               "yes" if r["valid"] else "NO", "x86 1t" if r.get("mobile_class") else ""]
+               "yes" if r["valid"] else "NO", "yes (1t)" if r.get("mobile_class") else ""]
               for r in summary["records"] if r["scenario"] == "single-stream"]
     offline = [[r["artifact"], r["device"], r["threads"], r["batch_size"], _fmt(r["throughput_sps"], 1),
                 _fmt(r["latency_ms"]["p50"]), _fmt(r.get("achieved_gflops"), 2),
@@ -198,7 +205,7 @@ def detail_tables(summary) -> dict[str, tuple[list[str], list[list]]]:
         "Single-stream (batch 1): latency per call, ms": (
             ["artifact", "device", "threads", "p50", "p90", "p95", "p99", "mean", "CV %", "rounds", "valid",
              "mobile-class"], single),
-        "Mobile-class: phone formats on this x86 CPU at 1 thread, batch 1 (not phone latency)": (
+        f"Mobile-class: phone formats on this machine's CPU ({cpu}) at 1 thread, batch 1 (not phone latency)": (
             ["artifact", "device", "threads", "p50", "p90", "p95", "p99", "mean", "CV %", "rounds", "valid",
              "mobile-class"], mobile),
         "Offline (large batch): throughput": (

@@ -6,7 +6,11 @@ Every arm runs the product's own commands (`distill label`, `distill student`, `
 processes on the same slice of the run's transfer set, and reads the figures those commands record
 (label.json, metrics.json): labelled sentences/s, student and teacher training examples/s. Arms on a CPU
 machine: 1 process × 1 thread, 1 process × all threads, N processes × 1 thread each (gloo). Nothing else may
-run meanwhile; the machine facts go to env.json beside the table.
+run meanwhile: the load average before each arm is recorded (os.getloadavg) so the table shows whether
+anything did; the machine facts go to env.json beside the table, and every sentence of scale_out.md is made
+from those two files.
+
+    python -m bench.scale_out --out results/scale-out --render                  # re-render scale_out.md only
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+from distill.dist import backend
 from distill.io import read_json, write_json, write_text
 from distill.runinfo import env_info
 
@@ -66,7 +71,8 @@ def measure(run_dir: Path, work: Path, arm: dict, rows: int, student_steps: int,
          "--eval-every", "100000", "--out", str(teacher_dir)], n, t)
     tm = read_json(teacher_dir / "metrics.json")
     return {
-        **arm, "label_sentences_per_s": label["sentences_per_second"], "label_seconds": label["seconds_this_process"],
+        **arm, "teacher_model": tm.get("model"),
+        "label_sentences_per_s": label["sentences_per_second"], "label_seconds": label["seconds_this_process"],
         "student_steps": student["steps"], "student_seconds": student["train_seconds"],
         "student_examples_per_s": round(student["steps"] * 50 / student["train_seconds"], 1),
         "teacher_steps": tm["global_steps"], "teacher_seconds": tm["train_seconds_this_process"],
@@ -101,7 +107,9 @@ def main(argv: list[str] | None = None) -> int:
                 dst.write(line)
         for arm in arms(nproc, cores):
             print(f"measuring {arm['name']} …", flush=True)
-            results.append(measure(a.run, work, arm, a.rows, a.student_steps, a.teacher_steps))
+            load = [round(x, 2) for x in os.getloadavg()]  # 1, 5, 15 min: did anything else share the cores?
+            results.append({**measure(a.run, work, arm, a.rows, a.student_steps, a.teacher_steps),
+                            "load_avg_before": load})
             print(results[-1], flush=True)
     base = results[0]
     for r in results:
@@ -110,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
             r[f"{stage}_speedup"] = round(r[k] / base[k], 2)
     env = env_info()
     conditions = {"run": str(a.run), "rows": a.rows, "student_steps": a.student_steps,
-                  "teacher_steps": a.teacher_steps, "cores": cores, "backend": "gloo",
+                  "teacher_steps": a.teacher_steps, "cores": cores, "backend": backend(),
                   "command": " ".join(["python -m bench.scale_out", *(argv or sys.argv[1:])])}
     write_json(a.out / "scale_out.json", {"conditions": conditions, "arms": results})
     write_json(a.out / "env.json", env)
@@ -127,7 +135,7 @@ def render(out: Path) -> str:
                        r["student_speedup"], r["teacher_examples_per_s"], r["teacher_speedup"]] for r in results],
                      headers=["arm", "label sent/s", "×", "student ex/s", "×", "teacher ex/s", "×"], tablefmt="github")
     nproc = results[-1]["nproc"]
-    write_text(out / "scale_out.md", f"""# Scale-out on this machine: 1 process against {nproc} (torchrun)
+    write_text(out / "scale_out.md", f"""# Scale-out: 1 process against {nproc} (torchrun)
 
 {table}
 
@@ -135,13 +143,36 @@ def render(out: Path) -> str:
 rows of `{c['run']}/transfer.tsv` and reads the figures they record: `label` (sentences/s over the whole
 labelling, batch 128, that run's fine-tuned teacher), `student` ({c['student_steps']} steps of batch 50, the
 wordpiece multichannel BiLSTM, examples/s over its training loop), `teacher` ({c['teacher_steps']} steps of
-batch 32 from all-MiniLM-L6-v2, examples/s over `Trainer.train`). One measurement per arm, no repeats; the
-machine was otherwise idle. Backend {c['backend']}, {c['cores']} cores ({env.get('cpu')}), torch
+batch 32 from {_teacher_name(results)}, examples/s over `Trainer.train`). One measurement per arm, no repeats.
+{_load(results, c['cores'])} Backend {c['backend']}, {c['cores']} cores ({env.get('cpu')}), torch
 {env.get('libraries', {}).get('torch')}, git {env.get('git', {}).get('sha')}. Command: `{c['command']}`.
 
-No GPU was lent to the session that measured this, so there are no NCCL/GPU rows.
+{_gpu(env, c['backend'])}
 """)
     return table
+
+
+def _teacher_name(results: list[dict]) -> str:
+    models = {r.get("teacher_model") for r in results}
+    if None in models or len(models) != 1:
+        return "the teacher command's default model (its name is not in scale_out.json)"
+    model = Path(models.pop())
+    return f"{model.parent.name if model.name == 'model' else model.name}"  # wheel folders end in <pkg>/model
+
+
+def _load(results: list[dict], cores: int) -> str:
+    """The load average each arm started under, as recorded; older JSON has none."""
+    if any("load_avg_before" not in r for r in results):
+        return "Load average before the arms: not recorded."
+    loads = "; ".join(f"{r['name']}: {'/'.join(f'{x:.2f}' for x in r['load_avg_before'])}" for r in results)
+    return f"Load average (1/5/15 min, os.getloadavg) before each arm, on {cores} cores — {loads}."
+
+
+def _gpu(env: dict, backend_name: str) -> str:
+    if env.get("gpu"):
+        return (f"GPU recorded in env.json: {env['gpu']} (backend {backend_name}); the arms differ only in "
+                "processes and CPU threads.")
+    return f"env.json records no GPU, so every arm ran on the CPU (backend {backend_name}) and there are no GPU rows."
 
 
 if __name__ == "__main__":

@@ -4,12 +4,21 @@ Results go to a hidden `.<run_id>.partial/` folder beside the final one while th
 written there before anything is timed) and the folder is renamed to `<results-root>/<run_id>/` only when the
 session ends without being interrupted, so a results folder is always whole. summary.json is the single
 source of truth; summary.md/.csv, table.tex and pareto.png are rendered from it (bench/report.py).
+
+Every results folder holds a `record.json` (distill/record.py): settings = the measurement settings (every
+option but where things live, the tests chosen, the task, and the machine: a latency belongs to the machine
+it was measured on), inputs = the sha256 of each measured artifact's manifest.json (of the checkpoint for an
+eager model) and of the dev data. It is complete only in a published folder. Before anything is measured:
+- a results folder with the same record → the session ends at once (exit 0) saying it was measured already;
+- a different record, or a folder with none → refused with one line per difference;
+- `--overwrite` (alias `--force`) measures again and replaces the folder when the new one is whole.
 """
 
 from __future__ import annotations
 
 import contextlib
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -18,10 +27,20 @@ import torch
 from bench.artifacts import EAGER, discover, encoder_for, load_runner
 from bench.config import BenchConfig
 from bench.inputs import batches, length_stats, packed_rows
-from distill.io import exclusive, read_json, replace, write_json
+from distill.errors import UserError
+from distill.io import exclusive, file_sha256, read_json, replace, write_json
+from distill.record import RECORD, decide, folder_sha256, make_record, refusal, seal, task_identity
 
 PROCESS_THREADS = {EAGER, "torchscript", "pt2", "torch-int8"}  # torch.set_num_threads governs these
 SUMMARY_VERSION = 1
+
+
+class AlreadyMeasured(Exception):
+    """The results folder holds a complete measurement with the same settings and inputs: nothing to do."""
+
+
+class MeasuredDifferently(UserError):
+    """The results folder was measured with other settings or inputs (or keeps no record of them)."""
 
 
 class BenchSession:
@@ -123,10 +142,37 @@ class BenchSession:
         self.artifacts[spec["id"]].update(fields)
 
     # -- writing ---------------------------------------------------------------------------------------------
+    def record(self) -> dict:
+        """The record of this session's measurement (distill/record.py): what the numbers depend on."""
+        from distill.runinfo import env_info
+
+        task_settings, inputs = task_identity(self.task, ("dev",))
+        env = env_info()
+        settings = {**self.config.measurement_settings(), "task": task_settings,
+                    "machine": {k: env.get(k) for k in ("cpu", "cores", "gpu")}}
+        models = {s["model"] for s in self.specs}
+        for spec in self.specs + [s for s in self.specs_all() if s["format"] == EAGER and s["model"] in models]:
+            if spec.get("folder"):
+                inputs[spec["id"]] = file_sha256(Path(spec["folder"]) / "manifest.json")
+            elif spec["role"] == "student":
+                inputs[spec["id"]] = file_sha256(Path(spec["source"]) / "model.safetensors")
+            elif spec["role"] == "teacher":
+                inputs[spec["id"]] = folder_sha256(spec["source"])
+        record = make_record("bench", settings, inputs)
+        record["provenance"]["command"] = _command()  # pytest's, not distill-bench's
+        return record
+
     def start(self) -> None:
         out = self.config.out
-        if out.exists() and not self.config.overwrite:
-            raise FileExistsError(out)
+        self.bench_record = self.record()
+        if out.exists():
+            decision, lines = decide(out, self.bench_record)  # the rule every stage follows
+            if decision == "skip" and not self.config.overwrite:
+                raise AlreadyMeasured(f"{out}: already measured with these settings and inputs (record "
+                                      f"{out / RECORD}); nothing to do (--overwrite measures again)")
+            if decision in ("differs", "resume") and not self.config.overwrite:  # a bench cannot resume midway
+                lines = lines or ["(its record is not complete)"]
+                raise MeasuredDifferently(str(refusal(f"bench results {out}", lines)))
         # held until this process ends: a second bench of the same run id would wipe this one's partial folder
         self._lock = contextlib.ExitStack()
         self._lock.enter_context(exclusive(self.partial.parent, f".{self.config.run_id}.lock"))
@@ -134,9 +180,11 @@ class BenchSession:
         self.partial.mkdir(parents=True)
         self.env = _env(self.config)  # before timing: the git state is that of the code that runs
         write_json(self.partial / "env.json", self.env)
+        write_json(self.partial / RECORD, self.bench_record)
         write_json(self.partial / "config.json", {
             "run_id": self.config.run_id, "command": _command(), "options": self.config.as_dict(),
             "artifacts": [s["id"] for s in self.specs], "task": self.task.name})
+        self._started = time.perf_counter()
 
     def summary(self) -> dict:
         lengths = {}  # per model: its artifacts ship copies of the same tokenizer
@@ -158,6 +206,7 @@ class BenchSession:
                                    if self.task.is_pair else ""),
                                "pair": self.task.is_pair, "protocol": self.task.protocol,
                                "dev_lengths": list(lengths.values()), "dev_n": len(self.dev_texts_used()[0]),
+                               "dev_size": len(self.dev_texts), "dev_limit": self.config.dev_limit,
                                "min_rounds": self.config.min_rounds,
                                "min_rounds_offline": self.config.min_rounds_offline,
                                "min_time_s": self.config.min_time, "server": {
@@ -180,6 +229,7 @@ class BenchSession:
             if interrupted:
                 return None
             render(self.partial)
+            seal(self.partial, self.bench_record, seconds=round(time.perf_counter() - self._started, 1))
             return publish(self.partial, self.config.out, self.config.overwrite)
         finally:
             self._lock.close()  # removes the lock file: nothing of the run is left beside its results

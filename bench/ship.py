@@ -4,8 +4,10 @@
         --max-size-mb 12
 
 Checks parity with the eager fp32 model (dev argmax agreement, and max |Δlogit| for lossless formats),
-dev accuracy against fp32, p90 latency at batch 1 and the chosen threads (1 by default: mobile-class), and
-file size. Every check is reported; the verdict is SHIP only if all pass (exit 0), else NO SHIP (exit 1).
+dev accuracy against fp32, that the accuracy pass scored the whole dev set (a `--dev-limit` pass vouches for
+a sample only), p90 latency at batch 1 and the chosen threads (1 by default: mobile-class), that the latency
+measurement is valid (its minimum rounds and minimum time both met), and file size. Every check is reported
+by name; the verdict is SHIP only if all pass (exit 0), else NO SHIP (exit 1).
 """
 
 from __future__ import annotations
@@ -40,11 +42,14 @@ def check(summary: dict, target: str, budget: Budget, model: str | None = None) 
         raise UserError(f"--target: no artifact {artifact_id!r} in run {summary['run_id']} (this model has: "
                         f"{', '.join(known) or 'none'})")
     checks = []
+    conditions = summary.get("conditions", {})
 
-    def add(name, measured, limit, ok, unit=""):
-        reason = None if ok else (f"{name}: not measured in this run" if measured is None else
-                                  f"{name}: {measured:g}{unit} vs limit {limit:g}{unit}")
-        checks.append({"name": name, "ok": bool(ok), "measured": measured, "limit": limit, "reason": reason})
+    def add(name, measured, limit, ok, unit="", reason=None):
+        if not ok and reason is None:
+            reason = f"{name}: not measured in this run" if measured is None else \
+                f"{name}: {measured:g}{unit} vs limit {limit:g}{unit}"
+        checks.append({"name": name, "ok": bool(ok), "measured": measured, "limit": limit,
+                       "reason": None if ok else reason})
 
     agreement = artifact.get("agreement")
     add("argmax agreement with eager fp32", agreement, budget.min_agreement,
@@ -56,26 +61,68 @@ def check(summary: dict, target: str, budget: Budget, model: str | None = None) 
     ratio = artifact.get("accuracy_ratio")
     add("dev accuracy / eager fp32", ratio, budget.min_accuracy_ratio,
         ratio is not None and ratio >= budget.min_accuracy_ratio)
+    scored, size = artifact.get("dev_n"), conditions.get("dev_size")
+    name = "accuracy pass covered the whole dev set"
+    if scored is None:
+        add(name, None, size, False)
+    elif size is None:
+        add(name, scored, None, False, reason=f"{name}: {scored} dev examples scored, but the dev set's size is "
+            "not recorded in this summary (bench it again with this version)")
+    else:
+        add(name, scored, size, scored >= size, reason=f"{name}: {scored} of {size} dev examples scored "
+            f"(--dev-limit {conditions.get('dev_limit') or scored}); its accuracy speaks for a sample only")
     row = next((r for r in summary["records"] if r["artifact"] == artifact_id and r["scenario"] == "single-stream"
                 and r["threads"] == budget.threads and r.get("device", "cpu") == budget.device), None)
     p90 = row["latency_ms"]["p90"] if row else None
-    add(f"p90 latency, batch 1, {budget.threads} thread(s), {budget.device}", p90, budget.max_p90_ms,
-        p90 is not None and p90 <= budget.max_p90_ms, " ms")
-    if row is not None and not row.get("valid", False):
-        add("latency measurement valid (minimum rounds and time met)", None, 1, False)
+    where = f"batch 1, {budget.threads} thread(s), {budget.device}"
+    add(f"p90 latency, {where}", p90, budget.max_p90_ms, p90 is not None and p90 <= budget.max_p90_ms, " ms")
+    name = "latency measurement valid"
+    if row is None:
+        add(name, None, None, False, reason=f"{name}: no single-stream record at {where} in this run")
+    else:
+        why = _invalid_because(row, conditions)
+        add(name, {k: row.get(k) for k in ("rounds", "duration_s")},
+            {"min_rounds": conditions.get("min_rounds"), "min_time_s": conditions.get("min_time_s")},
+            not why, reason=f"{name}: {'; '.join(why)} (at {where})")
     if budget.max_size_mb is not None:
-        size = artifact.get("size_mb")
-        add("file size", size, budget.max_size_mb, size is not None and size <= budget.max_size_mb, " MB")
+        size_mb = artifact.get("size_mb")
+        add("file size", size_mb, budget.max_size_mb, size_mb is not None and size_mb <= budget.max_size_mb, " MB")
     return all(c["ok"] for c in checks), checks
+
+
+def _invalid_because(row: dict, conditions: dict) -> list[str]:
+    """Why a latency record is not valid (empty: it is): the minimums it missed, with the numbers."""
+    if row.get("valid"):
+        return []
+    why = []
+    if row.get("min_rounds_met") is False:
+        why.append(f"{row.get('rounds')} timed rounds, below the minimum {conditions.get('min_rounds', '?')}")
+    if row.get("min_time_met") is False:
+        why.append(f"{row.get('duration_s')} s of timed rounds, below the minimum "
+                   f"{conditions.get('min_time_s', '?')} s")
+    return why or ["the record does not say it met its minimum rounds and time"]
+
+
+def _shown(value) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_shown(v)}" for k, v in value.items())
+    return f"{value:g}" if isinstance(value, (int, float)) else str(value)
 
 
 def ship(results: str | Path, target: str, budget: Budget, model: str | None = None, log=print) -> int:
     path = Path(results) / "summary.json" if Path(results).is_dir() else Path(results)
     summary = read_json(path)
+    conditions = summary.setdefault("conditions", {})
+    config = path.parent / "config.json"
+    if "dev_size" not in conditions and config.is_file():
+        # a summary from before dev_size was recorded: with no --dev-limit its pass scored the whole dev set
+        if (read_json(config).get("options") or {}).get("dev_limit") == 0 and "dev_n" in conditions:
+            conditions.update(dev_size=conditions["dev_n"], dev_limit=0)
     passed, checks = check(summary, target, budget, model)
     log(f"ship gate for {model or 'best student'} / {target} (run {summary['run_id']}):")
     for c in checks:
-        shown = "–" if c["measured"] is None else f"{c['measured']:g}"
-        log(f"  {'PASS' if c['ok'] else 'FAIL'}  {c['name']}: {shown} (limit {c['limit']:g})")
+        log(f"  {'PASS' if c['ok'] else 'FAIL'}  {c['name']}: {_shown(c['measured'])} (limit {_shown(c['limit'])})")
     log("SHIP" if passed else "NO SHIP: " + "; ".join(c["reason"] for c in checks if not c["ok"]))
     return 0 if passed else 1

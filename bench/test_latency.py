@@ -8,6 +8,7 @@ stats have no p90/p99).
 
 from __future__ import annotations
 
+import platform
 import time
 
 import numpy as np
@@ -52,7 +53,8 @@ def test_latency(benchmark, bench, latency_case):
     extra = {"scenario": scenario, "device": device, "threads": threads, "batch_size": batch,
              "seq_len": cfg.seq_len, "latency_ms": stats.as_dict(), "throughput_sps": throughput_sps(batch, timed),
              "warmup_rounds": warmup_calls + 1, **validity, "mobile_class": mobile_class,
-             "mobile_note": "x86 CPU, 1 thread, batch 1, phone format: not a phone measurement"
+             "mobile_note": f"{platform.machine() or 'this'} CPU, 1 thread, batch 1, phone format: not a phone "
+                            "measurement"
              if mobile_class else None, "gflops_per_sample": bench.flops_per_sample(spec)}
     extra["achieved_gflops"] = (extra["gflops_per_sample"] * extra["throughput_sps"]
                                 if extra["gflops_per_sample"] else None)

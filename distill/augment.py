@@ -19,6 +19,7 @@ from __future__ import annotations
 import bisect
 import functools
 import itertools
+import multiprocessing
 import os
 import random
 import time
@@ -32,7 +33,8 @@ from tqdm import tqdm
 
 from distill.data import NLTK_DATA, Task, load_split
 from distill.errors import UserError
-from distill.io import atomic_path, write_json
+from distill.io import atomic_path, read_json, write_json
+from distill.record import claim, complete, make_record, task_identity
 
 MASK = "[MASK]"
 
@@ -158,7 +160,10 @@ def parallel_slices(fn: Callable[[Sequence, int], list], items: Sequence, worker
     size = -(-len(items) // (workers * 4))  # a few slices per worker so the bar moves and the load evens out
     starts = range(0, len(items), size)
     out: list = []
-    with ProcessPoolExecutor(max_workers=workers) as pool, \
+    # forkserver (spawn where there is none): a fork of a process that has loaded torch / OpenMP can hang or
+    # inherit their thread pools; `fn` and the slices are pickled to the workers either way
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as pool, \
             tqdm(total=len(items), desc=desc, unit="ex", disable=not progress, mininterval=2) as bar:
         for start, part in zip(starts, pool.map(fn, [items[i:i + size] for i in starts], starts)):
             out.extend(part)
@@ -181,11 +186,16 @@ def transfer_header(pair: bool) -> str:
 
 
 def build_transfer_set(task: Task, out: str | Path, cfg: AugmentConfig, progress: bool = True,
-                       workers: int | None = None) -> dict:
+                       workers: int | None = None, force: bool = False) -> dict:
     """Write `out` (TSV: text[, text_b], label, origin) and `out`.json (counts, timing, config); `workers`
-    processes tag and augment (None: every core this process may use)."""
+    processes tag and augment (None: every core this process may use; the file is the same). Rerun rules:
+    distill/record.py."""
     workers = workers or default_workers()
     out = Path(out)
+    task_settings, task_inputs = task_identity(task, splits=("train",))
+    record = make_record("augment", {"task": task_settings, "augment": asdict(cfg)}, task_inputs)
+    if claim(out, record, force, what=f"transfer set {out}") == "skip":
+        return read_json(out.with_suffix(".json"))
     start = time.time()
     ds = load_split(task, "train", cfg.train_limit)
     columns = ["text", "text_b"] if task.is_pair else ["text"]
@@ -218,6 +228,7 @@ def build_transfer_set(task: Task, out: str | Path, cfg: AugmentConfig, progress
         "seconds": round(time.time() - start, 1), "workers": workers, "config": asdict(cfg),
     }
     write_json(out.with_suffix(".json"), stats)
+    complete(out, seconds=stats["seconds"])
     print(f"augment: {stats['originals']} originals, {made} made, {dropped} duplicates dropped, "
           f"{made - dropped} kept → {stats['rows']} rows in {stats['seconds']} s → {out}")
     return stats

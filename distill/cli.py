@@ -55,6 +55,11 @@ def _positive_float(s: str) -> float:
     return v
 
 
+def _add_force(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--force", action="store_true",
+                   help="redo the output if it was made with other settings or inputs (default: refuse)")
+
+
 def _build_parser() -> argparse.ArgumentParser:
     from distill.augment import AugmentConfig
     from distill.teacher import TeacherConfig
@@ -84,6 +89,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--precision", default=d.precision, choices=("auto", "fp32", "bf16", "fp16"),
                    help="training precision [auto: bf16 autocast on a GPU that has it, else fp32]")
+    _add_force(p)
 
     p = sub.add_parser("augment", help="build the augmented transfer set")
     _add_task_args(p)
@@ -98,6 +104,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=a.seed)
     p.add_argument("--workers", type=_positive_int, default=None,
                    help="processes for POS tagging and augmentation (output is the same) [all cores]")
+    _add_force(p)
 
     p = sub.add_parser("label", help="teacher logits for every transfer example (resumable)")
     p.add_argument("--teacher", required=True, type=Path, help="fine-tuned teacher folder")
@@ -105,9 +112,11 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path, help="folder for logits chunks and logits.npy")
     p.add_argument("--batch-size", type=_positive_int, default=128)
     p.add_argument("--chunk-size", type=_positive_int, default=20000)
-    p.add_argument("--max-length", type=_positive_int, default=128)
+    p.add_argument("--max-length", type=_positive_int, default=None,
+                   help="tokens per example [the length the teacher was trained at]")
     p.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
                    help="autocast for the teacher [auto: bf16 on a GPU that has it, else fp32]")
+    _add_force(p)
 
     p = sub.add_parser("student", help="train a BiLSTM student")
     _add_task_args(p)
@@ -125,6 +134,8 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", default=None, help="train only these student rows (comma-separated names)")
     p.add_argument("--workers", type=_positive_int, default=None,
                    help="processes for POS tagging and augmentation [all cores]")
+    p.add_argument("--force", action="store_true",
+                   help="redo every stage whose output was made with other settings or inputs, and what reads it")
 
     p = sub.add_parser("ablation", help="(re)write ablation.json/.md of a run folder, optionally copy to results")
     p.add_argument("run", type=Path)
@@ -139,14 +150,18 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--per-channel", action="store_true", help="per-channel int8 weights for ONNX Runtime")
     p.add_argument("--accuracy-budget", type=float, default=0.99,
                    help="int8 targets must keep this fraction of fp32 dev accuracy [0.99]")
+    p.add_argument("--min-agreement", type=float, default=None,
+                   help="int8 targets must agree with the fp32 argmax on at least this fraction of dev "
+                        "[0.98 for students, 0.90 for teachers; export/README.md says why]")
     p.add_argument("--buckets", default="16,32,64,128",
                    help="sequence-length buckets of fixed-shape targets (ExecuTorch, LiteRT) [16,32,64,128]")
     p.add_argument("--max-batch", type=_positive_int, default=512,
                    help="largest batch one ExecuTorch call takes; its runtime reserves memory for it at load, and "
                         "larger batches run in slices [512]")
     p.add_argument("--table-out", type=Path, default=None, help="also write the export table here")
-    p.add_argument("--rebuild", action="store_true",
-                   help="build every artifact again (default: keep one validated from the same checkpoint and options)")
+    p.add_argument("--force", "--rebuild", dest="force", action="store_true",
+                   help="build every chosen artifact again, replacing one made with other settings or inputs "
+                        "(default: keep one whose record matches, refuse one that differs; --rebuild: old name)")
 
     p = sub.add_parser("report", help="render summary.md/.csv, table.tex and pareto.png from a bench summary.json")
     p.add_argument("results", type=Path, help="results folder written by `pytest bench` (holds summary.json)")
@@ -244,7 +259,7 @@ def _dispatch(args) -> int:
         cfg = TeacherConfig(model=args.model, lr=args.lr, epochs=args.epochs, batch_size=args.batch_size,
                             max_length=args.max_length, eval_every=args.eval_every,
                             train_limit=args.train_limit, seed=args.seed, precision=args.precision)
-        m = train_teacher(_task(args), args.out, cfg)
+        m = train_teacher(_task(args), args.out, cfg, force=args.force)
         dist.echo(f"teacher dev accuracy {m['dev_accuracy']:.4f} (n={m['n_dev']}) → {args.out}/model")
     elif args.command == "augment":
         from distill.augment import AugmentConfig, build_transfer_set
@@ -253,12 +268,13 @@ def _dispatch(args) -> int:
         cfg = AugmentConfig(p_mask=args.p_mask, p_pos=args.p_pos, p_ng=args.p_ng, max_ngram=args.max_ngram,
                             n_iter=task.n_iter if args.n_iter is None else args.n_iter,
                             train_limit=args.train_limit, seed=args.seed)
-        build_transfer_set(task, args.out, cfg, workers=args.workers)
+        build_transfer_set(task, args.out, cfg, workers=args.workers, force=args.force)
     elif args.command == "label":
         from distill.label import label_transfer_set
 
         label_transfer_set(args.teacher, args.transfer, args.out, batch_size=args.batch_size,
-                           chunk_size=args.chunk_size, max_length=args.max_length, precision=args.precision)
+                           chunk_size=args.chunk_size, max_length=args.max_length, precision=args.precision,
+                           force=args.force)
     elif args.command == "student":
         from distill.train import run_student_from_args
 
@@ -267,7 +283,8 @@ def _dispatch(args) -> int:
         from distill.pipeline import run_pipeline
 
         run_pipeline(preset=args.preset, config_path=args.config, run_id=args.run_id, runs=args.runs,
-                     jobs=args.jobs, only=args.only.split(",") if args.only else None, workers=args.workers)
+                     jobs=args.jobs, only=args.only.split(",") if args.only else None, workers=args.workers,
+                     force=args.force)
     elif args.command == "ablation":
         from distill.ablation import publish, write_ablation
 
@@ -311,19 +328,21 @@ def _export(args) -> int:
         raise UserError(f"--buckets: expected comma-separated integers, got {args.buckets!r}") from None
     if not 0 < args.accuracy_budget <= 1:
         raise UserError(f"--accuracy-budget: expected a fraction in (0, 1], got {args.accuracy_budget}")
-    options = ExportOptions(per_channel=args.per_channel, accuracy_budget=args.accuracy_budget, buckets=buckets,
-                            max_batch=args.max_batch)
+    if args.min_agreement is not None and not 0 < args.min_agreement <= 1:
+        raise UserError(f"--min-agreement: expected a fraction in (0, 1], got {args.min_agreement}")
+    options = ExportOptions(per_channel=args.per_channel, accuracy_budget=args.accuracy_budget,
+                            min_agreement=args.min_agreement, buckets=buckets, max_batch=args.max_batch)
     outcomes = export_run(args.run, models=args.models.split(","),
                           targets=args.targets.split(",") if args.targets else None, out=args.out, options=options,
-                          rebuild=args.rebuild)
+                          force=args.force)
     out_root = args.out or args.run / "export"
     if args.table_out:
         write_table(out_root, args.table_out)
-    bad = [o for o in outcomes if o["status"] == "rejected"]
+    bad = [o for o in outcomes if o["status"] in ("rejected", "refused")]
     for o in outcomes:
         print(f"{o['model']:>24} {o['target']:<16} {o['status']}" + (f": {o['error'][:200]}" if "error" in o else ""))
     if bad:
-        raise UserError("validation rejected " + "; ".join(f"{o['model']}/{o['target']}: {o['error']}" for o in bad))
+        raise UserError("\n".join(f"{o['model']}/{o['target']} {o['status']}: {o['error']}" for o in bad))
     return 0
 
 

@@ -13,7 +13,6 @@ every chunk holds the same examples in the same batches whatever N is, so the me
 
 from __future__ import annotations
 
-import hashlib
 import time
 from pathlib import Path
 
@@ -25,15 +24,8 @@ from tqdm import tqdm
 from distill import dist
 from distill.augment import read_transfer_set
 from distill.errors import UserError, first_line
-from distill.io import atomic_path, read_json, write_json
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+from distill.io import atomic_path, file_sha256, read_json, write_json
+from distill.record import add_seconds, claim, complete, folder_sha256, make_record
 
 
 def load_finetuned_teacher(folder: str | Path):
@@ -108,25 +100,42 @@ def check_label_settings(**settings) -> None:
     """The labelling settings given (label_transfer_set's keywords), checked once for the command and for a
     pipeline config before any work; an absent one takes label_transfer_set's default, which is valid."""
     for name in ("batch_size", "chunk_size", "max_length"):
-        if name in settings and settings[name] <= 0:
+        if settings.get(name) is not None and settings[name] <= 0:
             raise UserError(f"label {name} must be a positive integer, got {settings[name]}")
     if settings.get("precision", "auto") not in PRECISIONS:
         raise UserError(f"label precision must be one of {', '.join(PRECISIONS)}, got {settings['precision']!r}")
 
 
+def trained_length(tokenizer, model) -> int:
+    """The length the teacher was trained at: `train_teacher` saves it as the tokenizer's model_max_length. A
+    folder from elsewhere may carry transformers' "unset" sentinel (~1e30): then the model's position table."""
+    limit = getattr(model.config, "max_position_embeddings", None) or 512
+    length = tokenizer.model_max_length
+    return int(length) if 0 < length <= limit else int(limit)
+
+
 def label_transfer_set(teacher: str | Path, transfer: str | Path, out: str | Path, batch_size: int = 128,
-                       chunk_size: int = 20000, max_length: int = 128, precision: str = "auto",
-                       progress: bool = True) -> dict:
+                       chunk_size: int = 20000, max_length: int | None = None, precision: str = "auto",
+                       progress: bool = True, force: bool = False) -> dict:
+    """Label every transfer example; max_length None = the length the teacher was trained at. Batch and chunk
+    size change only speed and the resume layout, so they are not part of the record (distill/record.py)."""
     out = Path(out)
     check_label_settings(batch_size=batch_size, chunk_size=chunk_size, max_length=max_length, precision=precision)
-    if (out / "logits.npy").exists() and (out / "label.json").exists():
-        return read_json(out / "label.json")
-    ts = read_transfer_set(transfer)
-    texts, pairs = ts.texts, ts.texts_b
     tokenizer, model = load_finetuned_teacher(teacher)
     model.to(dist.device())
     precision = resolve_precision(precision, model.device)
-    plan = {"transfer": str(transfer), "transfer_sha256": file_sha256(transfer), "n": len(texts),
+    max_length = max_length or trained_length(tokenizer, model)
+    record = make_record("label", {"max_length": max_length, "precision": precision},
+                         {"teacher": folder_sha256(teacher), "transfer": file_sha256(transfer)})
+    with dist.main_first():
+        decision = claim(out, record, force, what=f"logits {out}", log=dist.echo) if dist.is_main() else None
+    if (out / "logits.npy").exists() and (out / "label.json").exists():
+        if decision == "resume":
+            complete(out)
+        return read_json(out / "label.json")
+    ts = read_transfer_set(transfer)
+    texts, pairs = ts.texts, ts.texts_b
+    plan = {"transfer": str(transfer), "transfer_sha256": record["inputs"]["transfer"], "n": len(texts),
             "chunk_size": chunk_size, "max_length": max_length, "teacher": str(teacher),
             "precision": precision}
     with dist.main_first():  # rank 0 writes plan.json; the others check theirs against it
@@ -142,6 +151,7 @@ def label_transfer_set(teacher: str | Path, transfer: str | Path, out: str | Pat
                desc="label" if dist.world_size() == 1 else f"label (rank 0 of {dist.world_size()})", unit="ex",
                disable=not progress or not dist.is_main(), mininterval=2, smoothing=0.05)
     start, labelled = time.time(), 0
+    lap = start
     for k in todo:
         path = out / f"chunk_{k:05d}.npy"
         idx = order[k * chunk_size:(k + 1) * chunk_size]
@@ -156,19 +166,26 @@ def label_transfer_set(teacher: str | Path, transfer: str | Path, out: str | Pat
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
             np.save(f, np.concatenate(logits).astype(np.float32))
         labelled += len(idx)
+        if dist.is_main():  # rank 0's wall time: the time every rank's share took, as they run side by side
+            add_seconds(out, time.time() - lap)
+        lap = time.time()
     bar.close()
     labelled = int(dist.sum_across(labelled))  # also waits for every rank's chunks
     seconds = time.time() - start
     if dist.is_main():
+        add_seconds(out, time.time() - lap)
         _merge(out, order, n_chunks, chunk_size, len(texts), model.config.num_labels)
+        rec = read_json(out / "record.json")
         stats = {**plan, "num_labels": model.config.num_labels, "labelled_this_process": labelled,  # all ranks
                  "seconds_this_process": round(seconds, 1),  # wall time of this run, rank 0
+                 "seconds": rec["seconds"], "runs": rec["runs"],  # over every run that labelled a chunk
                  "sentences_per_second": round(labelled / seconds, 1) if labelled and seconds else None,
                  "processes": dist.world_size(), "threads": torch.get_num_threads(), "batch_size": batch_size,
                  "device": str(model.device)}
         write_json(out / "label.json", stats)
         for k in range(n_chunks):
             (out / f"chunk_{k:05d}.npy").unlink()
+        complete(out)
         print(f"label: {len(texts)} examples, {labelled} labelled now in {seconds:.0f} s → {out / 'logits.npy'}")
     dist.barrier()
     return read_json(out / "label.json")

@@ -9,8 +9,9 @@ Run folder layout (runs/<run_id>/):
     teacher/{model/,metrics.json}        stage 1      transfer.tsv transfer.json   stage 2
     logits/{logits.npy,label.json}       stage 3      students/<name>-s<seed>/     stage 4
     ablation.json ablation.md            the accuracy table
-Each stage is skipped when its output exists *and* was made with the same settings; different settings for
-an existing output are refused (use a new run id). Students with identical settings and seed are trained once
+Each stage follows the rerun rule of distill/record.py: an output made with the same settings and inputs is
+skipped, one made otherwise is refused with one line per difference (or redone with --force, and with it
+every stage that read it). Students with identical settings and seed are trained once
 and shared by every row that asks for them (e.g. an embedding-comparison row and the ablation's default).
 
 Under torchrun (distill/dist.py) every stage is data-parallel: teacher and students train with DDP, labelling
@@ -20,14 +21,15 @@ deals chunks to the ranks, rank 0 alone augments, writes and prints, and student
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import multiprocessing
 import os
 import shlex
 import sys
+import tomllib
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-
-import tomllib
 
 from distill import dist
 from distill.augment import AugmentConfig, build_transfer_set
@@ -35,14 +37,16 @@ from distill.data import task_from
 from distill.errors import UserError
 from distill.io import exclusive, read_json, write_json
 from distill.label import check_label_settings, label_transfer_set
+from distill.record import decide, refusal
 from distill.runinfo import env_info
 from distill.teacher import TeacherConfig, train_teacher
-from distill.train import StudentRunConfig, student_config, train_student
+from distill.train import StudentRunConfig, student_config, student_record, train_student
 
 PRESETS = Path(__file__).parent / "presets"
 SECTIONS = {"run", "teacher", "augment", "label", "student_defaults", "students"}
 RUN_KEYS = {"task": str, "train": str, "dev": str, "text_columns": list, "label_column": str, "jobs": int,
-            "protocol": str, "split_seed": int, "train_fraction": float}
+            "protocol": str, "split_seed": int, "train_fraction": float,
+            "smoke": bool}  # a small run that shows the pipeline works: its table says so instead of checking targets
 LABEL_KEYS = {"batch_size": int, "chunk_size": int, "max_length": int, "precision": str}
 STUDENT_EXTRA_KEYS = {"seeds": list, "group": str}
 
@@ -133,13 +137,13 @@ def _build_settings(raw: dict, task) -> None:
     student_jobs(raw, task)
 
 
-def task_of_run(raw: dict, run_dir: str | Path):
+def task_of_run(raw: dict, run_dir: str | Path, force: bool = False):
     """The run's task and data protocol (see distill/protocol.py); a dev-split is made once, in RUN/data."""
     from distill.protocol import resolve
 
     run = raw.get("run", {})
     return resolve(base_task(raw), run_dir, run.get("protocol", "auto"), run.get("split_seed", 0),
-                   run.get("train_fraction", 0.8))
+                   run.get("train_fraction", 0.8), force)
 
 
 def base_task(raw: dict):
@@ -149,29 +153,31 @@ def base_task(raw: dict):
                      run.get("label_column", "label"))
 
 
-EXECUTION_ONLY = {"threads"}  # how a job ran, not what it computes: never a reason to refuse a rerun
-
-
-def _same(recorded: dict, cfg, what: Path) -> None:
-    """Refuse to reuse an output made with settings other than `cfg` (a dataclass). A setting added to the
-    dataclass after the output was made counts as its default."""
-    wanted, defaults = dataclasses.asdict(cfg), dataclasses.asdict(type(cfg)())
-    diff = {k: (recorded.get(k, defaults[k]), v) for k, v in wanted.items()
-            if k not in EXECUTION_ONLY and recorded.get(k, defaults[k]) != v}
-    if diff:
-        detail = "; ".join(f"{k}: {a!r} there, {b!r} asked" for k, (a, b) in diff.items())
-        raise UserError(f"{what} was made with other settings ({detail}); use a new --run-id")
-
-
 def _train_one(args: tuple) -> dict:
-    task, transfer, logits, out, cfg, teacher, command = args
-    return train_student(task, transfer, logits, out, cfg, teacher=teacher, command=command, progress=True)
+    task, transfer, logits, out, cfg, teacher, command, force = args
+    return train_student(task, transfer, logits, out, cfg, teacher=teacher, command=command, progress=True,
+                         force=force)
+
+
+@contextlib.contextmanager
+def _environ(**values: str):
+    """Set environment variables for processes started inside the block (a spawned worker reads them before
+    it imports torch, so OMP_NUM_THREADS takes effect there), then put the old values back."""
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
 
 
 def run_pipeline(preset: str | None = None, config_path: Path | None = None, run_id: str | None = None,
                  runs: Path = Path("runs"), jobs: int | None = None, only: list[str] | None = None,
-                 workers: int | None = None) -> dict:
-    """Run every stage; `only` restricts stage 4 to the named student rows (the tables show what exists)."""
+                 workers: int | None = None, force: bool = False) -> dict:
+    """Run every stage; `only` restricts stage 4 to the named student rows (the tables show what exists);
+    `force` redoes every stage whose record differs (distill/record.py), which is the changed stage and the
+    stages that read its output."""
     raw, default_id = load_config(preset, config_path)
     where = str(config_path) if config_path else f"preset {preset}"
     check_settings(raw, base_task(raw), where)  # a bad task, data file or value stops here, before any work
@@ -179,11 +185,11 @@ def run_pipeline(preset: str | None = None, config_path: Path | None = None, run
     command = shlex.join(["distill-bench", *sys.argv[1:]]) if sys.argv[1:2] == ["pipeline"] else \
         f"distill-bench pipeline --preset {preset}" if preset else f"distill-bench pipeline --config {config_path}"
     with exclusive(run_dir):  # a second pipeline on this folder is refused while this one runs
-        return _run_stages(raw, run_dir, command, jobs, only, workers)
+        return _run_stages(raw, run_dir, command, jobs, only, workers, force)
 
 
 def _run_stages(raw: dict, run_dir: Path, command: str, jobs: int | None, only: list[str] | None,
-                workers: int | None) -> dict:
+                workers: int | None, force: bool) -> dict:
     config = {"run_id": run_dir.name, "command": command, **raw}
     with dist.main_first():  # rank 0 makes the folder and the data split; the others then read them
         if dist.is_main():
@@ -192,29 +198,24 @@ def _run_stages(raw: dict, run_dir: Path, command: str, jobs: int | None, only: 
                 write_json(run_dir / "config.json", config)
             if not (run_dir / "env.json").exists():
                 write_json(run_dir / "env.json", env_info())
-        task = task_of_run(raw, run_dir)
+        task = task_of_run(raw, run_dir, force and dist.is_main())
     dist.echo(f"run folder {run_dir} ({command})\ndata protocol: {task.protocol}")
 
     tcfg = TeacherConfig(**raw.get("teacher", {}))
     teacher_dir = run_dir / "teacher"
-    if (teacher_dir / "metrics.json").exists():
-        _same(read_json(teacher_dir / "metrics.json")["config"], tcfg, teacher_dir)
     dist.echo("[1/4] teacher")
-    t = train_teacher(task, teacher_dir, tcfg)
+    t = train_teacher(task, teacher_dir, tcfg, force=force)
     dist.echo(f"      teacher dev accuracy {t['dev_accuracy']:.4f}")
 
     acfg = AugmentConfig(**{"n_iter": task.n_iter, **raw.get("augment", {})})
     transfer = run_dir / "transfer.tsv"
     dist.echo("[2/4] augment")
     with dist.main_first():
-        if (run_dir / "transfer.json").exists() and transfer.exists():
-            _same(read_json(run_dir / "transfer.json")["config"], acfg, transfer)
-            dist.echo(f"      {transfer} exists, skipped")
-        else:
-            build_transfer_set(task, transfer, acfg, workers=workers)
+        if dist.is_main():
+            build_transfer_set(task, transfer, acfg, workers=workers, force=force)
 
     dist.echo("[3/4] label")
-    label_transfer_set(teacher_dir / "model", transfer, run_dir / "logits", **raw.get("label", {}))
+    label_transfer_set(teacher_dir / "model", transfer, run_dir / "logits", force=force, **raw.get("label", {}))
 
     dist.echo("[4/4] students")
     specs = student_jobs(raw, task)
@@ -226,17 +227,24 @@ def _run_stages(raw: dict, run_dir: Path, command: str, jobs: int | None, only: 
         specs = sorted((j for j in specs if j["name"] in only), key=lambda j: only.index(j["name"]))
     n_jobs = 1 if dist.world_size() > 1 else jobs or raw.get("run", {}).get("jobs", 1)
     todo, seen = [], set()
-    for j in specs:
+    for j in specs:  # every student's rule is applied before any trains: a refusal costs no training
         out = run_dir / "students" / j["folder"]
-        if (out / "metrics.json").exists():
-            _same(read_json(out / "metrics.json")["config"], j["cfg"], out)
-        elif j["folder"] not in seen:
-            seen.add(j["folder"])
-            cfg = dataclasses.replace(j["cfg"], threads=j["cfg"].threads or (1 if n_jobs > 1 else 0))
-            todo.append((task, transfer, run_dir / "logits", out, cfg, teacher_dir / "model", command))
+        if j["folder"] in seen:
+            continue
+        seen.add(j["folder"])
+        record = student_record(task, transfer, run_dir / "logits", j["cfg"], teacher_dir / "model")
+        decision, lines = decide(out, record)
+        if decision == "differs" and not force:
+            raise refusal(f"student {out}", lines)
+        if decision == "skip":
+            dist.echo(f"      student {out} exists, skipped: made with the same settings and inputs")
+            continue
+        cfg = dataclasses.replace(j["cfg"], threads=j["cfg"].threads or (1 if n_jobs > 1 else 0))
+        todo.append((task, transfer, run_dir / "logits", out, cfg, teacher_dir / "model", command, force))
     if n_jobs > 1 and len(todo) > 1:
-        os.environ.setdefault("OMP_NUM_THREADS", "1")
-        with ProcessPoolExecutor(max_workers=n_jobs) as pool:
+        # spawned, not forked: a fork would copy this process's torch and tokenizer thread pools mid-state
+        with _environ(OMP_NUM_THREADS="1"), \
+                ProcessPoolExecutor(max_workers=n_jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
             list(pool.map(_train_one, todo))
     else:
         for args in todo:

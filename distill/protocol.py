@@ -1,7 +1,7 @@
 """Which data a run trains on and reports on: the standard protocol, or a seeded split of dev.
 
-Only the dev sets of MNLI and QQP exist here (their train sets are not reachable), so by default a task with
-no train file is run on a **dev-split**: a seeded, class-stratified 80/20 split of its dev set. Teacher and
+Only the dev sets of MNLI and QQP are vendored (distill/assets), so by default a task with no train file
+(registered or configured) is run on a **dev-split**: a seeded, class-stratified 80/20 split of its dev set. Teacher and
 students train on the 80 %, and every figure is reported on the other 20 % (for MNLI also on the whole of
 dev-mismatched, which no model has seen). The two split files are written once into `RUN/data/`, and their
 checksums go into `RUN/data/split.json` and from there into every results table.
@@ -23,13 +23,13 @@ import numpy as np
 
 from distill.data import Task, delimiter_of, load_split
 from distill.errors import UserError
-from distill.io import read_json, write_json, write_text
+from distill.io import file_sha256, read_json, write_json, write_text
 
 PROTOCOLS = ("auto", "standard", "dev-split")
 
 
 def resolve(task: Task, run_dir: str | Path, protocol: str = "auto", seed: int = 0,
-            train_fraction: float = 0.8) -> Task:
+            train_fraction: float = 0.8, force: bool = False) -> Task:
     """The task as this run reads it; for a dev-split, the split files are made (or checked) in RUN/data."""
     if protocol not in PROTOCOLS:
         raise UserError(f"run.protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
@@ -38,14 +38,13 @@ def resolve(task: Task, run_dir: str | Path, protocol: str = "auto", seed: int =
     if protocol == "standard":
         task.path("train")  # a clear error when there is no train file to be standard with
         return task
-    return dev_split(task, Path(run_dir) / "data", seed, train_fraction)
+    return dev_split(task, Path(run_dir) / "data", seed, train_fraction, force)
 
 
-def dev_split(task: Task, out: str | Path, seed: int = 0, train_fraction: float = 0.8) -> Task:
+def dev_split(task: Task, out: str | Path, seed: int = 0, train_fraction: float = 0.8, force: bool = False) -> Task:
     """Split `task`'s dev set into out/train and out/dev (stratified by class, seeded); reuse a split that
-    is already there only if it was made from the same file with the same settings and is unchanged."""
-    from distill.label import file_sha256
-
+    is already there only if it was made from the same file with the same settings and is unchanged. With
+    `force` a differing split is made again (the stages that read it then differ in turn, distill/record.py)."""
     if not 0.0 < train_fraction < 1.0:
         raise UserError(f"run.train_fraction must be between 0 and 1, got {train_fraction}")
     out = Path(out)
@@ -55,16 +54,17 @@ def dev_split(task: Task, out: str | Path, seed: int = 0, train_fraction: float 
     wanted = {"source": str(source), "source_sha256": file_sha256(source), "seed": seed,
               "train_fraction": train_fraction, "stratified": True}
     record = out / "split.json"
-    if record.exists():
+    if record.exists() and not force:
         old = read_json(record)
         diff = [k for k, v in wanted.items() if k != "source" and old.get(k) != v]
         if diff:
             raise UserError(f"{record}: this run's split was made with other settings ({', '.join(diff)} "
-                            "differ); use a new --run-id")
+                            "differ); use a new --run-id, or --force to split again")
         for split, path in files.items():
             if not path.exists() or file_sha256(path) != old["splits"][split]["sha256"]:
                 raise UserError(f"{path}: missing or changed since {record} was written; the run's results "
-                                "were made from the recorded split — restore it or use a new --run-id")
+                                "were made from the recorded split — restore it, use a new --run-id, or --force "
+                                "to split again")
     else:
         rows = load_split(task, "dev")
         labels = np.asarray(rows["label"])
@@ -77,17 +77,24 @@ def dev_split(task: Task, out: str | Path, seed: int = 0, train_fraction: float 
             splits[split] = {"file": files[split].name, "rows": int(len(idx)), "sha256": file_sha256(files[split]),
                              "per_class": dict(zip(task.label_names, map(int, counts)))}
         write_json(record, {"protocol": "dev-split", **wanted, "splits": splits})
-    info = read_json(record)
+    return replace(task, files={**task.files, **files}, protocol=describe_split(task, read_json(record)))
+
+
+def describe_split(task: Task, info: dict) -> str:
+    """The protocol caption of a dev-split, from its split.json (`info`) and the task it was made from; a
+    published results folder keeps split.json, so its tables can be re-rendered without the split files."""
     n_train, n_dev = info["splits"]["train"]["rows"], info["splits"]["dev"]["rows"]
     also = "".join(f" and on all of {s} (n = {len(load_split(task, s))})" for s in task.extra_dev)
-    pct = round(100 * train_fraction)
-    protocol = (f"dev-split: a seeded (seed {seed}), class-stratified {pct}/{100 - pct} split of {task.name} "
-                f"dev ({source.name}, {n_train + n_dev} rows; no train set is reachable here). Teacher and "
-                f"students train on the {pct} % (n = {n_train}); checkpoints are chosen and results reported on "
-                f"the other {100 - pct} % (n = {n_dev}){also}. Split files: {files['train'].name} sha256 "
-                f"{info['splits']['train']['sha256'][:16]}…, {files['dev'].name} sha256 "
-                f"{info['splits']['dev']['sha256'][:16]}… (split.json)")
-    return replace(task, files={**task.files, **files}, protocol=protocol)
+    seed, fraction = info["seed"], info["train_fraction"]
+    pct = round(100 * fraction)
+    why = (f"run.protocol chose it over the task's train file {task.files['train'].name}" if "train" in task.files
+           else f"no train file is registered or configured for {task.name}")
+    train, dev = info["splits"]["train"], info["splits"]["dev"]
+    return (f"dev-split: a seeded (seed {seed}), class-stratified {pct}/{100 - pct} split of {task.name} "
+            f"dev ({Path(info['source']).name}, {n_train + n_dev} rows; {why}). Teacher and "
+            f"students train on the {pct} % (n = {n_train}); checkpoints are chosen and results reported on "
+            f"the other {100 - pct} % (n = {n_dev}){also}. Split files: {train['file']} sha256 "
+            f"{train['sha256'][:16]}…, {dev['file']} sha256 {dev['sha256'][:16]}… (split.json)")
 
 
 def stratified_indices(labels: np.ndarray, seed: int, fraction: float) -> np.ndarray:

@@ -42,7 +42,7 @@ def _ram_gb() -> float | None:
         return None
 
 
-def _git() -> dict:
+def git_state() -> dict:
     root = Path(__file__).resolve().parent.parent
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
@@ -69,10 +69,10 @@ def env_info() -> dict:
     versions = library_versions()
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     return {
-        "utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "cpu": _cpu_model(), "cores": os.cpu_count(), "ram_gb": _ram_gb(), "gpu": gpu,
         "os": platform.platform(), "python": platform.python_version(), "libraries": versions,
         "threads": {"torch_intra_op": torch.get_num_threads(),
                     "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS")},
-        "git": _git(),
+        "git": git_state(),
     }

@@ -26,6 +26,7 @@ from distill.data import Task, load_split
 from distill.errors import UserError
 from distill.io import atomic_path, read_json, write_json
 from distill.metrics import scores
+from distill.record import add_seconds, claim, complete, folder_sha256, make_record, task_identity
 
 
 @dataclass
@@ -143,23 +144,37 @@ def tokenize(tokenizer, ds, task: Task, max_length: int):
     return ds.map(encode, batched=True, remove_columns=[c for c in ds.column_names if c not in keep])
 
 
-def train_teacher(task: Task, out: str | Path, cfg: TeacherConfig) -> dict:
-    """Fine-tune, keep the best-dev model in `out/model`, write `out/metrics.json`; resumes if interrupted."""
+def teacher_record(task: Task, cfg: TeacherConfig, model_dir: str | Path, precision: str) -> dict:
+    """What makes a teacher: the task and its data files, the base model's files, the training settings."""
+    task_settings, task_inputs = task_identity(task)
+    settings = {k: v for k, v in asdict(cfg).items() if k != "model"}  # the base model counts by its files:
+    return make_record("teacher", {"task": task_settings, "teacher": {**settings, "precision": precision}},
+                       {**task_inputs, "base_model": folder_sha256(model_dir)})  # a moved folder is the same
+
+
+def train_teacher(task: Task, out: str | Path, cfg: TeacherConfig, force: bool = False) -> dict:
+    """Fine-tune, keep the best-dev model in `out/model`, write `out/metrics.json`; resumes if interrupted.
+    Rerun rules: distill/record.py."""
     from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
     from transformers.trainer_utils import get_last_checkpoint
 
     from distill.label import resolve_precision
 
     out = Path(out)
-    if (out / "metrics.json").exists():
-        return read_json(out / "metrics.json")
     world = dist.world_size()
     if cfg.batch_size % world:
         raise UserError(f"teacher batch_size {cfg.batch_size} is the global batch and must divide evenly "
                         f"over {world} processes")
     precision = resolve_precision(cfg.precision, dist.device())
     model_dir = cfg.model or default_teacher_path()
-    tokenizer, model = load_teacher(model_dir, task)
+    tokenizer, model = load_teacher(model_dir, task)  # a bad folder is named before anything is hashed
+    record = teacher_record(task, cfg, model_dir, precision)
+    with dist.main_first():  # rank 0 applies the rule and writes the record; the others follow its decision
+        decision = claim(out, record, force, what=f"teacher {out}", log=dist.echo) if dist.is_main() else None
+    if (out / "metrics.json").exists():  # finished (or killed between metrics.json and its record's mark)
+        if decision == "resume":
+            complete(out)
+        return read_json(out / "metrics.json")
     train = tokenize(tokenizer, load_split(task, "train", cfg.train_limit), task, cfg.max_length)
     dev = tokenize(tokenizer, load_split(task, "dev"), task, cfg.max_length)
     ckpt_dir = out / "checkpoints"
@@ -189,10 +204,12 @@ def train_teacher(task: Task, out: str | Path, cfg: TeacherConfig) -> dict:
         seed=cfg.seed,
         dataloader_num_workers=0,
     )
+    clock = _clock(out)
     trainer = Trainer(
         model=model, args=args, train_dataset=train, eval_dataset=dev,
         data_collator=DataCollatorWithPadding(tokenizer),
         compute_metrics=lambda p: {"accuracy": float((np.argmax(p.predictions, -1) == p.label_ids).mean())},
+        callbacks=[clock],
     )
     last = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
     if last:
@@ -201,10 +218,32 @@ def train_teacher(task: Task, out: str | Path, cfg: TeacherConfig) -> dict:
     result = trainer.train(resume_from_checkpoint=last)
     train_seconds = time.time() - start
     if dist.is_main():
+        clock.lap()
         finish_teacher(trainer, tokenizer, task, out, cfg, str(model_dir), len(train), result.global_step,
                        train_seconds, precision)
     dist.barrier()  # the other ranks return rank 0's metrics
     return read_json(out / "metrics.json")
+
+
+def _clock(out: Path):
+    """A Trainer callback that adds the training time to the teacher's record at every checkpoint, so a
+    resumed run reports its time over every process (work after a killed process's last checkpoint is redone,
+    and counted, by the next one)."""
+    from transformers import TrainerCallback  # transformers is heavy: imported where the Trainer is used
+
+    class Clock(TrainerCallback):
+        last = time.time()
+
+        def lap(self) -> None:
+            now = time.time()
+            add_seconds(out, now - self.last)
+            self.last = now
+
+        def on_save(self, args, state, control, **kwargs):
+            if dist.is_main():
+                self.lap()
+
+    return Clock()
 
 
 def finish_teacher(trainer, tokenizer, task: Task, out: Path, cfg: TeacherConfig, model_dir: str, n_train: int,
@@ -212,6 +251,8 @@ def finish_teacher(trainer, tokenizer, task: Task, out: Path, cfg: TeacherConfig
     """Save the best model atomically, score it and write metrics.json (rank 0)."""
     with atomic_path(out / "model") as tmp:
         trainer.save_model(str(tmp))
+        # the length it was trained at goes with the model: labelling and export read it from here
+        tokenizer.model_max_length = cfg.max_length
         tokenizer.save_pretrained(str(tmp))
         (tmp / "training_args.bin").unlink(missing_ok=True)  # a pickle; nothing of ours reads it
     metrics = {
@@ -222,5 +263,9 @@ def finish_teacher(trainer, tokenizer, task: Task, out: Path, cfg: TeacherConfig
         "train_seconds_this_process": round(train_seconds, 1), "config": asdict(cfg),
         "eval_history": [h for h in trainer.state.log_history if "eval_accuracy" in h],
     }
+    record = read_json(out / "record.json")  # cumulative over every process that trained this teacher
+    metrics.update(train_seconds=record["seconds"], train_runs=record["runs"],
+                   max_length=cfg.max_length)
     write_json(out / "metrics.json", metrics)
     shutil.rmtree(out / "checkpoints", ignore_errors=True)  # optimizer states are large; the model is the output
+    complete(out)

@@ -35,10 +35,11 @@ from distill.augment import read_transfer_set
 from distill.data import Task, load_split
 from distill.embeddings import EMBEDDINGS, initial_vectors
 from distill.errors import UserError, first_line
-from distill.io import atomic_path, read_json, write_json
+from distill.io import atomic_path, file_sha256, read_json, write_json
 from distill.label import load_logits
 from distill.losses import DISTILL_LOSSES, total_loss
 from distill.metrics import scores
+from distill.record import claim, complete, folder_sha256, make_record, task_identity
 from distill.students import BiLSTMClassifier, StudentConfig, build_student
 from distill.vocab import Vocab, load_wordpiece
 
@@ -182,11 +183,39 @@ def load_student(folder: str | Path) -> tuple[BiLSTMClassifier, Vocab, dict]:
     return model.eval(), Vocab.load(folder), config
 
 
+EXECUTION_ONLY = ("threads",)  # how a job ran, not what it computes
+
+
+def student_record(task: Task, transfer: str | Path, logits: str | Path | None, cfg: StudentRunConfig,
+                   teacher: str | Path | None) -> dict:
+    """What makes a student: its settings, the task and dev files it is scored on, the transfer set, and the
+    logits and teacher folder when it reads them."""
+    task_settings, task_inputs = task_identity(task, splits=("dev",))
+    needs_logits = cfg.alpha < 1.0 or cfg.examples == "all"
+    logits_file = Path(logits) / "logits.npy" if logits is not None and needs_logits else None
+    if not Path(transfer).is_file():
+        raise UserError(f"{transfer}: transfer set not found (run `distill-bench augment` first)")
+    if logits_file is not None and not logits_file.is_file():
+        raise UserError(f"{logits_file}: logits not found (run `distill-bench label` first)")
+    settings = {k: v for k, v in asdict(cfg).items() if k not in EXECUTION_ONLY}
+    return make_record("student", {"task": task_settings, "student": settings}, {
+        **task_inputs, "transfer": file_sha256(transfer),
+        "logits": file_sha256(logits_file) if logits_file is not None else None,
+        "teacher": folder_sha256(teacher) if teacher is not None and cfg.embedding == "wordpiece" else None})
+
+
 def train_student(task: Task, transfer: str | Path, logits: str | Path | None, out: str | Path,
                   cfg: StudentRunConfig, teacher: str | Path | None = None, command: str = "",
-                  progress: bool = True) -> dict:
+                  progress: bool = True, force: bool = False) -> dict:
+    """Train, keep the best-dev weights, write metrics.json; resumes from state.pt. Rerun rules:
+    distill/record.py."""
     out = Path(out)
+    record = student_record(task, transfer, logits, cfg, teacher)
+    with dist.main_first():
+        decision = claim(out, record, force, what=f"student {out}", log=dist.echo) if dist.is_main() else None
     if (out / "metrics.json").exists():
+        if decision == "resume":
+            complete(out)
         return read_json(out / "metrics.json")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -377,6 +406,7 @@ def finish_student(out: Path, task: Task, vocab: Vocab, cfg: StudentRunConfig, c
     }
     write_json(out / "metrics.json", metrics)
     (out / "state.pt").unlink(missing_ok=True)
+    complete(out, seconds=metrics["train_seconds"])
 
 
 def student_config(task: Task, settings: dict) -> StudentRunConfig:
@@ -390,6 +420,7 @@ def add_student_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--logits", type=Path, default=None, help="folder from `label` (not needed for alpha=1)")
     p.add_argument("--teacher", type=Path, default=None, help="teacher folder (for wordpiece embeddings)")
     p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--force", action="store_true", help="redo a student made with other settings or inputs")
     for f in fields(StudentRunConfig):
         flag = "--" + f.name.replace("_", "-")
         if f.type == "bool":
@@ -403,6 +434,6 @@ def add_student_args(p: argparse.ArgumentParser) -> None:
 def run_student_from_args(task: Task, args) -> None:
     given = {f.name: getattr(args, f.name) for f in fields(StudentRunConfig) if hasattr(args, f.name)}
     cfg = student_config(task, given)
-    m = train_student(task, args.transfer, args.logits, args.out, cfg, teacher=args.teacher)
+    m = train_student(task, args.transfer, args.logits, args.out, cfg, teacher=args.teacher, force=args.force)
     lo, hi = m["ci95"]
     dist.echo(f"student dev accuracy {m['accuracy']:.4f} [{lo:.4f}, {hi:.4f}] (n={m['n']}) → {args.out}")

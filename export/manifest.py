@@ -11,8 +11,7 @@ import warnings
 from pathlib import Path
 
 from distill.errors import UserError
-from distill.io import read_json, write_json
-from distill.label import file_sha256
+from distill.io import file_sha256, read_json, write_json
 from distill.runinfo import library_versions
 from export.source import INPUT_NAMES, OUTPUT_NAMES
 

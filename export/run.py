@@ -8,9 +8,19 @@ Each artifact is built in a temporary folder beside its final place, validated t
 and moved into RUN/export/<model>/<target>/ only when it passes, with its manifest and tokenizer. A target
 whose runtime or converter is missing or fails is recorded with its real error, and the others go on.
 `RUN/export/export.json` lists every outcome, rewritten after each one, so a process killed midway (the OOM
-killer included) leaves the record of what it finished; the table is made from it and the manifests. A rerun
-keeps an artifact already validated from the same checkpoint (sha256) with the same options, so an
-interrupted export resumes at the first target it had not finished; `--rebuild` builds everything again.
+killer included) leaves the record of what it finished; the table is made from it and the manifests.
+
+Each artifact folder holds a `record.json` (distill/record.py): settings = the target, the options that make
+the artifact, the max_length it was made for and every gate's threshold; inputs = the sha256 of the source
+checkpoint (and a student's vocabulary). It is written into the temporary folder, complete, only once the
+artifact passed validation, so a record in place always vouches for the artifact beside it. A rerun:
+- same record, complete → the artifact is kept ("skipped"), so an interrupted export resumes at the first
+  target it had not finished;
+- a different record, or an artifact with none → that target is refused with one line per difference
+  (status "refused" in export.json, the artifact untouched), the other targets go on;
+- `--force` (alias `--rebuild`) builds a differing one again and replaces it once the new one passed; a
+  rejected rebuild removes the old one too (nothing valid is left for these settings). An artifact whose
+  record matches is kept even then: the rule is distill/record.py's, the same for every stage.
 """
 
 from __future__ import annotations
@@ -30,7 +40,7 @@ import numpy as np
 
 from distill.errors import UserError
 from distill.io import atomic_path, read_json, write_json
-from distill.label import file_sha256
+from distill.record import RECORD, decide, make_record, refusal, seal, task_identity
 from export.context import ExportContext, ExportOptions
 from export.manifest import TOKENIZER_DIR, build_manifest, summarize_warnings, write_manifest
 from export.registry import TargetUnavailable, all_targets
@@ -48,27 +58,32 @@ def choose_targets(names: list[str] | None) -> list:
 
 
 def export_options(ctx: ExportContext) -> dict:
-    """The options that change what an artifact is (not where its converter lives)."""
+    """The options of this export session, as the manifest records them (not where a converter lives)."""
     return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(ctx.options).items() if k != "litert_python"}
 
 
-def reusable(final: Path, source, ctx: ExportContext) -> dict | None:
-    """The manifest of a finished artifact at `final` made from this checkpoint with these options, if any."""
-    path = final / "manifest.json"
-    if ctx.rebuild or not path.is_file():
-        return None
-    try:
-        manifest = read_json(path)
-    except UserError:
-        return None
-    same = manifest.get("status") == "ok" and manifest.get("options") == export_options(ctx) and \
-        manifest.get("source", {}).get("checkpoint_sha256") == file_sha256(source.checkpoint)
-    return manifest if same else None
+# validation thresholds enter an artifact's record resolved, per gate (`gate_thresholds`), not as options
+THRESHOLD_OPTIONS = ("accuracy_budget", "min_agreement")
+
+
+def gate_thresholds(target, kind: str, ctx: ExportContext) -> dict:
+    """The threshold of each gate this target's artifact of a `kind` model must pass (validate.judge)."""
+    if target.lossy:
+        return {"argmax_agreement": ctx.options.agreement_floor(kind), "accuracy_ratio": ctx.options.accuracy_budget}
+    return {"parity": target.tolerance} if target.tolerance is not None else {}
+
+
+def artifact_record(source, target, ctx: ExportContext, inputs: dict) -> dict:
+    """What makes the artifact of `source` for `target` (distill/record.py): compared on every rerun."""
+    options = {k: v for k, v in export_options(ctx).items() if k not in THRESHOLD_OPTIONS}
+    return make_record("export", {"target": target.name, "model": source.name, "kind": source.kind,
+                                  "options": options, "max_length": source.max_length,
+                                  "gates": gate_thresholds(target, source.kind, ctx)}, inputs)
 
 
 def export_source(source, targets: list, out_root: Path, ctx: ExportContext, dev_texts: list[str],
                   dev_labels: np.ndarray, log=print, dev_texts_b: list[str] | None = None,
-                  on_outcome=lambda record: None) -> list[dict]:
+                  on_outcome=lambda record: None, data_inputs: dict | None = None) -> list[dict]:
     """Build and validate every target that takes this source; return one outcome record per target
     (each also handed to `on_outcome` as soon as it is known)."""
     budget = ctx.options.accuracy_budget
@@ -78,20 +93,34 @@ def export_source(source, targets: list, out_root: Path, ctx: ExportContext, dev
     ref_batches = dev_batches(source.encoder, dev_texts, source.max_length, texts_b=dev_texts_b)
     ref_logits = predict_dev(source.logits, ref_batches, len(dev_texts))
     fp32 = score(ref_logits, dev_labels, ref_logits)
+    min_agreement = ctx.options.agreement_floor(source.kind)
+    inputs = {**source.record_inputs(), **(data_inputs or {})}  # the model, and the dev and calibration data
     outcomes = []
     for target in targets:
         if source.kind not in target.kinds:
             continue
         final = out_root / source.name / target.name
-        record = {"model": source.name, "kind": source.kind, "target": target.name, "fp32_dev": fp32}
-        kept = reusable(final, source, ctx)
-        if kept is not None:
-            record.update(status="ok", manifest=str(final / "manifest.json"), export_seconds=kept["export_seconds"],
-                          reused=True)
-            log(f"export {source.name} → {target.name}: kept (validated before, same checkpoint and options)")
-            outcomes.append(record)
-            on_outcome(record)
+        outcome = {"model": source.name, "kind": source.kind, "target": target.name, "fp32_dev": fp32,
+                   "max_length": source.max_length}
+        artifact = artifact_record(source, target, ctx, inputs)
+        decision, lines = decide(final, artifact)  # an artifact cannot resume midway: unfinished is rebuilt
+        if decision == "skip":  # --force redoes what differs, like every stage; the same artifact is kept
+            kept = read_json(final / "manifest.json")
+            outcome.update(status="ok", manifest=str(final / "manifest.json"), export_seconds=kept["export_seconds"],
+                           gates=kept.get("gates"), reused=True)
+            log(f"export {source.name} → {target.name}: made with the same settings and inputs "
+                f"(record {final / RECORD}), skipped")
+            outcomes.append(outcome)
+            on_outcome(outcome)
             continue
+        if decision == "differs" and not ctx.force:
+            outcome.update(status="refused", error=str(refusal(f"artifact {final}", lines)))
+            log(f"export {source.name} → {target.name}: REFUSED: {outcome['error']}")
+            outcomes.append(outcome)
+            on_outcome(outcome)
+            continue
+        if lines:
+            log(f"export {source.name} → {target.name}: --force: redoing it ({'; '.join(lines)[:300]})")
         log(f"export {source.name} → {target.name}")
         start = time.perf_counter()
         try:
@@ -111,27 +140,34 @@ def export_source(source, targets: list, out_root: Path, ctx: ExportContext, dev
                 manifest.update({"export_seconds": round(seconds, 2), "warnings": summarize_warnings(caught),
                                  "parity_max_abs": parity, "tolerance": target.tolerance, "dev": scores,
                                  "fp32_dev": fp32, "accuracy_budget": budget if target.lossy else None,
+                                 "min_agreement": min_agreement if target.lossy else None,
                                  "options": export_options(ctx), "status": "ok"})
-                judge(target, parity, scores, fp32, budget)
+                gates = judge(target, parity, scores, fp32, budget, min_agreement)
+                manifest["gates"] = gates
                 source.encoder.save(tmp / TOKENIZER_DIR)
                 write_manifest(tmp, manifest)
-            record.update(status="ok", manifest=str(final / "manifest.json"), export_seconds=round(seconds, 2),
-                          load_avg_1m=round(os.getloadavg()[0], 2))  # >1 means other jobs shared the cores
+                # complete only now, inside the folder that is renamed into place: a record in place always
+                # vouches for a validated artifact
+                seal(tmp, artifact, seconds=round(seconds, 2))
+            outcome.update(status="ok", manifest=str(final / "manifest.json"), export_seconds=round(seconds, 2),
+                           gates=gates, load_avg_1m=round(os.getloadavg()[0], 2))  # compare with env.cores
             log(f"  ok: {manifest['size_mb']:.2f} MB, max |Δlogit| {max(parity.values()):.2e}, "
-                f"dev {scores['accuracy']:.4f} (fp32 {fp32['accuracy']:.4f}), {seconds:.1f} s")
+                f"dev {scores['accuracy']:.4f} (fp32 {fp32['accuracy']:.4f}), agreement "
+                f"{scores['argmax_agreement']:.4f}, {seconds:.1f} s")
         except ValidationError as e:
-            shutil.rmtree(final, ignore_errors=True)  # an older artifact here no longer matches either
-            record.update(status="rejected", error=str(e))
+            # nothing valid is left for these settings: a forced rebuild's predecessor goes too
+            shutil.rmtree(final, ignore_errors=True)
+            outcome.update(status="rejected", error=str(e), gates=e.gates)
             log(f"  REJECTED: {e}")
         except TargetUnavailable as e:
-            record.update(status="unavailable", error=str(e))
+            outcome.update(status="unavailable", error=str(e))
             log(f"  unavailable: {e}")
         except Exception as e:  # a converter or runtime failing on this machine: report it, go on
-            record.update(status="failed", error=f"{type(e).__name__}: {e}",
-                          traceback=traceback.format_exc()[-4000:])
+            outcome.update(status="failed", error=f"{type(e).__name__}: {e}",
+                           traceback=traceback.format_exc()[-4000:])
             log(f"  FAILED: {type(e).__name__}: {str(e)[:500]}")
-        outcomes.append(record)
-        on_outcome(record)
+        outcomes.append(outcome)
+        on_outcome(outcome)
     return outcomes
 
 
@@ -159,7 +195,8 @@ def _run_models(run_dir: Path, models: list[str]) -> dict[str, Path]:
 
 def export_run(run_dir: str | Path, models: list[str] | None = None, targets: list[str] | None = None,
                out: str | Path | None = None, options: ExportOptions | None = None,
-               rebuild: bool = False) -> list[dict]:
+               force: bool = False) -> list[dict]:
+    """Export `models` of the run to `targets`; `force` redoes every artifact whose record differs."""
     from distill.data import load_split
     from distill.pipeline import task_of_run
     from export.source import load_student_source, load_teacher_source
@@ -193,10 +230,11 @@ def export_run(run_dir: str | Path, models: list[str] | None = None, targets: li
     outcomes = []
     with tempfile.TemporaryDirectory(prefix="export-scratch-") as scratch:
         ctx = ExportContext(Path(scratch), options or ExportOptions(), calibration_texts=calibration,
-                            calibration_texts_b=calibration_b, rebuild=rebuild)
+                            calibration_texts_b=calibration_b, force=force)
         for name, folder in _run_models(run_dir, models or ["best", "teacher"]).items():
             source = load_teacher_source(folder, pair=task.is_pair) if name == "teacher" else \
                 load_student_source(folder)
             outcomes += export_source(source, chosen_targets, out_root, ctx, list(dev["text"]),
-                                      np.asarray(dev["label"]), dev_texts_b=dev_b, on_outcome=record)
+                                      np.asarray(dev["label"]), dev_texts_b=dev_b, on_outcome=record,
+                                      data_inputs=task_identity(task)[1])
     return outcomes

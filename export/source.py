@@ -167,6 +167,20 @@ class Source:
     def seq_axis(self) -> int:
         return len(self.input_shape) - 1
 
+    def record_inputs(self) -> dict:
+        """sha256 of what an artifact of this model is made from (its record's inputs): a student's weights
+        and vocabulary; the teacher's whole model folder (weights, config, tokenizer)."""
+        from distill.io import file_sha256
+        from distill.record import folder_sha256
+
+        if self.kind == "teacher":
+            return {"checkpoint": folder_sha256(self.checkpoint.parent)}
+        folder = self.checkpoint.parent
+        inputs = {"checkpoint": file_sha256(self.checkpoint), "vocab": file_sha256(folder / "vocab.json")}
+        if (folder / "wordpiece").is_dir():
+            inputs["wordpiece"] = folder_sha256(folder / "wordpiece")
+        return inputs
+
     def fresh_module(self) -> nn.Module:
         """A deep copy for an exporter to trace: torch.export rebinds nn.LSTM's flat weights while tracing,
         and a later dynamic-length export of the *same* module object then fails ("Constraints violated
@@ -183,17 +197,60 @@ def load_student_source(folder: str | Path, name: str | None = None) -> Source:
 
     folder = Path(folder)
     model, vocab, config = load_student(folder)
+    if not isinstance(config.get("max_length"), int) or config["max_length"] < 1:
+        raise UserError(f"{folder / 'config.json'}: no max_length recorded (the length the student was trained "
+                        f"at, a positive integer; got {config.get('max_length')!r})")
     wrapper = PairStudentForExport if model.cfg.pair else StudentForExport
     return Source(name=name or folder.name, kind="student", module=wrapper(model).eval(), pair=model.cfg.pair,
                   encoder=TextEncoder("student", folder), checkpoint=folder / "model.safetensors",
                   label_names=list(config.get("label_names") or range(model.cfg.num_labels)),
-                  max_length=int(config.get("max_length", 128)), vocab_size=len(vocab), first_token_id=3,
+                  max_length=config["max_length"], vocab_size=len(vocab), first_token_id=3,
                   info={"params": model.num_params(False), "params_no_embedding": model.num_params(True),
-                        "student": config["student"]})
+                        "student": config["student"], "max_length": config["max_length"],
+                        "max_length_from": "config.json max_length"})
 
 
-def load_teacher_source(folder: str | Path, max_length: int = 128, name: str = "teacher",
+# transformers' "no limit" model_max_length (int(1e30)); anything this large was never a training length
+UNSET_LENGTH = 1_000_000
+
+
+def position_limit(config) -> int | None:
+    """The longest input the model's position table takes (None: no such table). RoBERTa-style models offset
+    positions past the padding index, so two of their max_position_embeddings rows are never a position."""
+    limit = getattr(config, "max_position_embeddings", None)
+    if not limit:
+        return None
+    return limit - 2 if "roberta" in (getattr(config, "model_type", "") or "") or \
+        getattr(config, "model_type", "") == "camembert" else limit
+
+
+def teacher_max_length(tokenizer, config, folder: Path) -> tuple[int, str]:
+    """(length, where it came from): the teacher's training max_length as its tokenizer recorded it
+    (`model_max_length`, saved by `distill-bench teacher`), else the teacher record's settings, else the
+    model's position limit (512 when it has none); never beyond the position limit."""
+    limit = position_limit(config)
+    recorded, origin = tokenizer.model_max_length, "tokenizer_config.json model_max_length"
+    if not recorded or recorded >= UNSET_LENGTH:
+        recorded, origin = None, None
+        record = folder.parent / "record.json"
+        if record.is_file():
+            from distill.io import read_json
+
+            settings = read_json(record).get("settings", {})
+            recorded = settings.get("max_length") or (settings.get("teacher") or {}).get("max_length")
+            origin = f"{record.parent.name}/record.json settings" if recorded else None
+    if not recorded:
+        return (limit or 512), ("max_position_embeddings (no training length recorded)" if limit else
+                                "512 (no training length or position limit recorded)")
+    if limit and recorded > limit:
+        return limit, f"{origin} ({recorded}) capped at max_position_embeddings"
+    return int(recorded), origin
+
+
+def load_teacher_source(folder: str | Path, max_length: int | None = None, name: str = "teacher",
                         pair: bool = False) -> Source:
+    """The fine-tuned teacher in `folder`, at its recorded training length (teacher_max_length) unless
+    `max_length` is given."""
     from distill.label import load_finetuned_teacher
 
     folder = Path(folder)
@@ -204,14 +261,19 @@ def load_teacher_source(folder: str | Path, max_length: int = 128, name: str = "
     segments = pair and "token_type_ids" in tokenizer.model_input_names and \
         getattr(model.config, "type_vocab_size", 1) > 1
     sep = tokenizer.sep_token_id if segments else None
+    if max_length is None:
+        max_length, origin = teacher_max_length(tokenizer, model.config, folder)
+    else:
+        limit = position_limit(model.config)
+        max_length, origin = (min(max_length, limit) if limit else max_length), "given by the caller"
     return Source(name=name, kind="teacher", module=TeacherForExport(model.float(), sep).eval(), encoder=encoder,
                   pair=pair, sep_token_id=sep,
-                  checkpoint=weights, label_names=labels,
-                  max_length=min(max_length, getattr(model.config, "max_position_embeddings", max_length)),
+                  checkpoint=weights, label_names=labels, max_length=max_length,
                   vocab_size=model.config.vocab_size, first_token_id=len(tokenizer.all_special_ids) or 1,
                   info={"params": model.num_parameters(),
                         "params_no_embedding": model.num_parameters(exclude_embeddings=True),
-                        "architecture": (model.config.architectures or [type(model).__name__])[0]})
+                        "architecture": (model.config.architectures or [type(model).__name__])[0],
+                        "max_length": max_length, "max_length_from": origin})
 
 
 def torch_device(device: str) -> torch.device:

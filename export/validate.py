@@ -4,8 +4,9 @@ Parity shapes (at least five): batch 1 × length 1, batch 1 × the maximum lengt
 batches of mixed lengths with right padding (one reaching the maximum). For a pair student the two sentences
 of a row differ in length (1 and the maximum, both ways, and mixed); a pair teacher's rows carry [SEP]s.
 Lossless targets must stay within their tolerance at every shape; lossy ones (int8) must agree with fp32 on
-the dev argmax and keep `accuracy_budget` of its dev accuracy. A failure raises ValidationError naming the
-target and the numbers.
+the dev argmax on at least `min_agreement` of dev and keep `accuracy_budget` of its dev accuracy. `judge`
+returns every gate as {threshold, value, passed}; a failure raises ValidationError naming the target, each
+failed gate and both numbers.
 """
 
 from __future__ import annotations
@@ -17,7 +18,11 @@ from distill.metrics import accuracy_ci
 
 
 class ValidationError(UserError):
-    pass
+    """An artifact that missed a gate; `gates` holds every gate's threshold, value and verdict."""
+
+    def __init__(self, message: str, gates: dict | None = None):
+        super().__init__(message)
+        self.gates = gates or {}
 
 
 def _batch(rng, lengths: list, seq: int, low: int, high: int, sep: int | None = None):
@@ -110,15 +115,40 @@ def score(logits: np.ndarray, labels: np.ndarray, reference: np.ndarray) -> dict
             "argmax_agreement": float((logits.argmax(-1) == reference.argmax(-1)).mean())}
 
 
-def judge(target, parity: dict, scores: dict, fp32: dict, budget: float) -> None:
-    """Raise ValidationError when the artifact misses its target's bar."""
+def judge(target, parity: dict, scores: dict, fp32: dict, budget: float, min_agreement: float) -> dict:
+    """Every gate of the artifact as {threshold, value, passed}; raise ValidationError (carrying the gates)
+    naming each failed gate with its value and threshold.
+
+    Lossless targets: `parity`, the largest |Δlogit| over the parity shapes ≤ the target's tolerance.
+    Lossy targets: `argmax_agreement` with fp32 on dev ≥ `min_agreement`, and `accuracy_ratio`, dev accuracy /
+    fp32 dev accuracy ≥ `budget` (their parity is recorded in the manifest, not gated).
+    """
+    gates: dict[str, dict] = {}
+    failed = []
     if target.tolerance is not None:
         worst = max(parity, key=parity.get)
-        if parity[worst] > target.tolerance:
-            raise ValidationError(f"target {target.name}: max |Δlogit| {parity[worst]:.3g} at shape {worst} "
-                                  f"exceeds tolerance {target.tolerance:g} (all shapes: {parity})")
-    if target.lossy and scores["accuracy"] < budget * fp32["accuracy"]:
-        raise ValidationError(
-            f"target {target.name}: dev accuracy {scores['accuracy']:.4f} is below {budget:.0%} of fp32 "
-            f"{fp32['accuracy']:.4f} (needs ≥ {budget * fp32['accuracy']:.4f}; argmax agreement "
-            f"{scores['argmax_agreement']:.4f})")
+        ok = parity[worst] <= target.tolerance
+        gates["parity"] = {"threshold": target.tolerance, "value": parity[worst], "passed": ok,
+                           "rule": "max |Δlogit| vs eager fp32 over the parity shapes ≤ threshold", "shape": worst}
+        if not ok:
+            failed.append(f"max |Δlogit| {parity[worst]:.3g} at shape {worst} exceeds tolerance "
+                          f"{target.tolerance:g} (all shapes: {parity})")
+    if target.lossy:
+        agreement = scores["argmax_agreement"]
+        ok = agreement >= min_agreement
+        gates["argmax_agreement"] = {"threshold": min_agreement, "value": agreement, "passed": ok,
+                                     "rule": "share of dev examples whose argmax equals fp32's ≥ threshold"}
+        if not ok:
+            failed.append(f"argmax agreement with fp32 {agreement:.4f} is below the threshold {min_agreement:g} "
+                          f"(n = {scores['n']})")
+        ratio = scores["accuracy"] / fp32["accuracy"] if fp32["accuracy"] else None
+        ok = scores["accuracy"] >= budget * fp32["accuracy"]
+        gates["accuracy_ratio"] = {"threshold": budget, "value": ratio, "passed": ok,
+                                   "rule": "dev accuracy / fp32 dev accuracy ≥ threshold"}
+        if not ok:
+            failed.append(f"dev accuracy / fp32 {ratio:.4f} is below the threshold {budget:g}: dev accuracy "
+                          f"{scores['accuracy']:.4f} is below {budget:.0%} of fp32 {fp32['accuracy']:.4f} (needs ≥ "
+                          f"{budget * fp32['accuracy']:.4f})")
+    if failed:
+        raise ValidationError(f"target {target.name}: " + "; ".join(failed), gates)
+    return gates

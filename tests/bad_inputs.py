@@ -184,8 +184,16 @@ def student_with_pickled_state(ws):
     """A student folder holding a state.pt that is really a pickle payload (resume reads state.pt)."""
     transfer = ws.file("transfer.tsv", "text\tlabel\torigin\n" + "".join(f"{t}\t{y}\t{i}\n" for i, (t, y)
                                                                         in enumerate(GOOD_ROWS)))
+    from distill.data import task_from
+    from distill.record import claim
+    from distill.train import student_config, student_record
+
     out = ws.out("student-pickled-state")
     out.mkdir(parents=True, exist_ok=True)
+    # what an interrupted run of this same command leaves: its unfinished record, and the state.pt it resumes from
+    task = task_from(None, ws.good, ws.good)
+    cfg = student_config(task, {"examples": "original", "alpha": 1.0, "embedding": "random"})
+    claim(out, student_record(task, transfer, None, cfg, None), log=lambda *a: None)
     with open(out / "state.pt", "wb") as f:
         pickle.dump(Payload(ws.root / "PWNED-state"), f)
     return ["student", "--train", str(ws.good), "--dev", str(ws.good), "--transfer", str(transfer), "--examples",
@@ -214,7 +222,7 @@ def artifact_garbage(target: str, name: str, info: dict | None = None):
     """An artifact whose manifest matches its file's sha256, but the file is not a model of that format: the
     runtime's own parser must fail, as one line."""
     def make(ws):
-        from distill.label import file_sha256
+        from distill.io import file_sha256
 
         folder = ws.copy(ws.artifact, f"garbage-{target}")
         manifest = json.loads((folder / "manifest.json").read_text())
@@ -236,7 +244,7 @@ def pt2_with_payload(ws):
 
     import torch
 
-    from distill.label import file_sha256
+    from distill.io import file_sha256
 
     folder = ws.copy(ws.artifact.parent / "pt2", "payload-pt2")
     payload = io.BytesIO()

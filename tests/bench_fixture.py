@@ -13,6 +13,7 @@ def _artifact(model, role, fmt, params, size, acc=None, ratio=None, agreement=No
     return {"id": f"{model}/{fmt}", "model": model, "role": role, "format": fmt, "lossy": lossy, "mobile": mobile,
             "params": params, "params_no_embedding": params // 10, "size_mb": size, "size_note": "artifact files",
             "accuracy": acc, "ci95": None if acc is None else [acc - 0.02, acc + 0.02], "agreement": agreement,
+            "dev_n": None if acc is None else 872,
             "accuracy_ratio": ratio, "max_abs_logit_diff": diff, "peak_rss_mb_bs1": 300.0,
             "peak_rss_mb_bsmax": 400.0, "load_s": 0.5, "first_inference_ms": 3.0}
 
@@ -21,7 +22,8 @@ def _rec(art, threads, batch, p50, p90, sps, gflops=None, cv=1.0, valid=True):
     return {"artifact": art["id"], "model": art["model"], "role": art["role"], "format": art["format"],
             "mobile_format": art["mobile"], "scenario": "single-stream" if batch == 1 else "offline",
             "device": "cpu", "threads": threads, "batch_size": batch, "seq_len": 32, "latency_ms": _lat(p50, p90, cv),
-            "throughput_sps": sps, "rounds": 50, "valid": valid, "mobile_class": art["mobile"] and threads == 1
+            "throughput_sps": sps, "rounds": 50, "duration_s": 2.5, "min_rounds_met": valid, "min_time_met": True,
+            "valid": valid, "mobile_class": art["mobile"] and threads == 1
             and batch == 1, "achieved_gflops": gflops, "params": art["params"], "size_mb": art["size_mb"],
             "accuracy": art["accuracy"]}
 
@@ -48,9 +50,10 @@ def summary() -> dict:
             "conditions": {"seq_len": 32, "threads": [1, 2], "batch_sizes": [1, 512], "reference_batch_sizes": [1, 16],
                            "inputs": "real dev text packed to seq_len tokens per row (bench/inputs.py)",
                            "dev_lengths": [{"model": "stu", "mean": 25.0, "p50": 24.0, "p90": 40.0,
-                                            "max": 55}], "dev_n": 872, "min_rounds": 20, "min_rounds_offline": 3,
-                           "min_time_s": 2.0, "server": {"qps": 50.0, "p99_bound_ms": 50.0, "seconds_per_level": 1.5,
-                                                         "queue_limit": 64}},
+                                            "max": 55}], "dev_n": 872, "dev_size": 872, "dev_limit": 0,
+                           "min_rounds": 20, "min_rounds_offline": 3, "min_time_s": 2.0,
+                           "server": {"qps": 50.0, "p99_bound_ms": 50.0, "seconds_per_level": 1.5,
+                                      "queue_limit": 64}},
             "machine": {"matmul_fp32_cpu_1t": {"gflops": 90.0}, "matmul_fp32_cpu_2t": {"gflops": 125.0}},
             "artifacts": {a["id"]: a for a in arts}, "records": records, "skipped": [
                 {"test": "bench/test_latency.py::test_latency[stu/torch-cuda-1t-bs1]",

@@ -62,7 +62,10 @@ def test_report_command_writes_every_rendering(tmp_path, capsys):
 
 def test_ship_gate_passes_within_budget():
     ok, checks = check(summary(), "ort-mobile-int8", Budget(max_p90_ms=1.0, max_size_mb=2.0))
-    assert ok and all(c["ok"] for c in checks) and len(checks) == 4
+    assert ok and all(c["ok"] for c in checks)
+    assert [c["name"] for c in checks] == [
+        "argmax agreement with eager fp32", "dev accuracy / eager fp32", "accuracy pass covered the whole dev set",
+        "p90 latency, batch 1, 1 thread(s), cpu", "latency measurement valid", "file size"]
 
 
 @pytest.mark.parametrize("budget,reason", [
@@ -70,12 +73,59 @@ def test_ship_gate_passes_within_budget():
     (Budget(max_p90_ms=1.0, max_size_mb=0.5), "file size"),
     (Budget(max_p90_ms=1.0, min_accuracy_ratio=0.995), "dev accuracy / eager fp32"),
     (Budget(max_p90_ms=1.0, min_agreement=0.999), "argmax agreement"),
-    (Budget(max_p90_ms=1.0, threads=2), "not measured"),
+    (Budget(max_p90_ms=1.0, threads=2), "no single-stream record at batch 1, 2 thread(s)"),
 ])
 def test_ship_gate_names_each_failure(budget, reason):
     ok, checks = check(summary(), "ort-mobile-int8", budget)
     assert not ok
     assert any(reason in (c["reason"] or "") for c in checks), checks
+
+
+def _failed(checks: list[dict]) -> dict:
+    return {c["name"]: c["reason"] for c in checks if not c["ok"]}
+
+
+def test_ship_refuses_an_accuracy_pass_over_part_of_the_dev_set():
+    partial = summary()
+    partial["conditions"].update(dev_n=40, dev_limit=40)
+    partial["artifacts"]["stu/ort-mobile-int8"]["dev_n"] = 40
+    ok, checks = check(partial, "ort-mobile-int8", Budget(max_p90_ms=1.0))
+    assert not ok
+    assert _failed(checks) == {"accuracy pass covered the whole dev set": "accuracy pass covered the whole dev set: "
+                               "40 of 872 dev examples scored (--dev-limit 40); its accuracy speaks for a sample only"}
+    unknown = summary()
+    del unknown["conditions"]["dev_size"]  # an older summary: the full size is not known, so coverage is not
+    ok, checks = check(unknown, "ort-mobile-int8", Budget(max_p90_ms=1.0))
+    assert not ok and "not recorded" in _failed(checks)["accuracy pass covered the whole dev set"]
+
+
+def test_ship_refuses_an_invalid_latency_record_and_says_why():
+    short = summary()
+    row = next(r for r in short["records"] if r["artifact"] == "stu/ort-mobile-int8" and r["threads"] == 1
+               and r["scenario"] == "single-stream")
+    row.update(valid=False, min_time_met=False, duration_s=1.8)
+    ok, checks = check(short, "ort-mobile-int8", Budget(max_p90_ms=1.0))
+    assert not ok
+    failed = _failed(checks)
+    assert list(failed) == ["latency measurement valid"]  # the p90 itself is there: never "not measured"
+    assert failed["latency measurement valid"] == ("latency measurement valid: 1.8 s of timed rounds, below the "
+                                                   "minimum 2.0 s (at batch 1, 1 thread(s), cpu)")
+    assert "not measured" not in str(checks)
+    row.update(min_rounds_met=False, rounds=7)
+    ok, checks = check(short, "ort-mobile-int8", Budget(max_p90_ms=1.0))
+    assert "7 timed rounds, below the minimum 20" in _failed(checks)["latency measurement valid"]
+
+
+def test_ship_command_names_the_failed_checks(tmp_path, capsys):
+    bad = summary()
+    bad["artifacts"]["stu/ort-mobile-int8"]["dev_n"] = 40
+    next(r for r in bad["records"] if r["artifact"] == "stu/ort-mobile-int8")["valid"] = False
+    (tmp_path / "summary.json").write_text(json.dumps(bad))
+    assert main(["ship", str(tmp_path), "--target", "ort-mobile-int8", "--max-p90-ms", "1"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  accuracy pass covered the whole dev set: 40 (limit 872)" in out
+    assert "FAIL  latency measurement valid: rounds 50, duration_s 2.5" in out
+    assert "NO SHIP" in out and "40 of 872 dev examples" in out
 
 
 def test_ship_gate_checks_logit_parity_of_lossless_formats():

@@ -60,10 +60,22 @@ def test_bench_suite_runs_and_writes_results(exported_run, tmp_path):
     assert any("no CUDA device here" in s["reason"] for s in summary["skipped"])
     assert "onnx-int8-cpu-1t-bs1" in proc.stdout or (out / "summary.md").read_text().count("tiny-s0/onnx-int8")
     assert summary["machine"]["matmul_fp32_cpu_1t"]["gflops"] > 0
+    record = json.loads((out / "record.json").read_text())  # what was measured, complete once published
+    assert record["complete"] and record["stage"] == "bench"
+    assert record["settings"]["dev_limit"] == 40 and record["settings"]["selection"]["timed"] is False
+    assert set(record["inputs"]) >= set(arts) - {"bert-base/torch"}
+    assert summary["conditions"]["dev_n"] == 40 and summary["conditions"]["dev_size"] == 872
     before = (out / "summary.json").read_bytes()
-    again = _bench(exported_run, tmp_path, "-k", "matmul")
-    assert again.returncode != 0 and "--overwrite" in again.stderr + again.stdout
+    again = _bench(exported_run, tmp_path, "-k", "matmul")  # other tests chosen: measured differently
+    assert again.returncode != 0 and "--force redoes it" in again.stderr + again.stdout
+    assert "settings.selection.keyword: '' → 'matmul'" in again.stderr + again.stdout
     assert (out / "summary.json").read_bytes() == before
+    same = _bench(exported_run, tmp_path)  # the same settings and inputs: nothing to do, and not an error
+    assert same.returncode == 0 and "already measured with these settings" in same.stderr + same.stdout
+    assert (out / "summary.json").read_bytes() == before
+    forced = _bench(exported_run, tmp_path, "-k", "matmul", "--force")  # --force = --overwrite
+    assert forced.returncode == 0, forced.stdout[-3000:] + forced.stderr[-3000:]
+    assert json.loads((out / "record.json").read_text())["settings"]["selection"]["keyword"] == "matmul"
 
 
 def test_bench_ids_and_option_errors(exported_run, tmp_path):

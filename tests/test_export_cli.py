@@ -59,3 +59,17 @@ def test_export_input_errors_are_clear(tiny_run, tmp_path, capsys):
     assert "--buckets" in capsys.readouterr().err
     assert main(["predict", str(tmp_path), "text"]) == 2
     assert "no manifest.json" in capsys.readouterr().err
+
+
+def test_export_rerun_is_kept_refused_or_forced_from_the_command_line(tiny_run, tmp_path, capsys):
+    out = tmp_path / "artifacts"
+    args = ["export", str(tiny_run), "--models", "tiny-s0", "--targets", "onnx-int8", "--out", str(out)]
+    assert main(args) == 0
+    assert main(args) == 0 and "skipped" in capsys.readouterr().out  # same record: kept
+    assert main([*args, "--min-agreement", "0.995"]) == 2  # other thresholds: refused, artifact untouched
+    err = capsys.readouterr().err
+    assert "tiny-s0/onnx-int8 refused" in err and "settings.gates.argmax_agreement: 0.98 → 0.995" in err
+    assert main([*args, "--min-agreement", "0.995", "--force"]) == 0
+    assert main([*args, "--min-agreement", "0.995", "--rebuild"]) == 0  # the old name still works
+    assert main([*args, "--min-agreement", "1.5"]) == 2
+    assert "--min-agreement: expected a fraction in (0, 1]" in capsys.readouterr().err

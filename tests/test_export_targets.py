@@ -79,9 +79,19 @@ def test_target_exports_and_matches_eager(target, kind, exported, sources):
     assert any(k.endswith("-padded") for k in parity)
     if spec.tolerance is not None:
         assert max(parity.values()) <= spec.tolerance
+        assert manifest["gates"]["parity"] == {**manifest["gates"]["parity"], "threshold": spec.tolerance,
+                                               "value": max(parity.values()), "passed": True}
     else:  # lossy: argmax agreement and accuracy are what validation judged
         assert manifest["dev"]["accuracy"] >= OPTIONS.accuracy_budget * manifest["fp32_dev"]["accuracy"]
         assert max(parity.values()) < 0.5  # int8 of a random tiny model stays close, not bit-equal
+        gates = manifest["gates"]
+        assert set(gates) == {"argmax_agreement", "accuracy_ratio"} and all(g["passed"] for g in gates.values())
+        assert gates["argmax_agreement"]["threshold"] == OPTIONS.agreement_floor(kind)
+        assert gates["argmax_agreement"]["value"] == manifest["dev"]["argmax_agreement"]
+    assert outcome["gates"] == manifest["gates"]
+    record = json.loads((folder / "record.json").read_text())  # complete only beside a validated artifact
+    assert record["complete"] and record["settings"]["target"] == target
+    assert record["settings"]["max_length"] == sources[kind].max_length
     for name in manifest["files"]:
         assert (folder / name).stat().st_size > 0
     assert manifest["source"]["checkpoint_sha256"] and manifest["versions"]["torch"]
@@ -114,27 +124,40 @@ def test_deprecated_exporters_record_their_warning(exported):
 
 def test_failed_validation_removes_the_artifact_and_names_the_numbers(sources, dev, tmp_path):
     strict = dataclasses.replace(all_targets()["onnx-int8"], lossy=False, tolerance=1e-12, name="onnx-int8")
-    ctx = ExportContext(tmp_path / "scratch", OPTIONS)
     stale = tmp_path / "out" / "tiny-s0" / "onnx-int8"
     stale.mkdir(parents=True)
     (stale / "model.onnx").write_bytes(b"an older artifact")
+    [o] = export_source(sources["student"], [strict], tmp_path / "out", ExportContext(tmp_path / "scratch", OPTIONS),
+                        *dev, log=lambda *a: None)
+    assert o["status"] == "refused" and "no record of what made it" in o["error"]  # not ours to replace
+    assert (stale / "model.onnx").read_bytes() == b"an older artifact"
+    ctx = ExportContext(tmp_path / "scratch", OPTIONS, force=True)
     [o] = export_source(sources["student"], [strict], tmp_path / "out", ctx, *dev, log=lambda *a: None)
     assert o["status"] == "rejected"
     assert "onnx-int8" in o["error"] and "exceeds tolerance 1e-12" in o["error"] and "b1-s1" in o["error"]
-    assert not stale.exists()
+    assert o["gates"]["parity"]["passed"] is False and o["gates"]["parity"]["threshold"] == 1e-12
+    assert not stale.exists()  # forced: the old artifact goes, and the rejected one leaves nothing, no record
 
     budget = ExportContext(tmp_path / "scratch2", dataclasses.replace(OPTIONS, accuracy_budget=1.0001))
     [o] = export_source(sources["student"], [all_targets()["onnx-int8"]], tmp_path / "out", budget, *dev,
                         log=lambda *a: None)
     assert o["status"] == "rejected" and "below 100%" in o["error"] and "fp32" in o["error"]
+    assert "dev accuracy / fp32 1.0000 is below the threshold 1.0001" in o["error"]
     assert not (tmp_path / "out" / "tiny-s0" / "onnx-int8").exists()
+
+    unreachable = ExportContext(tmp_path / "scratch3", dataclasses.replace(OPTIONS, min_agreement=1.01))
+    [o] = export_source(sources["teacher"], [all_targets()["torch-int8"]], tmp_path / "out", unreachable, *dev,
+                        log=lambda *a: None)
+    assert o["status"] == "rejected" and "torch-int8" in o["error"]
+    assert "argmax agreement with fp32 1.0000 is below the threshold 1.01" in o["error"]
+    assert not (tmp_path / "out" / "teacher" / "torch-int8").exists()
 
 
 def test_manifest_round_trip_and_bad_manifest(exported, tmp_path):
     folder, manifest = read_manifest(exported[("student", "onnx")]["manifest"])
     assert manifest == json.loads((folder / "manifest.json").read_text())
     assert read_manifest(folder / "model.onnx") == (folder, manifest)  # any file of the artifact works too
-    from distill.label import file_sha256
+    from distill.io import file_sha256
 
     assert manifest["file_info"]["model.onnx"]["sha256"] == file_sha256(folder / "model.onnx")
     broken = tmp_path / "broken"

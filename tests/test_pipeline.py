@@ -83,7 +83,7 @@ def test_changed_settings_for_existing_output_are_refused(run, tiny_teacher):
     changed.write_text(config(tiny_teacher).replace("train_limit = 160\nbatch_size",
                                                                           "train_limit = 150\nbatch_size"))
     before = {p: p.read_bytes() for p in (root / "runs" / "tiny").rglob("*") if p.is_file()}
-    with pytest.raises(UserError, match="made with other settings.*train_limit"):
+    with pytest.raises(UserError, match="(?s)made with other settings.*train_limit: 160 → 150"):
         run_pipeline(config_path=changed, run_id="tiny", runs=root / "runs")
     after = {p: p.read_bytes() for p in (root / "runs" / "tiny").rglob("*") if p.is_file()}
     assert after == before  # the refused run left the folder as it was, config.json included
@@ -139,3 +139,18 @@ epochs = 1.0
 """)
     folders = {(j["name"], j["seed"]): j["folder"] for j in student_jobs(raw, get_task("sst2"))}
     assert folders[("emb-random", 0)] == folders[("bilstm-kd-aug", 0)] == "bilstm-kd-aug-s0"
+
+
+def test_a_smoke_run_ends_by_saying_what_it_showed(run):
+    """The quick preset ([run] smoke = true) is judged by whether every stage ran: its table ends with that, not
+    with the full recipe's accuracy targets marked "not met"."""
+    from distill.ablation import render_markdown
+
+    _, _, ablation = run
+    assert "## Targets" in render_markdown(ablation)  # a full run checks its targets
+    md = render_markdown({**ablation, "smoke": True})
+    assert "## Targets" not in md and "not met" not in md
+    last = md.rstrip().split("## ")[-1]
+    assert last.startswith("What this run showed") and "smoke run of the whole pipeline" in last
+    assert f"{len([s for s in ablation['summary'] if s['name'] != 'teacher'])} student row(s)" in last
+    assert f"all {ablation['n']:,} dev examples" in last

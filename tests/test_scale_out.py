@@ -65,6 +65,8 @@ def test_sharded_labelling_merges_to_the_one_process_logits_and_resumes_per_shar
     resumed = transfer.parent / "logits-resumed"
     resumed.mkdir()
     np.save(resumed / "chunk_00001.npy", np.full((100, 2), 7.0, np.float32))
+    record = json.loads((out / "record.json").read_text())  # what an interrupted run leaves: its unfinished record
+    (resumed / "record.json").write_text(json.dumps({**record, "complete": False}))
     _run(["label", "--teacher", str(tiny_teacher), "--transfer", str(transfer), "--out", str(resumed),
           "--chunk-size", "100", "--batch-size", "32"], nproc=2)
     again = np.load(resumed / "logits.npy")

@@ -1,0 +1,150 @@
+"""Prose in result folders is made from what was recorded: the ablation's deviations and times (env.json,
+teacher/metrics.json, the students' files), the dev-split caption (split.json), the scale-out caption
+(scale_out.json, env.json) and the bench deviations (summary.json). Each test writes recorded files that differ
+from the machine these tests run on and checks the text follows the files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from bench_fixture import summary
+
+from bench import report, scale_out
+from distill.ablation import publish, write_ablation
+from distill.data import get_task
+from distill.errors import UserError
+from distill.protocol import describe_split
+
+BIG = {"cpu": "Big Iron 9000", "cores": 64, "ram_gb": 512.0, "gpu": "NVIDIA H200"}
+ARCH = {"vocab_size": 100, "embed_dim": 384, "multichannel": True, "hidden": 150, "fc": 200, "num_labels": 2,
+        "dropout": 0.1, "pad_id": 0}
+
+
+def _write(path: Path, data) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data))
+
+
+def _published(root: Path, env: dict | None, teacher_seconds: dict) -> Path:
+    """A results folder as `publish` leaves it: one kd student, one GloVe student, no run folder."""
+    _write(root / "config.json", {
+        "run_id": "fake", "command": "distill-bench pipeline --config fake.toml", "run": {"task": "sst2"},
+        "teacher": {"epochs": 1.0},
+        "students": {"bilstm-kd": {"embedding": "wordpiece", "multichannel": True, "seeds": [0]},
+                     "emb-glove50": {"embedding": "glove50", "embed_dim": 50, "group": "embedding", "seeds": [0]}}})
+    if env is not None:
+        _write(root / "env.json", env)
+    _write(root / "teacher" / "metrics.json", {
+        "task": "sst2", "model": "/somewhere/some_teacher_pkg/model", "dev_accuracy": 0.9, "ci95": [0.88, 0.92],
+        "n_dev": 872, "params": 34_000_000, "params_no_embedding": 20_000_000, "config": {"seed": 42, "epochs": 1.0},
+        **teacher_seconds})
+    for folder, embedding, dim, acc, no_emb in (("bilstm-kd-s0", "wordpiece-multichannel", 384, 0.85, 1_164_602),
+                                                ("emb-glove50-s0", "glove50", 50, 0.84, 303_002)):
+        _write(root / "students" / folder / "metrics.json", {
+            "accuracy": acc, "ci95": [acc - 0.02, acc + 0.02], "n": 872, "params": 2_000_000,
+            "params_no_embedding": no_emb, "embedding": embedding, "train_seconds": 120.0,
+            "config": {"epochs": 1.0}, "train_rows": 1000})
+        _write(root / "students" / folder / "config.json",
+               {"student": {**ARCH, "embed_dim": dim, "multichannel": embedding.endswith("multichannel")}})
+    _write(root / "weights.json", {"max_committed_mb": 8.0, "students": {}})
+    return root
+
+
+def test_ablation_hardware_teacher_and_times_come_from_the_recorded_files(tmp_path):
+    folder = _published(tmp_path / "pub", BIG, {"train_seconds": 600.0, "train_seconds_this_process": 60.0})
+    ab = write_ablation(folder)
+    md = (folder / "ablation.md").read_text()
+    hardware = next(d for d in ab["deviations"] if d.startswith("Hardware"))
+    assert "Big Iron 9000 (64 cores, 512.0 GB RAM), GPU NVIDIA H200" in hardware
+    teacher = next(d for d in ab["deviations"] if d.startswith("Teacher"))
+    assert "some_teacher_pkg (34.0M params, 1.0 epochs)" in teacher and "BERT-large (340M)" in teacher
+    assert "10× fewer parameters" in teacher
+    embeddings = next(d for d in ab["deviations"] if d.startswith("Embeddings"))
+    # the paper's 600-d student at these sizes, counted by the product's own model class
+    assert "GloVe 6B 50-d" in embeddings and "384-d" in embeddings and "(963,002)" in embeddings
+    for d in ab["deviations"]:
+        assert f"- {d}" in md
+    for claim in ("2 cores", "reachable", "CPU only", "idle", "MiniLM"):
+        assert claim not in md, claim
+    cells = [c.strip() for c in next(line for line in md.splitlines() if line.startswith("| teacher")).split("|")]
+    assert cells[9] == "10" and "not recorded" not in md  # 600 s, cumulative (tabulate prints 10.0 as 10)
+    assert "cumulative over resumed processes" in md
+    assert "0.8500" in md and "0.8400" in md  # the figures are the students' own
+
+
+def test_old_teacher_metrics_show_time_not_recorded_and_no_gpu(tmp_path):
+    env = {**BIG, "cores": 8, "gpu": None}
+    folder = _published(tmp_path / "pub", env, {"train_seconds_this_process": 60.0})
+    ab = write_ablation(folder)
+    md = (folder / "ablation.md").read_text()
+    assert "(8 cores, 512.0 GB RAM), no GPU recorded" in next(d for d in ab["deviations"] if d.startswith("Hardware"))
+    teacher_row = next(line for line in md.splitlines() if line.startswith("| teacher"))
+    assert "not recorded" in teacher_row
+    assert "its last process trained for 1.0 min, which is not cumulative" in md
+    assert ab["rows"][0]["train_seconds"] is None and ab["rows"][0]["train_seconds_last_process"] == 60.0
+
+
+def test_missing_env_json_is_said(tmp_path):
+    ab = write_ablation(_published(tmp_path / "pub", None, {"train_seconds": 60.0}))
+    assert "Hardware: not recorded (no env.json in the run folder)." in ab["deviations"]
+
+
+def test_publish_refuses_a_published_folder(tmp_path):
+    folder = _published(tmp_path / "pub", BIG, {"train_seconds": 60.0})
+    with pytest.raises(UserError, match="published results folder"):
+        publish(folder, tmp_path / "elsewhere")
+
+
+def _split_info(source: str) -> dict:
+    return {"protocol": "dev-split", "source": source, "seed": 3, "train_fraction": 0.8,
+            "splits": {"train": {"file": "train.tsv", "rows": 80, "sha256": "a" * 64},
+                       "dev": {"file": "dev.tsv", "rows": 20, "sha256": "b" * 64}}}
+
+
+def test_dev_split_caption_says_what_was_read():
+    caption = describe_split(get_task("qqp"), _split_info("/x/QQP/dev.tsv"))
+    assert "no train file is registered or configured for qqp" in caption
+    assert "seed 3" in caption and "100 rows" in caption and "aaaaaaaaaaaaaaaa…" in caption
+    assert "reachable" not in caption
+    chosen = describe_split(get_task("sst2"), _split_info("/x/SST-2/dev.tsv"))  # a train file exists
+    assert "run.protocol chose it over the task's train file" in chosen
+
+
+def _scale_out(folder: Path, env: dict, load: bool) -> str:
+    arm = {"label_sentences_per_s": 100.0, "label_speedup": 1.0, "student_examples_per_s": 50.0,
+           "student_speedup": 1.0, "teacher_examples_per_s": 10.0, "teacher_speedup": 1.0}
+    arms = [{"name": "1 process × 1 thread", "nproc": 1, "threads": 1, **arm},
+            {"name": "4 processes × 16 thread(s)", "nproc": 4, "threads": 16, **arm}]
+    if load:
+        arms = [{**a, "load_avg_before": [0.25 + i, 0.5, 0.75], "teacher_model": "/w/some_teacher_pkg/model"}
+                for i, a in enumerate(arms)]
+    _write(folder / "scale_out.json", {"conditions": {"run": "runs/x", "rows": 4000, "student_steps": 120,
+                                                      "teacher_steps": 30, "cores": 64, "backend": "nccl",
+                                                      "command": "python -m bench.scale_out"}, "arms": arms})
+    _write(folder / "env.json", {**env, "libraries": {"torch": "9.9"}, "git": {"sha": "abc"}})
+    scale_out.render(folder)
+    return (folder / "scale_out.md").read_text()
+
+
+def test_scale_out_caption_from_recorded_load_and_gpu(tmp_path):
+    md = _scale_out(tmp_path / "a", BIG, load=True)
+    assert "1 process × 1 thread: 0.25/0.50/0.75; 4 processes × 16 thread(s): 1.25/0.50/0.75" in md
+    assert "GPU recorded in env.json: NVIDIA H200 (backend nccl)" in md
+    assert "64 cores (Big Iron 9000)" in md and "some_teacher_pkg" in md
+    for claim in ("idle", "lent", "No GPU", "MiniLM", "2 cores"):
+        assert claim not in md, claim
+    old = _scale_out(tmp_path / "b", {**BIG, "gpu": None}, load=False)
+    assert "Load average before the arms: not recorded." in old
+    assert "env.json records no GPU" in old and "not in scale_out.json" in old
+
+
+def test_bench_deviations_from_summary_env():
+    s = summary()
+    s["env"] = {**s.get("env", {}), **BIG}
+    text = report.deviations(s)
+    assert "Big Iron 9000 with 64 cores and GPU NVIDIA H200" in text
+    assert "bert-large rows are random-weight shapes" in text and "BERT-base" not in text
+    md = report.render_markdown(s)
+    assert "x86" not in md and "phone formats on this machine's CPU (Big Iron 9000)" in md
