@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from distill.layout import RunLayout
+
 OPTIONS = [  # (flag, default, help)
     ("--run-dir", None, "run folder made by `distill-bench pipeline` and `distill-bench export` (required)"),
     ("--targets", "all", "comma list of formats: torch (eager) and export targets, or 'all'"),
@@ -135,7 +137,7 @@ def from_pytest(config) -> BenchConfig:
     if not run_dir:
         raise pytest.UsageError("--run-dir: give the run folder to benchmark, e.g. "
                                 "`pytest bench --run-dir runs/sst2-paper`")
-    if not (Path(run_dir) / "config.json").is_file():
+    if not RunLayout(run_dir).config.is_file():
         raise pytest.UsageError(f"--run-dir: {run_dir} is not a run folder (no config.json)")
     targets = _names("--targets", opt("--targets"))
     references = _names("--references", opt("--references"))

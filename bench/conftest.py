@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from bench.config import add_options, from_pytest
+from bench.session import AlreadyMeasured, BenchSession
+from distill.errors import UserError
 
 SESSION_KEY = pytest.StashKey()
 
@@ -27,13 +29,9 @@ def pytest_addoption(parser):
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-benchmark reads --benchmark-json in its own pytest_configure
 def pytest_configure(config):
-    from distill.errors import UserError
-
     if config.getoption("help"):
         return
     cfg = from_pytest(config)
-    from bench.session import AlreadyMeasured, BenchSession
-
     try:
         session = BenchSession(cfg)
         if not config.option.collectonly:  # listing the tests writes nothing

@@ -10,11 +10,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence
+from torch.utils.flop_counter import FlopCounterMode
 
 
 def flops_per_sample(module: nn.Module, ids: torch.Tensor, mask: torch.Tensor) -> float:
-    from torch.utils.flop_counter import FlopCounterMode
-
     recurrent = [0]
 
     def count(weights: int):

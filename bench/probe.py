@@ -18,6 +18,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch  # noqa: F401  (the baseline includes torch: every runner here is called through it)
+
+from bench.artifacts import load_runner  # the loader only: nothing that reads a run folder (bench/specs.py)
 
 
 def _status_mb(field: str) -> float | None:
@@ -41,10 +44,6 @@ def _current_rss_mb() -> float:
 
 
 def probe(spec: dict, inputs: dict, threads: int, device: str = "cpu") -> dict:
-    import torch  # noqa: F401  (the baseline includes torch: every runner here is called through it)
-
-    from bench.artifacts import load_runner
-
     baseline = _current_rss_mb()
     start = time.perf_counter()
     runner = load_runner(spec, threads, device)

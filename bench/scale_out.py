@@ -27,7 +27,8 @@ from tabulate import tabulate
 
 from distill.dist import backend
 from distill.io import read_json, write_json, write_text
-from distill.runinfo import env_info
+from distill.layout import RunLayout
+from distill.runinfo import command_line, env_info
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,36 +41,36 @@ def arms(nproc: int, cores: int) -> list[dict]:
 
 
 def run(args: list[str], nproc: int, threads: int) -> float:
-    """Run `python -m distill ARGS` (under torchrun when nproc > 1); wall seconds including start-up."""
+    """Run `python -m distill_bench ARGS` (under torchrun when nproc > 1); wall seconds including start-up."""
     launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"] \
         if nproc > 1 else [sys.executable]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "HF_HUB_OFFLINE": "1", "TQDM_DISABLE": "1"}
     start = time.time()
-    proc = subprocess.run([*launcher, "-m", "distill", *args], cwd=ROOT, env=env, capture_output=True, text=True)
+    proc = subprocess.run([*launcher, "-m", "distill_bench", *args], cwd=ROOT, env=env, capture_output=True, text=True)
     if proc.returncode:
         raise SystemExit(f"failed: {' '.join(args)}\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
     return time.time() - start
 
 
-def measure(run_dir: Path, work: Path, arm: dict, rows: int, student_steps: int, teacher_steps: int) -> dict:
-    tag = f"{arm['nproc']}p{arm['threads']}t"
-    transfer = work / "transfer.tsv"
-    teacher = run_dir / "teacher" / "model"
+def measure(run_dir: Path, transfer: Path, work: Path, arm: dict, rows: int, student_steps: int,
+            teacher_steps: int) -> dict:
+    """One arm: `transfer` (the slice) labelled, a student and a teacher trained, each into a run-shaped
+    scratch folder of its own under `work`, and the figures the commands recorded read back."""
+    scratch = RunLayout(work / f"{arm['nproc']}p{arm['threads']}t")
+    teacher = RunLayout(run_dir).teacher_model
     n, t = arm["nproc"], arm["threads"]
-    label_dir = work / f"label-{tag}"
-    run(["label", "--teacher", str(teacher), "--transfer", str(transfer), "--out", str(label_dir),
+    run(["label", "--teacher", str(teacher), "--transfer", str(transfer), "--out", str(scratch.logits),
          "--chunk-size", str(max(1, rows // (8 * n))), "--batch-size", "128"], n, t)
-    label = read_json(label_dir / "label.json")
-    student_dir = work / f"student-{tag}"
-    run(["student", "--task", "sst2", "--transfer", str(transfer), "--logits", str(label_dir), "--teacher",
+    label = read_json(scratch.label_stats)  # the label command's figures
+    student_dir = scratch.student("student")
+    run(["student", "--task", "sst2", "--transfer", str(transfer), "--logits", str(scratch.logits), "--teacher",
          str(teacher), "--examples", "all", "--alpha", "0", "--embedding", "wordpiece", "--multichannel",
          "--batch-size", "50", "--epochs", str(student_steps * 50 / rows), "--eval-every", "100000",
          "--out", str(student_dir)], n, t)
-    student = read_json(student_dir / "metrics.json")
-    teacher_dir = work / f"teacher-{tag}"
+    student = read_json(scratch.student_metrics("student"))  # the student command's figures
     run(["teacher", "--task", "sst2", "--train-limit", str(teacher_steps * 32), "--epochs", "1", "--batch-size", "32",
-         "--eval-every", "100000", "--out", str(teacher_dir)], n, t)
-    tm = read_json(teacher_dir / "metrics.json")
+         "--eval-every", "100000", "--out", str(scratch.teacher)], n, t)
+    tm = read_json(scratch.teacher_metrics)
     return {
         **arm, "teacher_model": tm.get("model"),
         "label_sentences_per_s": label["sentences_per_second"], "label_seconds": label["seconds_this_process"],
@@ -100,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     with tempfile.TemporaryDirectory(prefix="scale-out-") as tmp:
         work = Path(tmp)
-        with open(a.run / "transfer.tsv", encoding="utf-8") as src, open(work / "transfer.tsv", "w") as dst:
+        transfer = RunLayout(work).transfer  # run-shaped scratch: the first --rows rows of the run's transfer set
+        with open(RunLayout(a.run).transfer, encoding="utf-8") as src, open(transfer, "w") as dst:
             for i, line in enumerate(src):
                 if i > a.rows:
                     break
@@ -108,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         for arm in arms(nproc, cores):
             print(f"measuring {arm['name']} …", flush=True)
             load = [round(x, 2) for x in os.getloadavg()]  # 1, 5, 15 min: did anything else share the cores?
-            results.append({**measure(a.run, work, arm, a.rows, a.student_steps, a.teacher_steps),
+            results.append({**measure(a.run, transfer, work, arm, a.rows, a.student_steps, a.teacher_steps),
                             "load_avg_before": load})
             print(results[-1], flush=True)
     base = results[0]
@@ -119,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     env = env_info()
     conditions = {"run": str(a.run), "rows": a.rows, "student_steps": a.student_steps,
                   "teacher_steps": a.teacher_steps, "cores": cores, "backend": backend(),
-                  "command": " ".join(["python -m bench.scale_out", *(argv or sys.argv[1:])])}
+                  "command": "python -m " + command_line(prog="bench.scale_out")}
     write_json(a.out / "scale_out.json", {"conditions": conditions, "arms": results})
     write_json(a.out / "env.json", env)
     table = render(a.out)

@@ -24,14 +24,24 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench.artifacts import EAGER, discover, encoder_for, load_runner
+from bench.artifacts import eager_module, encoder_for, load_runner
 from bench.config import BenchConfig
+from bench.flops import flops_per_sample
+from bench.formats import EAGER, facts
 from bench.inputs import batches, length_stats, packed_rows
+from bench.report import render
+from bench.specs import discover
+from distill.data import load_split
 from distill.errors import UserError
-from distill.io import exclusive, file_sha256, read_json, replace, write_json
+from distill.io import exclusive, file_sha256, replace, write_json
+from distill.layout import RunLayout
 from distill.record import RECORD, decide, folder_sha256, make_record, refusal, seal, task_identity
+from distill.runinfo import command_line, env_info
+from distill.student_files import weights_file
+from export.manifest import MANIFEST, versions
+from export.registry import PROCESS
+from export.validate import dev_batches, predict_dev
 
-PROCESS_THREADS = {EAGER, "torchscript", "pt2", "torch-int8"}  # torch.set_num_threads governs these
 SUMMARY_VERSION = 1
 
 
@@ -45,12 +55,9 @@ class MeasuredDifferently(UserError):
 
 class BenchSession:
     def __init__(self, config: BenchConfig):
-        from distill.data import load_split
-        from distill.pipeline import task_of_run
-
         self.config = config
         self.run_dir = Path(config.run_dir)
-        self.task = task_of_run(read_json(self.run_dir / "config.json"), self.run_dir)
+        self.task = RunLayout(self.run_dir).task()
         dev = load_split(self.task, "dev")
         self.dev_texts, self.dev_labels = list(dev["text"]), np.asarray(dev["label"])
         self.dev_texts_b = list(dev["text_b"]) if self.task.is_pair else None  # second sentences of pairs
@@ -84,7 +91,8 @@ class BenchSession:
     def runner(self, spec: dict, threads: int, device: str):
         """A loaded runner, kept while consecutive tests use the same artifact (tests are ordered so)."""
         torch.set_num_threads(threads)
-        key = (spec["id"], device, None if spec["format"] in PROCESS_THREADS else threads)
+        # a runtime whose threads torch sets for the whole process serves every thread count once loaded
+        key = (spec["id"], device, None if facts(spec["format"]).threads == PROCESS else threads)
         if key != self._runner_key:
             self._runner_key, self._runner = None, None  # free the previous model before loading the next
             self._runner = load_runner(spec, threads, device)
@@ -93,8 +101,6 @@ class BenchSession:
 
     def fp32_logits(self, spec: dict) -> np.ndarray:
         """Dev logits of the spec's model in eager fp32: the reference every artifact is scored against."""
-        from export.validate import dev_batches, predict_dev
-
         if spec["model"] not in self._fp32:
             eager = next(s for s in self.specs_all() if s["model"] == spec["model"] and s["format"] == EAGER)
             texts, texts_b = self.dev_texts_used()
@@ -105,9 +111,6 @@ class BenchSession:
 
     def flops_per_sample(self, spec: dict) -> float | None:
         """GFLOP per input row at --seq-len, from the model's eager fp32 graph (the same for every format)."""
-        from bench.artifacts import eager_module
-        from bench.flops import flops_per_sample
-
         if spec["model"] not in self._flops:
             ids, mask = (torch.from_numpy(a[:2]) for a in self.rows(spec))
             if spec["role"] == "reference":  # count 1- and 2-layer copies: FLOPs are linear in depth
@@ -144,8 +147,6 @@ class BenchSession:
     # -- writing ---------------------------------------------------------------------------------------------
     def record(self) -> dict:
         """The record of this session's measurement (distill/record.py): what the numbers depend on."""
-        from distill.runinfo import env_info
-
         task_settings, inputs = task_identity(self.task, ("dev",))
         env = env_info()
         settings = {**self.config.measurement_settings(), "task": task_settings,
@@ -153,13 +154,13 @@ class BenchSession:
         models = {s["model"] for s in self.specs}
         for spec in self.specs + [s for s in self.specs_all() if s["format"] == EAGER and s["model"] in models]:
             if spec.get("folder"):
-                inputs[spec["id"]] = file_sha256(Path(spec["folder"]) / "manifest.json")
+                inputs[spec["id"]] = file_sha256(Path(spec["folder"]) / MANIFEST)
             elif spec["role"] == "student":
-                inputs[spec["id"]] = file_sha256(Path(spec["source"]) / "model.safetensors")
+                inputs[spec["id"]] = file_sha256(weights_file(spec["source"]))
             elif spec["role"] == "teacher":
                 inputs[spec["id"]] = folder_sha256(spec["source"])
         record = make_record("bench", settings, inputs)
-        record["provenance"]["command"] = _command()  # pytest's, not distill-bench's
+        record["provenance"]["command"] = command_line(prog="pytest")  # pytest's, not distill-bench's
         return record
 
     def start(self) -> None:
@@ -182,7 +183,7 @@ class BenchSession:
         write_json(self.partial / "env.json", self.env)
         write_json(self.partial / RECORD, self.bench_record)
         write_json(self.partial / "config.json", {
-            "run_id": self.config.run_id, "command": _command(), "options": self.config.as_dict(),
+            "run_id": self.config.run_id, "command": command_line(prog="pytest"), "options": self.config.as_dict(),
             "artifacts": [s["id"] for s in self.specs], "task": self.task.name})
         self._started = time.perf_counter()
 
@@ -217,8 +218,6 @@ class BenchSession:
                 "skipped": self.outcomes["skipped"], "failed": self.outcomes["failed"]}
 
     def finish(self, benchmark_json: Path | None, interrupted: bool) -> Path | None:
-        from bench.report import render
-
         env = self.env
         if benchmark_json and benchmark_json.is_file() and benchmark_json.parent.resolve() != self.partial.resolve():
             shutil.copy2(benchmark_json, self.partial / "benchmark.json")
@@ -236,9 +235,6 @@ class BenchSession:
 
 
 def _env(config: BenchConfig) -> dict:
-    from distill.runinfo import env_info
-    from export.manifest import versions
-
     env = env_info()
     env["libraries"].update({k: v for k, v in versions().items() if k not in env["libraries"]})
     env["threads"]["bench"] = config.threads
@@ -262,9 +258,3 @@ def _join(record: dict, artifact: dict) -> dict:
             "accuracy_ratio": artifact.get("accuracy_ratio"), "peak_rss_mb": peak,
             "load_s": artifact.get("load_s"), "first_inference_ms": artifact.get("first_inference_ms")}
 
-
-def _command() -> str:
-    import shlex
-    import sys
-
-    return shlex.join(["pytest", *sys.argv[1:]]) if "pytest" in sys.argv[0] else shlex.join(sys.argv)

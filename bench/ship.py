@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.selection import best_student
 from distill.errors import UserError
 from distill.io import read_json
 
@@ -32,8 +33,6 @@ class Budget:
 
 def check(summary: dict, target: str, budget: Budget, model: str | None = None) -> tuple[bool, list[dict]]:
     """(passed, checks); each check: {name, ok, measured, limit, reason}."""
-    from bench.report import best_student
-
     model = model or best_student(summary)
     artifact_id = f"{model}/{target}"
     artifact = summary["artifacts"].get(artifact_id)

@@ -7,11 +7,10 @@ import numpy as np
 
 from bench.artifacts import encoder_for
 from bench.timing import load_or_skip
+from export.validate import dev_batches, predict_dev, score
 
 
 def test_accuracy(bench, artifact):
-    from export.validate import dev_batches, predict_dev, score
-
     texts, texts_b = bench.dev_texts_used()
     labels = bench.dev_labels[:len(texts)]
     run = load_or_skip(bench, artifact, max(bench.config.threads), "cpu")

@@ -18,106 +18,21 @@ from __future__ import annotations
 
 import shutil
 import statistics
-from dataclasses import replace
 from pathlib import Path
 
-from tabulate import tabulate
-
+from distill.ablation_text import deviations, render_markdown
 from distill.errors import UserError
-from distill.io import read_json, write_json, write_text
-
-PAPER_TEACHER = ("BERT-large", 340e6)  # Tang et al. 2019's teacher and its parameter count
-PAPER_EMBEDDING = "word2vec GoogleNews 300-d"
-PAPER_EMBED_DIM = 300
-EMBEDDINGS = {"wordpiece": "the teacher's WordPiece input vectors", "glove50": "GloVe 6B 50-d",
-              "random": "random vectors"}  # what each value of the students' `embedding` setting reads
-
-
-def _deviations(config: dict, teacher: dict, task, env: dict | None, rows: list[dict], folder: Path) -> list[str]:
-    """The ways this run differs from the paper, each made from what the run recorded (config.json, env.json,
-    teacher/metrics.json, the students' metrics and config)."""
-    return [_teacher_deviation(config, teacher),
-            (f"Data protocol — {task.protocol}. The paper trains on the full GLUE train set and reports GLUE test."
-             if task.protocol.startswith("dev-split") else
-             f"Dev protocol: the best checkpoint of every model is chosen on {task.name} dev and the same dev set "
-             f"is reported (n = {teacher['n_dev']}); the paper reports GLUE test."),
-            *_embedding_deviation(rows, folder),
-            _hardware(env)]
-
-
-def _teacher_deviation(config: dict, teacher: dict) -> str:
-    model = Path(teacher.get("model", ""))
-    name = model.parent.name if model.name == "model" else model.name  # wheel folders end in .../<pkg>/model
-    epochs = teacher.get("config", {}).get("epochs", config.get("teacher", {}).get("epochs"))
-    paper, paper_params = PAPER_TEACHER
-    params = teacher.get("params")
-    size = (f"{params / 1e6:.1f}M params" if params else "params not recorded") + \
-        (f", {epochs} epochs" if epochs is not None else "")
-    diff = f": {paper_params / params:.0f}× fewer parameters" if params else ""
-    return f"Teacher: {name or 'a local folder'} ({size}) in place of the paper's {paper} " \
-           f"({paper_params / 1e6:.0f}M){diff}."
-
-
-def _embedding_deviation(rows: list[dict], folder: Path) -> list[str]:
-    """What the students read instead of word2vec, and what the WordPiece width does to their size."""
-    students = [r for r in rows if r["name"] != "teacher"]
-    kinds = list(dict.fromkeys(r["embedding"].removesuffix("-multichannel") for r in students))
-    if not kinds:
-        return []
-    used = [EMBEDDINGS.get(k, k) for k in kinds]
-    text = (f"Embeddings: the students read {', '.join(used[:-1]) + ' or ' + used[-1] if len(used) > 1 else used[0]}"
-            f" (the embedding column) in place of the paper's {PAPER_EMBEDDING}.")
-    wide = next((r for r in students if r["embedding"] == "wordpiece-multichannel"
-                 and (folder / "students" / r["folder"] / "config.json").exists()), None)
-    if wide:
-        from distill.students import StudentConfig, build_student
-
-        arch = read_json(folder / "students" / wide["folder"] / "config.json")["student"]
-        paper = build_student(StudentConfig(**{**arch, "vocab_size": 1, "embed_dim": PAPER_EMBED_DIM}))
-        paper_params, measured = paper.num_params(non_embedding=True), wide["params_no_embedding"]
-        more = "more" if measured > paper_params else "fewer" if measured < paper_params else "as many"
-        text += (f" The WordPiece vectors have the teacher's width ({arch['embed_dim']}-d, the students' "
-                 f"config.json), so a multichannel WordPiece student reads {2 * arch['embed_dim']}-d input and has "
-                 f"{more} non-embedding parameters ({measured:,}, {wide['name']}) than the same student at the "
-                 f"paper's {2 * PAPER_EMBED_DIM}-d configuration ({paper_params:,}); the params columns give the "
-                 "measured counts.")
-    return [text]
-
-
-def _hardware(env: dict | None) -> str:
-    """The machine as env.json recorded it (the run's first process wrote it)."""
-    if not env:
-        return "Hardware: not recorded (no env.json in the run folder)."
-    ram = f", {env['ram_gb']} GB RAM" if env.get("ram_gb") else ""
-    gpu = f"GPU {env['gpu']}" if env.get("gpu") else "no GPU"
-    return (f"Hardware (env.json): {env.get('cpu') or 'CPU model not recorded'} ({env.get('cores', '?')} cores"
-            f"{ram}), {gpu} recorded; the epochs column gives each student's training length.")
-
-
-def is_published(folder: Path) -> bool:
-    """A results folder written by `publish` (it holds weights.json), not a run folder."""
-    return (Path(folder) / "weights.json").exists()
-
-
-def _task(config: dict, folder: Path):
-    """The run's task and protocol; a published folder has no split files, only data/split.json."""
-    from distill.pipeline import base_task, task_of_run
-    from distill.protocol import describe_split
-
-    if not is_published(folder):
-        return task_of_run(config, folder)
-    task = base_task(config)
-    split = folder / "data" / "split.json"
-    return replace(task, protocol=describe_split(task, read_json(split))) if split.exists() else task
+from distill.io import file_sha256, read_json, write_json, write_text
+from distill.layout import RunLayout
+from distill.run_config import student_jobs
 
 
 def collect(run_dir: Path) -> dict:
-    from distill.pipeline import student_jobs
-
-    config = read_json(run_dir / "config.json")
-    task = _task(config, run_dir)
-    teacher = read_json(run_dir / "teacher" / "metrics.json")
-    env = read_json(run_dir / "env.json") if (run_dir / "env.json").exists() else None
+    run = RunLayout(run_dir)
+    config = run.read_config()
+    task = run.task(config)
+    teacher = read_json(run.teacher_metrics)
+    env = read_json(run.env) if run.env.exists() else None
     rows = [{"name": "teacher", "group": "ablation", "seed": teacher["config"]["seed"],
              "accuracy": teacher["dev_accuracy"], "ci95": teacher.get("ci95"), "n": teacher["n_dev"],
              **_f1_and_extra(teacher),
@@ -125,7 +40,7 @@ def collect(run_dir: Path) -> dict:
              "embedding": "teacher", **_teacher_seconds(teacher),
              "folder": "teacher", "command": config["command"]}]
     for job in student_jobs(config, task):
-        path = run_dir / "students" / job["folder"] / "metrics.json"
+        path = run.student_metrics(job["folder"])
         if not path.exists():
             continue  # not trained yet: the table shows what exists
         m = read_json(path)
@@ -149,13 +64,13 @@ def collect(run_dir: Path) -> dict:
                         **({"f1_mean": statistics.fmean(r["f1"] for r in seeds)} if "f1" in first else {}),
                         **{f"{split}_mean": statistics.fmean(r["extra_dev"][split]["accuracy"] for r in seeds)
                            for split in first.get("extra_dev", {})}})
-    transfer = run_dir / "transfer.json"
+    transfer = run.transfer_stats
     return {"task": teacher["task"], "split": "dev", "n": teacher["n_dev"], "run_id": config["run_id"],
             "smoke": bool(config.get("run", {}).get("smoke", False)), "teacher_n_train": teacher.get("n_train"),
             "transfer_rows": read_json(transfer)["rows"] if transfer.exists() else None,
             "command": config["command"], "protocol": task.protocol, "f1": task.f1,
             "extra_dev": list(task.extra_dev), "rows": rows, "summary": summary,
-            "deviations": _deviations(config, teacher, task, env, rows, run_dir)}
+            "deviations": deviations(config, teacher, task, env, rows, run_dir)}
 
 
 def _teacher_seconds(metrics: dict) -> dict:
@@ -175,134 +90,14 @@ def _f1_and_extra(metrics: dict) -> dict:
     return out
 
 
-def _ci(value: float, ci: list | None) -> str:
-    return f"{value:.4f} [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else f"{value:.4f}"
-
-
-def render_markdown(ab: dict) -> str:
-    extra = ab.get("extra_dev", [])
-
-    def table(group: str) -> str:
-        body = []
-        for s in (x for x in ab["summary"] if x["group"] == group):
-            seeds = [r for r in ab["rows"] if r["name"] == s["name"]]
-            row = [s["name"], s["n_seeds"], f"{s['mean']:.4f}", f"{s['std']:.4f}",
-                   ", ".join(_ci(r["accuracy"], r.get("ci95")) for r in seeds)]
-            if ab.get("f1"):
-                row += [f"{s['f1_mean']:.4f}" if "f1_mean" in s else "",
-                        ", ".join(_ci(r["f1"], r.get("f1_ci95")) for r in seeds if "f1" in r)]
-            for split in extra:
-                row += [f"{s[split + '_mean']:.4f}" if split + "_mean" in s else "",
-                        ", ".join(_ci(r["extra_dev"][split]["accuracy"], r["extra_dev"][split]["ci95"])
-                                  for r in seeds if split in r.get("extra_dev", {}))]
-            row += [f"{s['params']:,}" if s["params"] else "", f"{s['params_no_embedding']:,}"
-                    if s["params_no_embedding"] else "", s["embedding"],
-                    _minutes(seeds),
-                    seeds[0].get("epochs", ""), f"{seeds[0]['train_rows']:,}" if seeds[0].get("train_rows") else ""]
-            body.append(row)
-        headers = ["row", "seeds", "mean acc", "std", "each seed acc [95% CI]"]
-        if ab.get("f1"):
-            headers += ["mean F1", "each seed F1 [95% CI]"]
-        for split in extra:
-            headers += [f"mean acc {split}", f"each seed {split} [95% CI]"]
-        headers += ["params", "params w/o emb", "embedding", "train min/seed (cumulative over resumed processes)",
-                    "epochs", "train rows"]
-        return tabulate(body, headers=headers, tablefmt="github")
-
-    task = ab["task"].upper()
-    parts = [f"# {task} {ab['split']} ablation — run `{ab['run_id']}`", "",
-             f"Made by `{ab['command']}`; n = {ab['n']} {ab['split']} examples; 95% CIs are percentile "
-             "bootstrap (2,000 resamples). Every figure below is read from `ablation.json`.", ""]
-    if ab.get("protocol"):
-        parts += [f"Data protocol — {ab['protocol']}.", ""]
-    parts += [table("ablation"), "", *_time_notes(ab), ""]
-    if any(s["group"] == "embedding" for s in ab["summary"]):
-        parts += ["## Embedding comparison (bilstm-kd-aug settings, one seed each)", "", table("embedding"), ""]
-    if not ab.get("smoke"):
-        parts += ["## Targets, checked against the figures above", "", *_targets(ab), ""]
-    parts += ["## Deviations from the paper", "", *[f"- {d}" for d in ab["deviations"]], ""]
-    if ab.get("smoke"):  # last, so it is what the user reads when the command ends
-        parts += ["## What this run showed", "", _smoke_summary(ab), ""]
-    return "\n".join(parts)
-
-
-def _smoke_summary(ab: dict) -> str:
-    """A smoke run ([run] smoke = true, the quick preset) is judged by whether every stage ran, not by the full
-    recipe's accuracy targets."""
-    students = [s for s in ab["summary"] if s["name"] != "teacher"]
-    teacher = next(s for s in ab["summary"] if s["name"] == "teacher")
-    fed = f" on {ab['teacher_n_train']:,} sentences" if ab.get("teacher_n_train") else ""
-    rows = f" of {ab['transfer_rows']:,} rows" if ab.get("transfer_rows") else ""
-    best = max(students, key=lambda s: s["mean"]) if students else None
-    return (f"A smoke run of the whole pipeline at small scale: a teacher fine-tuned{fed} (dev {teacher['mean']:.4f}),"
-            f" an augmented transfer set{rows} labelled with its logits, and {len(students)} student row(s) trained "
-            f"and scored on all {ab['n']:,} dev examples" + (f" (best: {best['name']}, {best['mean']:.4f})" if best
-                                                             else "") +
-            ". Every stage wrote its output with a record of what made it. At this scale the accuracies show the "
-            "pipeline works, not what the recipe reaches: `distill-bench pipeline --preset sst2-paper` runs the "
-            "full recipe and checks its targets.")
-
-
-def _minutes(seeds: list[dict]) -> str:
-    """Mean training minutes per seed; "not recorded" when any seed lacks its cumulative time."""
-    if any(r.get("train_seconds") is None for r in seeds):
-        return "not recorded"
-    return f"{sum(r['train_seconds'] for r in seeds) / len(seeds) / 60:.1f}"
-
-
-def _time_notes(ab: dict) -> list[str]:
-    notes = ["Training time is wall time summed over every process of a run that was stopped and resumed."]
-    for r in ab["rows"]:
-        if r.get("train_seconds") is None and r.get("train_seconds_last_process") is not None:
-            notes.append(f"The {r['name']}'s cumulative training time was not recorded (its metrics.json has only "
-                         f"`train_seconds_this_process`): its last process trained for "
-                         f"{r['train_seconds_last_process'] / 60:.1f} min, which is not cumulative.")
-    return [" ".join(notes)]
-
-
-def _targets(ab: dict) -> list[str]:
-    """SST-2: the full recipe's targets (issue 3). Pair tasks: kd-aug above plain by more than the CI
-    half-width (issue 6)."""
-    by_name = {s["name"]: s for s in ab["summary"]}
-    mean = {name: s["mean"] for name, s in by_name.items()}
-    out = []
-
-    def check(label: str, value: float | None, ok: bool | None) -> None:
-        verdict = "not measured yet" if value is None else ("met" if ok else "**not met**")
-        out.append(f"- {label}: " + (f"{value:.4f} — {verdict}" if value is not None else verdict))
-
-    t, kd_aug, plain = mean.get("teacher"), mean.get("bilstm-kd-aug"), mean.get("bilstm-plain")
-    gap = None if kd_aug is None or plain is None else 100 * (kd_aug - plain)
-    if ab["task"] == "sst2":
-        check("teacher ≥ 0.910", t, t is not None and t >= 0.910)
-        check("bilstm-kd-aug mean ≥ 0.895", kd_aug, kd_aug is not None and kd_aug >= 0.895)
-        out.append("- bilstm-kd-aug mean ≥ bilstm-plain mean + 2.0 points: " + (
-            "not measured yet" if gap is None else f"{gap:+.2f} points — {'met' if gap >= 2.0 else '**not met**'}"))
-        return out
-    if gap is None:
-        return ["- bilstm-kd-aug mean above bilstm-plain mean by more than the CI half-width: not measured yet"]
-    half = 100 * max(by_name["bilstm-kd-aug"]["ci_half_width_mean"], by_name["bilstm-plain"]["ci_half_width_mean"])
-    out.append(f"- bilstm-kd-aug mean above bilstm-plain mean by more than the 95% CI half-width ({half:.2f} "
-               f"points, the larger of the two rows' mean half-widths): {gap:+.2f} points — "
-               f"{'met' if gap > half else '**not met**'}")
-    if ab.get("f1") and "f1_mean" in by_name["bilstm-kd-aug"] and "f1_mean" in by_name["bilstm-plain"]:
-        f1_gap = 100 * (by_name["bilstm-kd-aug"]["f1_mean"] - by_name["bilstm-plain"]["f1_mean"])
-        out.append(f"- F1: bilstm-kd-aug − bilstm-plain = {f1_gap:+.2f} points")
-    for split in ab.get("extra_dev", []):
-        a, p = by_name["bilstm-kd-aug"].get(split + "_mean"), by_name["bilstm-plain"].get(split + "_mean")
-        if a is not None and p is not None:
-            out.append(f"- {split}: bilstm-kd-aug − bilstm-plain = {100 * (a - p):+.2f} points")
-    return out
-
-
 def write_ablation(run_dir: str | Path) -> dict:
-    run_dir = Path(run_dir)
-    if not (run_dir / "config.json").exists():
+    run = RunLayout(run_dir)
+    if not run.config.exists():
         raise UserError(f"{run_dir}: not a run folder (no config.json)")
-    ab = collect(run_dir)
-    write_json(run_dir / "ablation.json", ab)
+    ab = collect(run.root)
+    write_json(run.ablation_json, ab)
     md = render_markdown(ab)
-    write_text(run_dir / "ablation.md", md)
+    write_text(run.ablation_md, md)
     print(md)
     return ab
 
@@ -311,30 +106,27 @@ MAX_WEIGHTS_MB = 8.0  # larger student weights are listed in weights.json (size,
 
 
 def publish(run_dir: str | Path, out: str | Path) -> None:
-    """Copy tables, config, env and small student weights (not the teacher, not the transfer set) to `out`."""
-    from distill.io import file_sha256
-
+    """Copy tables, config, env and small student weights (not the teacher, not the transfer set) to `out`, in
+    the run folder's own layout."""
     run_dir, out = Path(run_dir), Path(out)
-    if is_published(run_dir):
+    run, published = RunLayout(run_dir), RunLayout(out)
+    if run.published:
         raise UserError(f"{run_dir} is a published results folder (it has weights.json): its tables are "
                         "re-rendered in place; --out copies from a run folder")
     out.mkdir(parents=True, exist_ok=True)
-    for name in ("ablation.json", "ablation.md", "config.json", "env.json", "transfer.json"):
-        if (run_dir / name).exists():
-            shutil.copy2(run_dir / name, out / name)
-    for name in ("teacher/metrics.json", "logits/label.json", "data/split.json"):
-        if (run_dir / name).exists():
-            (out / Path(name).parent).mkdir(exist_ok=True)
-            shutil.copy2(run_dir / name, out / name)
+    for path in (run.ablation_json, run.ablation_md, run.config, run.env, run.transfer_stats, run.teacher_metrics,
+                 run.label_stats, run.data / "split.json"):
+        if path.exists():
+            target = out / path.relative_to(run.root)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
     weights = {}
-    for folder in sorted((run_dir / "students").glob("*/")):
-        if not (folder / "metrics.json").exists():
-            continue
+    for folder in run.trained_students().values():
         model = folder / "model.safetensors"
         mb = model.stat().st_size / 2**20
         committed = mb <= MAX_WEIGHTS_MB
         weights[folder.name] = {"size_mb": round(mb, 2), "sha256": file_sha256(model), "committed": committed}
         skip = ["state.pt"] + ([] if committed else ["model.safetensors"])
-        shutil.copytree(folder, out / "students" / folder.name, dirs_exist_ok=True,
+        shutil.copytree(folder, published.student(folder.name), dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns(*skip))
     write_json(out / "weights.json", {"max_committed_mb": MAX_WEIGHTS_MB, "students": weights})

@@ -35,6 +35,7 @@ from distill.data import NLTK_DATA, Task, load_split
 from distill.errors import UserError
 from distill.io import atomic_path, read_json, write_json
 from distill.record import claim, complete, make_record, task_identity
+from distill.transfer_set import transfer_header
 
 MASK = "[MASK]"
 
@@ -62,11 +63,11 @@ class AugmentConfig:
 
 def pos_tagger():
     """NLTK's averaged perceptron tagger, loaded from the data vendored in this package (never downloaded)."""
-    import nltk
+    import nltk  # heavy to import (~1 s), and only tagging needs it
 
     if str(NLTK_DATA) not in nltk.data.path:
         nltk.data.path.insert(0, str(NLTK_DATA))
-    from nltk.tag.perceptron import PerceptronTagger
+    from nltk.tag.perceptron import PerceptronTagger  # after the data path is set
 
     return PerceptronTagger()
 
@@ -181,10 +182,6 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def transfer_header(pair: bool) -> str:
-    return "text\ttext_b\tlabel\torigin" if pair else "text\tlabel\torigin"
-
-
 def build_transfer_set(task: Task, out: str | Path, cfg: AugmentConfig, progress: bool = True,
                        workers: int | None = None, force: bool = False) -> dict:
     """Write `out` (TSV: text[, text_b], label, origin) and `out`.json (counts, timing, config); `workers`
@@ -232,40 +229,3 @@ def build_transfer_set(task: Task, out: str | Path, cfg: AugmentConfig, progress
     print(f"augment: {stats['originals']} originals, {made} made, {dropped} duplicates dropped, "
           f"{made - dropped} kept → {stats['rows']} rows in {stats['seconds']} s → {out}")
     return stats
-
-
-@dataclass
-class TransferSet:
-    texts: list[str]
-    texts_b: list[str] | None  # second sentences of a pair task, else None
-    labels: list[int]  # gold label of an original, -1 for an augmented row
-    origins: list[int]  # index of the original each row comes from
-
-    def __len__(self) -> int:
-        return len(self.texts)
-
-
-def read_transfer_set(path: str | Path) -> TransferSet:
-    """A transfer set written above (single sentences or pairs, told apart by the header)."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: transfer set not found (run `distill-bench augment` first)")
-    with open(path, encoding="utf-8") as f:
-        header = f.readline().rstrip("\n")
-        pair = header == transfer_header(True)
-        if header not in (transfer_header(False), transfer_header(True)):
-            raise UserError(f"{path}:1: not a transfer set (header {header!r}, expected "
-                            f"{transfer_header(False)!r} or {transfer_header(True)!r})")
-        width = 4 if pair else 3
-        columns: list[list[str]] = [[] for _ in range(width)]
-        for lineno, line in enumerate(f, start=2):
-            parts = line.rstrip("\n").split("\t")
-            if len(parts) != width:
-                raise UserError(f"{path}:{lineno}: expected {width} tab-separated fields, found {len(parts)}")
-            for col, value in zip(columns, parts):
-                col.append(value)
-    try:
-        labels, origins = [int(x) for x in columns[-2]], [int(x) for x in columns[-1]]
-    except ValueError as e:
-        raise UserError(f"{path}: label and origin must be integers ({e})") from None
-    return TransferSet(columns[0], columns[1] if pair else None, labels, origins)

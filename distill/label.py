@@ -14,114 +14,47 @@ every chunk holds the same examples in the same batches whatever N is, so the me
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors import SafetensorError
 from tqdm import tqdm
 
 from distill import dist
-from distill.augment import read_transfer_set
-from distill.errors import UserError, first_line
+from distill.batching import length_order
+from distill.errors import UserError
+from distill.hf import PRECISIONS, load_classifier, resolve_precision, teacher_logits, trained_length
 from distill.io import atomic_path, file_sha256, read_json, write_json
 from distill.record import add_seconds, claim, complete, folder_sha256, make_record
+from distill.transfer_set import read_transfer_set
 
 
-def load_finetuned_teacher(folder: str | Path):
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+@dataclass
+class LabelConfig:
+    batch_size: int = field(default=128, metadata={"help": "examples per forward pass (speed only)"})
+    chunk_size: int = field(default=20000, metadata={"help": "examples per resumable chunk file"})
+    max_length: int | None = field(default=None, metadata={"help": "tokens per example; none = the length the "
+                                                                    "teacher was trained at"})
+    precision: str = field(default="auto", metadata={"help": "auto (bf16 on a GPU that has it, else fp32) | fp32 "
+                                                              "| bf16 | fp16"})
 
-    folder = Path(folder)
-    if not (folder / "config.json").is_file():
-        raise UserError(f"{folder}: not a fine-tuned teacher folder (no config.json)")
-    if not any(folder.glob("*.safetensors")):
-        raise UserError(f"{folder}: no *.safetensors weights (pickle checkpoints are refused)")
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-        model = AutoModelForSequenceClassification.from_pretrained(folder, local_files_only=True,
-                                                                   use_safetensors=True)
-    except LOAD_ERRORS as e:
-        raise load_error(folder, e) from None
-    check_tokenizer(folder, tokenizer)
-    return tokenizer, model.eval()
-
-
-def check_tokenizer(folder: Path, tokenizer) -> None:
-    """transformers builds an empty tokenizer (every word [UNK]) from a folder without tokenizer files, and the
-    teacher would then label noise without a word of complaint: refuse that folder instead."""
-    if len(tokenizer) <= len(set(tokenizer.all_special_tokens)) + 1:
-        raise UserError(f"{folder}: no usable tokenizer (its vocabulary has {len(tokenizer)} tokens); the folder "
-                        "needs the tokenizer files saved with the model (tokenizer.json or vocab.txt …)")
+    def __post_init__(self):
+        for name in ("batch_size", "chunk_size", "max_length"):
+            if getattr(self, name) is not None and getattr(self, name) <= 0:
+                raise UserError(f"label {name} must be a positive integer, got {getattr(self, name)}")
+        if self.precision not in PRECISIONS:
+            raise UserError(f"label precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
 
 
-# what transformers raises for a bad config.json or tokenizer file, and safetensors for a truncated or corrupt
-# weights file: a user's folder, so a one-line error, never a traceback
-LOAD_ERRORS = (OSError, ValueError, KeyError, RuntimeError, SafetensorError)
-
-
-def load_error(folder: Path, e: Exception) -> UserError:
-    return UserError(f"{folder}: cannot load this model folder ({first_line(e, 300)})")
-
-
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-
-
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """fp32, bf16 or fp16. "auto": bf16 on a GPU that has it (faster, and the teacher's logits move far less
-    than distillation notices), fp32 on CPU (bf16 is slower there without AMX, and CPU runs stay exact)."""
-    if precision not in PRECISIONS:
-        raise UserError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    if precision == "auto":
-        return "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
-    return precision
-
-
-def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype for `precision` on `device`; None = plain fp32."""
-    return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[resolve_precision(precision, device)]
-
-
-@torch.inference_mode()
-def teacher_logits(model, tokenizer, texts: list[str], pairs: list[str] | None = None, batch_size: int = 128,
-                   max_length: int = 128, precision: str = "fp32") -> np.ndarray:
-    """Logits for `texts` (and their second sentences) in the given order, each batch padded to its longest."""
-    out = []
-    device = model.device
-    dtype = autocast_dtype(precision, device)
-    for i in range(0, len(texts), batch_size):
-        args = (texts[i:i + batch_size],) + ((pairs[i:i + batch_size],) if pairs else ())
-        enc = tokenizer(*args, truncation=True, max_length=max_length, padding=True, return_tensors="pt")
-        with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-            out.append(model(**enc.to(device)).logits.float().cpu().numpy())
-    return np.concatenate(out) if out else np.zeros((0, model.config.num_labels), np.float32)
-
-
-def check_label_settings(**settings) -> None:
-    """The labelling settings given (label_transfer_set's keywords), checked once for the command and for a
-    pipeline config before any work; an absent one takes label_transfer_set's default, which is valid."""
-    for name in ("batch_size", "chunk_size", "max_length"):
-        if settings.get(name) is not None and settings[name] <= 0:
-            raise UserError(f"label {name} must be a positive integer, got {settings[name]}")
-    if settings.get("precision", "auto") not in PRECISIONS:
-        raise UserError(f"label precision must be one of {', '.join(PRECISIONS)}, got {settings['precision']!r}")
-
-
-def trained_length(tokenizer, model) -> int:
-    """The length the teacher was trained at: `train_teacher` saves it as the tokenizer's model_max_length. A
-    folder from elsewhere may carry transformers' "unset" sentinel (~1e30): then the model's position table."""
-    limit = getattr(model.config, "max_position_embeddings", None) or 512
-    length = tokenizer.model_max_length
-    return int(length) if 0 < length <= limit else int(limit)
-
-
-def label_transfer_set(teacher: str | Path, transfer: str | Path, out: str | Path, batch_size: int = 128,
-                       chunk_size: int = 20000, max_length: int | None = None, precision: str = "auto",
-                       progress: bool = True, force: bool = False) -> dict:
+def label_transfer_set(teacher: str | Path, transfer: str | Path, out: str | Path, progress: bool = True,
+                       force: bool = False, **settings) -> dict:
     """Label every transfer example; max_length None = the length the teacher was trained at. Batch and chunk
     size change only speed and the resume layout, so they are not part of the record (distill/record.py)."""
     out = Path(out)
-    check_label_settings(batch_size=batch_size, chunk_size=chunk_size, max_length=max_length, precision=precision)
-    tokenizer, model = load_finetuned_teacher(teacher)
+    cfg = LabelConfig(**settings)  # the settings given (LabelConfig's fields), over its defaults
+    batch_size, chunk_size, max_length, precision = cfg.batch_size, cfg.chunk_size, cfg.max_length, cfg.precision
+    tokenizer, model = load_classifier(teacher)
     model.to(dist.device())
     precision = resolve_precision(precision, model.device)
     max_length = max_length or trained_length(tokenizer, model)
@@ -142,7 +75,7 @@ def label_transfer_set(teacher: str | Path, transfer: str | Path, out: str | Pat
         _check_plan(out, plan)
 
     lengths = [len(ids) for ids in tokenizer(texts, pairs, truncation=True, max_length=max_length)["input_ids"]]
-    order = np.argsort(np.asarray(lengths), kind="stable")
+    order = length_order(lengths)
     n_chunks = (len(texts) + chunk_size - 1) // chunk_size
     mine = [k for k in range(n_chunks) if k % dist.world_size() == dist.rank()]
     todo = [k for k in mine if not (out / f"chunk_{k:05d}.npy").exists()]
@@ -210,13 +143,3 @@ def _merge(out: Path, order: np.ndarray, n_chunks: int, chunk_size: int, n: int,
         merged[order[k * chunk_size:(k + 1) * chunk_size]] = np.load(out / f"chunk_{k:05d}.npy", allow_pickle=False)
     with atomic_path(out / "logits.npy") as tmp, open(tmp, "wb") as f:
         np.save(f, merged)
-
-
-def load_logits(folder: str | Path) -> np.ndarray:
-    path = Path(folder) / "logits.npy"
-    if not path.is_file():
-        raise UserError(f"{path}: logits not found (run `distill-bench label` first)")
-    try:
-        return np.load(path, allow_pickle=False)
-    except ValueError as e:
-        raise UserError(f"{path}: not a valid logits file ({e})") from None

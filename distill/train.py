@@ -16,55 +16,56 @@ dropout each rank draws its own masks (seeded by seed and rank), so runs agree i
 
 from __future__ import annotations
 
-import argparse
 import json
-import pickle
-import shlex
-import sys
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from distill import dist
-from distill.augment import read_transfer_set
+from distill.batching import epoch_batches
 from distill.data import Task, load_split
 from distill.embeddings import EMBEDDINGS, initial_vectors
-from distill.errors import UserError, first_line
+from distill.encode import encode_split, model_inputs, total_lengths
+from distill.errors import UserError
+from distill.evaluate import evaluate_splits, predict_logits
 from distill.io import atomic_path, file_sha256, read_json, write_json
-from distill.label import load_logits
 from distill.losses import DISTILL_LOSSES, total_loss
-from distill.metrics import scores
 from distill.record import claim, complete, folder_sha256, make_record, task_identity
-from distill.students import BiLSTMClassifier, StudentConfig, build_student
+from distill.runinfo import command_line
+from distill.student_files import load_student, save_student
+from distill.students import StudentArch, StudentConfig, build_student
+from distill.train_state import load_state, rank_seed, rank_slice, restore_rng
+from distill.transfer_set import load_logits, read_transfer_set
 from distill.vocab import Vocab, load_wordpiece
 
 
-@dataclass
-class StudentRunConfig:
-    examples: str = "all"  # "original": the labelled train set only; "all": the whole transfer set
-    alpha: float = 0.0  # weight of CE on hard labels; 0 = pure logit MSE (the paper's best, BiLSTM_SOFT)
-    loss: str = "mse"  # distillation term: "mse" (paper) or "kl"
-    temperature: float = 1.0  # for loss = "kl"
-    embedding: str = "wordpiece"  # random | glove50 | wordpiece (teacher's input embeddings)
-    embed_dim: int = 300  # for random embeddings; the others take their table's width
-    multichannel: bool = False
-    hidden: int = 150
-    fc: int = 200
-    dropout: float = 0.1
+def _opt(default, help_: str):
+    return field(default=default, metadata={"help": help_})
+
+
+@dataclass(kw_only=True)
+class StudentRunConfig(StudentArch):
+    """How one student is trained; its architecture fields are StudentArch's (distill/students.py)."""
+
+    examples: str = _opt("all", "original: the labelled train set only; all: the whole transfer set")
+    alpha: float = _opt(0.0, "weight of CE on hard labels; 0 = pure logit MSE (the paper's best, BiLSTM_SOFT)")
+    loss: str = _opt("mse", "distillation term: mse (paper) or kl")
+    temperature: float = _opt(1.0, "for loss kl")
+    embedding: str = _opt("wordpiece", "random | glove50 | wordpiece (the teacher's input embeddings)")
     batch_size: int = 50
     epochs: float = 10.0
-    lr: float = 1.0
-    rho: float = 0.95
+    lr: float = _opt(1.0, "Adadelta learning rate")
+    rho: float = _opt(0.95, "Adadelta rho")
     max_length: int = 128
-    eval_every: int = 1000
-    train_limit: int | None = None  # cap on training rows, after selection (quick preset, tests)
+    eval_every: int = _opt(1000, "steps between dev evaluations (and checkpoints)")
+    train_limit: int | None = _opt(None, "cap on training rows, after selection (quick preset, tests)")
     seed: int = 0
-    threads: int = 0  # intra-op threads; 0 = torch's default
+    threads: int = _opt(0, "intra-op threads; 0 = torch's default")
 
     def __post_init__(self):
         if self.examples not in ("original", "all"):
@@ -86,101 +87,6 @@ class StudentRunConfig:
                             f"{self.threads}")
         if self.train_limit is not None and self.train_limit <= 0:
             raise UserError(f"train_limit must be positive, got {self.train_limit}")
-
-
-def pad_batch(seqs: list[np.ndarray], pad_id: int = 0, width: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Right-padded ids (to the longest sequence, or `width` if larger) and the lengths."""
-    lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
-    ids = np.full((len(seqs), max(width, int(lengths.max()))), pad_id, dtype=np.int64)
-    for i, s in enumerate(seqs):
-        ids[i, :len(s)] = s
-    return torch.from_numpy(ids), torch.from_numpy(lengths)
-
-
-def model_inputs(encoded: list[list[np.ndarray]], rows) -> tuple[torch.Tensor, ...]:
-    """The student's inputs for `rows`: (ids, lengths), or for pairs (ids, lengths, ids_b, lengths_b), both
-    sides padded to one width (the (batch, 2, seq) layout of an exported pair student)."""
-    width = max(len(side[i]) for side in encoded for i in rows)
-    return tuple(t for side in encoded for t in pad_batch([side[i] for i in rows], width=width))
-
-
-def epoch_batches(lengths: np.ndarray, batch_size: int, seed: int, epoch: int) -> list[np.ndarray]:
-    """Shuffled batches of similar lengths: shuffle, sort within pools of 50 batches, shuffle the batches.
-
-    Padding never changes a student's output (see students.py), so bucketing only saves time.
-    """
-    rng = np.random.default_rng([seed, epoch])
-    perm = rng.permutation(len(lengths))
-    pool = batch_size * 50
-    batches = []
-    for i in range(0, len(perm), pool):
-        p = perm[i:i + pool]
-        p = p[np.argsort(lengths[p], kind="stable")]
-        batches.extend(p[j:j + batch_size] for j in range(0, len(p), batch_size))
-    order = rng.permutation(len(batches))
-    return [batches[k] for k in order]
-
-
-@torch.inference_mode()
-def predict_logits(model: BiLSTMClassifier, encoded: list[list[np.ndarray]], batch_size: int = 256) -> np.ndarray:
-    """Logits for every example; `encoded` holds one list of id arrays per sentence of the example."""
-    model.eval()
-    device = next(model.parameters()).device
-    order = np.argsort(total_lengths(encoded), kind="stable")
-    out = np.zeros((len(encoded[0]), model.cfg.num_labels), np.float32)
-    for i in range(0, len(order), batch_size):
-        idx = order[i:i + batch_size]
-        out[idx] = model(*(t.to(device) for t in model_inputs(encoded, idx))).cpu().numpy()
-    return out
-
-
-def total_lengths(encoded: list[list[np.ndarray]]) -> np.ndarray:
-    return np.sum([[len(s) for s in side] for side in encoded], axis=0).astype(np.int64)
-
-
-def encode_split(vocab: Vocab, ds, max_length: int) -> list[list[np.ndarray]]:
-    """Token ids of a split's sentences: [first sentences] or [first, second] for a pair task."""
-    columns = ["text", "text_b"] if "text_b" in ds.column_names else ["text"]
-    return [vocab.encode(ds[c], max_length) for c in columns]
-
-
-def evaluate_splits(model: BiLSTMClassifier, vocab: Vocab, task: Task, max_length: int, seed: int = 0) -> dict:
-    """Scores on dev and on the task's extra dev splits (MNLI mismatched): {split: scores}."""
-    out = {}
-    for split in ("dev", *task.extra_dev):
-        ds = load_split(task, split)
-        logits = predict_logits(model, encode_split(vocab, ds, max_length))
-        out[split] = scores(logits, ds["label"], task.f1, seed=seed)
-    return out
-
-
-def save_student(folder: Path, model: BiLSTMClassifier, vocab: Vocab, extra: dict) -> None:
-    """model.safetensors + config.json + vocab.json: everything needed to run the student."""
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    with atomic_path(folder / "model.safetensors") as tmp:
-        save_file(state, str(tmp))
-    vocab.save(folder)
-    write_json(folder / "config.json", {"student": model.cfg.to_dict(), **extra})
-
-
-def load_student(folder: str | Path) -> tuple[BiLSTMClassifier, Vocab, dict]:
-    folder = Path(folder)
-    config = read_json(folder / "config.json")
-    try:
-        model = build_student(StudentConfig(**config["student"]))
-    except (KeyError, TypeError) as e:
-        raise UserError(f"{folder / 'config.json'}: bad 'student' section ({e})") from None
-    try:
-        state = load_file(str(folder / "model.safetensors"))
-    except FileNotFoundError:
-        raise UserError(f"{folder / 'model.safetensors'}: not found") from None
-    except Exception as e:  # safetensors raises its own error types for truncated/corrupt files
-        raise UserError(f"{folder / 'model.safetensors'}: not a valid safetensors file ({e})") from None
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as e:
-        raise UserError(f"{folder / 'model.safetensors'}: weights do not match config.json ({e})") from None
-    return model.eval(), Vocab.load(folder), config
 
 
 EXECUTION_ONLY = ("threads",)  # how a job ran, not what it computes
@@ -267,8 +173,6 @@ def train_student(task: Task, transfer: str | Path, logits: str | Path | None, o
     model.to(device)
     forward = model
     if world > 1:
-        from torch.nn.parallel import DistributedDataParallel
-
         forward = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
         torch.manual_seed(rank_seed(cfg.seed, rank))  # the same initial weights everywhere, own dropout masks
     if teacher_logits is not None:
@@ -338,55 +242,6 @@ def train_student(task: Task, transfer: str | Path, logits: str | Path | None, o
     return read_json(out / "metrics.json")
 
 
-def load_state(path: Path, device: torch.device) -> dict:
-    """A resumable state.pt, read with weights_only=True: tensors and plain data only, so a file that is really a
-    pickle payload (anything naming a class or a function) is refused before any of it runs."""
-    try:
-        state = torch.load(path, weights_only=True, map_location=device)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as e:
-        raise UserError(f"{path}: not a training state written by distill-bench, not loaded ({first_line(e)}); delete "
-                        "it to train this student from the start") from None
-    if not isinstance(state, dict) or not {"model", "optim", "step"} <= state.keys():
-        raise UserError(f"{path}: not a training state written by distill-bench (keys missing); delete it to "
-                        "train this student from the start")
-    return state
-
-
-def rank_seed(seed: int, rank: int) -> int:
-    """A per-rank seed for dropout; rank r of any run with this seed draws the same masks."""
-    return seed + 1_000_003 * (rank + 1)
-
-
-def rank_slice(batch: np.ndarray, rank: int, world: int) -> tuple[np.ndarray, float]:
-    """This rank's rows of a global batch and the weight that makes DDP's mean gradient the whole batch's.
-
-    Rank r's loss is a mean over n_r rows; DDP averages over W ranks, so weighting it by n_r·W/n gives
-    Σ n_r·mean_r / n, the batch mean. A rank left with no rows (a last batch smaller than W) runs one row
-    at weight 0, since every rank must take part in each DDP step.
-    """
-    if world == 1:
-        return batch, 1.0
-    local = np.array_split(batch, world)[rank]
-    if len(local) == 0:
-        return batch[:1], 0.0
-    return local, len(local) * world / len(batch)
-
-
-def restore_rng(state: dict, seed: int, step: int) -> None:
-    """Put back this rank's RNG from a state.pt; a state from a run with another process count cannot be
-    continued draw for draw, so each rank reseeds from (seed, rank, step) instead, and says so."""
-    ranks = state.get("rng_ranks")
-    world, rank = dist.world_size(), dist.rank()
-    if ranks is not None and ranks.shape[0] == world:
-        torch.set_rng_state(ranks[rank].cpu())
-    elif world == 1:
-        torch.set_rng_state(state["rng"].cpu())
-    else:
-        dist.echo(f"state.pt was written by {1 if ranks is None else ranks.shape[0]} process(es), this run has "
-                  f"{world}: dropout masks are reseeded from (seed, rank, step); the weights carry on exactly")
-        torch.manual_seed(rank_seed(seed, rank) + step)
-
-
 def finish_student(out: Path, task: Task, vocab: Vocab, cfg: StudentRunConfig, coverage, rows, step: int,
                    steps_per_epoch: int, elapsed: float, history: list, command: str) -> None:
     """Score the best checkpoint on every dev split and write metrics.json (rank 0)."""
@@ -402,7 +257,7 @@ def finish_student(out: Path, task: Task, vocab: Vocab, cfg: StudentRunConfig, c
         "steps": step, "steps_per_epoch": steps_per_epoch, "train_seconds": round(elapsed, 1),
         "threads": torch.get_num_threads(), "processes": dist.world_size(), "device": str(dist.device()),
         "seed": cfg.seed, "config": asdict(cfg), "history": history,
-        "command": command or shlex.join(["distill-bench", *sys.argv[1:]]),
+        "command": command or command_line(),
     }
     write_json(out / "metrics.json", metrics)
     (out / "state.pt").unlink(missing_ok=True)
@@ -412,28 +267,3 @@ def finish_student(out: Path, task: Task, vocab: Vocab, cfg: StudentRunConfig, c
 def student_config(task: Task, settings: dict) -> StudentRunConfig:
     """Settings over the task's official student sizes (pairs: hidden, FC, dropout, batch) over the defaults."""
     return StudentRunConfig(**{**dict(task.student_defaults), **settings})
-
-
-def add_student_args(p: argparse.ArgumentParser) -> None:
-    d = StudentRunConfig()
-    p.add_argument("--transfer", required=True, type=Path, help="transfer set from `augment`")
-    p.add_argument("--logits", type=Path, default=None, help="folder from `label` (not needed for alpha=1)")
-    p.add_argument("--teacher", type=Path, default=None, help="teacher folder (for wordpiece embeddings)")
-    p.add_argument("--out", required=True, type=Path)
-    p.add_argument("--force", action="store_true", help="redo a student made with other settings or inputs")
-    for f in fields(StudentRunConfig):
-        flag = "--" + f.name.replace("_", "-")
-        if f.type == "bool":
-            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
-                           help=f"[{getattr(d, f.name)}]")
-        else:  # unset options take the task's default (pairs) or the dataclass default
-            kind = {"int": int, "float": float, "str": str}.get(str(f.type).split(" ")[0], int)
-            p.add_argument(flag, type=kind, default=argparse.SUPPRESS, help=f"[{getattr(d, f.name)}]")
-
-
-def run_student_from_args(task: Task, args) -> None:
-    given = {f.name: getattr(args, f.name) for f in fields(StudentRunConfig) if hasattr(args, f.name)}
-    cfg = student_config(task, given)
-    m = train_student(task, args.transfer, args.logits, args.out, cfg, teacher=args.teacher, force=args.force)
-    lo, hi = m["ci95"]
-    dist.echo(f"student dev accuracy {m['accuracy']:.4f} [{lo:.4f}, {hi:.4f}] (n={m['n']}) → {args.out}")

@@ -78,7 +78,7 @@ class Vocab:
 
 
 def load_wordpiece(folder: str | Path):
-    from transformers import AutoTokenizer
+    from transformers import AutoTokenizer  # takes seconds to import; only WordPiece students need it
 
     try:
         return AutoTokenizer.from_pretrained(str(folder), local_files_only=True)

@@ -31,6 +31,9 @@ gates, and the embedding table via EMBEDDING_LOOKUP) are stored as
 channel-wise symmetric int8 and activations stay float32. It uses
 litert_torch's ``full_dynamic_recipe``, which runs ai-edge-quantizer's
 dynamic_wi8_afp32 recipe on the converted flatbuffer.
+
+Beside it, as sibling modules (this script's folder is first on sys.path): litert_protocol.py (the one JSON
+line on stdout, the rest on stderr) and litert_run.py (``--run`` mode and the signature feeding).
 """
 
 from __future__ import annotations
@@ -38,81 +41,17 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import logging
 import os
 import sys
 import tempfile
 import time
 import traceback
-import warnings
 
-INPUT_NAMES = ("input_ids", "attention_mask")
-_MAX_WARNINGS = 20
-_NOISY_CATEGORIES = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
+import numpy as np
 
-
-def _version(dist: str) -> str | None:
-    try:
-        from importlib.metadata import version
-
-        return version(dist)
-    except Exception:  # pragma: no cover - metadata missing
-        return None
-
-
-@contextlib.contextmanager
-def _stdout_to_stderr():
-    """Send fd 1 to stderr (Python prints, rich progress and C++ logs alike).
-
-    Yields a writer for the real stdout, used for the single JSON result line.
-    """
-    sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
-    real = os.fdopen(os.dup(saved), "w")
-    try:
-        yield real
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
-class _Collector(logging.Handler):
-    def __init__(self, sink: list[str]):
-        super().__init__(level=logging.WARNING)
-        self.sink = sink
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            self.sink.append(record.getMessage())
-        except Exception:  # pragma: no cover
-            pass
-
-
-@contextlib.contextmanager
-def _collect_warnings(sink: list[str]):
-    handler = _Collector(sink)
-    root = logging.getLogger()
-    root.addHandler(handler)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            yield
-        finally:
-            root.removeHandler(handler)
-            for w in caught:
-                if not issubclass(w.category, _NOISY_CATEGORIES):
-                    sink.append(f"{w.category.__name__}: {w.message}")
-
-
-def _dedupe(messages: list[str]) -> list[str]:
-    out: list[str] = []
-    for m in messages:
-        m = " ".join(str(m).split())[:500]
-        if m and m not in out:
-            out.append(m)
-    return out[:_MAX_WARNINGS]
+# siblings of this script, found on sys.path[0] when it runs (never imported as export.*)
+from litert_protocol import collect_warnings, dedupe, stdout_to_stderr, version
+from litert_run import first_output, pick_input, run
 
 
 def _user_input_specs(ep):
@@ -180,19 +119,20 @@ def _atomic_export(edge_model, out_path: str) -> int:
 
 
 def convert(args, warn_sink: list[str]) -> dict:
+    # heavy converter libraries, imported inside main's JSON-reporting try: a broken converter env still
+    # answers with one JSON line naming the error
     import litert_torch
-    import numpy as np
     import torch
     from ai_edge_litert.interpreter import Interpreter
 
     t0 = time.time()
     if args.batch < 1 or args.seq_len < 1:
         raise ValueError("--batch and --seq-len must be >= 1")
-    with _collect_warnings(warn_sink):
-        return _convert(args, warn_sink, np, torch, litert_torch, Interpreter, t0)
+    with collect_warnings(warn_sink):
+        return _convert(args, warn_sink, torch, litert_torch, Interpreter, t0)
 
 
-def _convert(args, warn_sink, np, torch, litert_torch, Interpreter, t0) -> dict:
+def _convert(args, warn_sink, torch, litert_torch, Interpreter, t0) -> dict:
     ep = torch.export.load(args.program)
     specs = _user_input_specs(ep)
     module = ep.module()
@@ -207,7 +147,7 @@ def _convert(args, warn_sink, np, torch, litert_torch, Interpreter, t0) -> dict:
 
     quant_config = None
     if args.int8:
-        from litert_torch.generative.quantize import quant_recipes
+        from litert_torch.generative.quantize import quant_recipes  # part of litert_torch (heavy, above)
 
         quant_config = quant_recipes.full_dynamic_recipe()
 
@@ -222,15 +162,15 @@ def _convert(args, warn_sink, np, torch, litert_torch, Interpreter, t0) -> dict:
     in_details = runner.get_input_details()
     feeds = {}
     for key, det in in_details.items():
-        src = _pick_input(key, list(in_details), {"input_ids": ids.numpy(), "attention_mask": mask.numpy()})
+        src = pick_input(key, list(in_details), {"input_ids": ids.numpy(), "attention_mask": mask.numpy()})
         feeds[key] = src.astype(det["dtype"])
-    got = _first_output(runner(**feeds))
+    got = first_output(runner(**feeds))
     diff = float(np.max(np.abs(got.astype(np.float32) - expected.detach().numpy())))
     input_dtype = sorted({np.dtype(d["dtype"]).name for d in in_details.values()})
     return {
         "ok": True,
-        "litert_torch": getattr(litert_torch, "__version__", None) or _version("litert-torch"),
-        "ai_edge_litert": _version("ai-edge-litert"),
+        "litert_torch": getattr(litert_torch, "__version__", None) or version("litert-torch"),
+        "ai_edge_litert": version("ai-edge-litert"),
         "torch": torch.__version__,
         "input_dtype": input_dtype[0] if len(input_dtype) == 1 else ",".join(input_dtype),
         "input_names": list(in_details),
@@ -240,62 +180,8 @@ def _convert(args, warn_sink, np, torch, litert_torch, Interpreter, t0) -> dict:
         "size_bytes": size,
         "sample_max_abs_diff": diff,
         "seconds": round(time.time() - t0, 2),
-        "warnings": _dedupe(warn_sink),
+        "warnings": dedupe(warn_sink),
     }
-
-
-def _pick_input(key: str, keys: list[str], arrays: dict):
-    """Map a signature input name to input_ids / attention_mask."""
-    low = key.lower()
-    if "input_ids" in low or low.endswith("ids"):
-        return arrays["input_ids"]
-    if "attention_mask" in low or "mask" in low:
-        return arrays["attention_mask"]
-    # Positional names (args_0, args_1, ...): order by trailing index.
-    ordered = sorted(keys, key=lambda k: (len(k), k))
-    return arrays[INPUT_NAMES[ordered.index(key)]]
-
-
-def _first_output(outputs: dict):
-    key = sorted(outputs, key=lambda k: (len(k), k))[0]
-    return outputs[key]
-
-
-def run(args) -> dict:
-    import numpy as np
-    from ai_edge_litert.interpreter import Interpreter
-
-    with np.load(args.inputs) as data:
-        missing = [n for n in INPUT_NAMES if n not in data.files]
-        if missing:
-            raise KeyError(f"{args.inputs} lacks arrays {missing}; has {data.files}")
-        arrays = {n: np.asarray(data[n]) for n in INPUT_NAMES}
-    n, seq = arrays["input_ids"].shape[0], arrays["input_ids"].shape[-1]
-    if arrays["attention_mask"].shape != arrays["input_ids"].shape:
-        raise ValueError(
-            f"input_ids {arrays['input_ids'].shape} and attention_mask"
-            f" {arrays['attention_mask'].shape} differ in shape"
-        )
-    interp = Interpreter(model_path=args.run)
-    runner = interp.get_signature_runner()
-    in_details = runner.get_input_details()
-    keys = list(in_details)
-    shape = tuple(int(s) for s in next(iter(in_details.values()))["shape"])
-    if len(shape) != arrays["input_ids"].ndim or shape[-1] != seq:
-        raise ValueError(f"model input shape {shape} does not fit inputs of shape {arrays['input_ids'].shape}")
-    mb = shape[0]
-    logits = []
-    for start in range(0, n, mb):
-        take = min(mb, n - start)
-        feeds = {}
-        for key, det in in_details.items():
-            src = _pick_input(key, keys, arrays)[start:start + take]
-            if take < mb:  # pad the last chunk by repeating its final row
-                src = np.concatenate([src, np.repeat(src[-1:], mb - take, axis=0)])
-            feeds[key] = np.ascontiguousarray(src.astype(det["dtype"]))
-        out = _first_output(runner(**feeds))
-        logits.extend(np.asarray(out, dtype=np.float64).reshape(mb, -1)[:take].tolist())
-    return {"ok": True, "logits": logits, "model_batch": mb, "rows": n}
 
 
 def main(argv=None) -> int:
@@ -310,7 +196,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
 
     warn_sink: list[str] = []
-    with _stdout_to_stderr() as real_stdout:
+    with stdout_to_stderr() as real_stdout:
         try:
             if args.run:
                 if not args.inputs:
@@ -327,7 +213,7 @@ def main(argv=None) -> int:
             text = f"{type(exc).__name__}: {exc}".strip()
             result = {"ok": False, "error": text[:4000]}
             if warn_sink:
-                result["warnings"] = _dedupe(warn_sink)
+                result["warnings"] = dedupe(warn_sink)
         real_stdout.write(json.dumps(result) + "\n")
         real_stdout.flush()
         real_stdout.close()

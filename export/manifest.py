@@ -13,10 +13,11 @@ from pathlib import Path
 from distill.errors import UserError
 from distill.io import file_sha256, read_json, write_json
 from distill.runinfo import library_versions
-from export.source import INPUT_NAMES, OUTPUT_NAMES
+from export.contract import INPUT_NAMES, OUTPUT_NAMES
 
-MANIFEST = "manifest.json"
-TOKENIZER_DIR = "tokenizer"
+MANIFEST = "manifest.json"  # beside every artifact
+TOKENIZER_DIR = "tokenizer"  # the artifact's text encoder files (export/encoder.py)
+OUTCOMES = "export.json"  # beside the model folders: every outcome of an export (export/run.py, export/table.py)
 LIBRARIES = ("torch", "onnx", "onnxruntime", "onnxscript", "executorch", "torchao", "ai-edge-litert",
              "transformers", "numpy")
 REQUIRED = ("target", "files", "inputs", "outputs", "label_names", "tokenizer", "max_length")

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from distill.errors import UserError, first_line
-from export.manifest import read_manifest, verify_files
+from export.encoder import TextEncoder
+from export.manifest import MANIFEST, read_manifest, verify_files
 from export.registry import all_targets
-from export.source import TextEncoder
 
 TOO_LONG = ("truncate", "error")
 
@@ -41,7 +41,7 @@ def predict(artifact: str | Path, texts: list[str], too_long: str = "truncate") 
         texts, pairs = texts[0::2], texts[1::2]
     targets = all_targets()
     if manifest["target"] not in targets:
-        raise UserError(f"{folder / 'manifest.json'}: target {manifest['target']!r} is not one this version "
+        raise UserError(f"{folder / MANIFEST}: target {manifest['target']!r} is not one this version "
                         f"knows ({', '.join(targets)})")
     verify_files(folder, manifest)
     encoder = TextEncoder(manifest["tokenizer"]["kind"], folder / manifest["tokenizer"]["folder"])

@@ -2,8 +2,14 @@
 
 A target is a `build` function (source, folder, ctx) → BuildResult that writes its files into `folder`, and a
 `load` function (folder, manifest, threads=None, device="cpu") → runner, where runner(input_ids, attention_mask)
-→ logits (numpy); `threads` sets the runtime's intra-op threads (None: its default). Adding
-a target is adding one module; tests/test_export_targets.py fails until the new target has a test there.
+→ logits (numpy); `threads` sets the runtime's intra-op threads (None: its default). Every fact the rest of
+the code needs about a target (its precision, the fp32 target it quantises, whether it is a phone format, how
+its threads are set, where it runs) is given at registration and nowhere else: adding a target is adding one
+module (and listing it in tests/test_export_targets.py, which fails until the new target has a test there).
+
+The registry imports export.targets (an empty package) at the top and each target module only when
+`all_targets()` is called: a target module imports this one to register itself, so loading them here at import
+time would be a cycle.
 """
 
 from __future__ import annotations
@@ -15,7 +21,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from export import targets as targets_package
+
 Runner = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+PRECISIONS = ("fp32", "int8")
+# how a runtime's intra-op threads are set: PROCESS = torch.set_num_threads, process-wide and set before every
+# call, so one loaded runner serves every thread count; AT_LOAD = fixed when the runner is loaded (ORT session
+# options, the LiteRT interpreter, ExecuTorch's threadpool), so another thread count needs another load
+PROCESS, AT_LOAD = "process", "load"
+THREADS = (PROCESS, AT_LOAD)
 
 
 class TargetUnavailable(Exception):
@@ -31,7 +46,19 @@ class BuildResult:
 
 
 @dataclass(frozen=True)
-class Target:
+class Facts:
+    """What benchmarks and tables need to know about a format; an export Target has them, and so does the
+    eager module bench times beside the artifacts (bench/formats.py)."""
+
+    precision: str  # "fp32" | "int8"
+    mobile: bool  # a phone format (.ort, .pte, .tflite): reported as mobile-class at 1 thread, batch 1
+    fp32: str | None  # the fp32 target this one quantises (None for an fp32 target)
+    threads: str  # PROCESS or AT_LOAD (above)
+    devices: tuple[str, ...]  # where its runtime runs here: "cpu", and "cuda" for torch and ONNX Runtime
+
+
+@dataclass(frozen=True)
+class Target(Facts):
     name: str
     build: Callable
     load: Callable[..., Runner]  # (folder, manifest, threads=None, device="cpu") → Runner
@@ -39,19 +66,37 @@ class Target:
     lossy: bool  # judged by argmax agreement and dev accuracy, not by logit parity
     tolerance: float | None  # max |Δlogit| allowed vs eager fp32 (None: recorded, not gated)
     description: str
-    devices: tuple[str, ...]  # where its runtime runs here: "cpu", and "cuda" for torch and ONNX Runtime
 
 
 TARGETS: dict[str, Target] = {}
 
 
-def register(name: str, *, load: Callable, kinds=("student", "teacher"), lossy: bool = False,
-             tolerance: float | None = 1e-4, description: str = "", devices=("cpu",)):
+def register(name: str, *, load: Callable, precision: str, mobile: bool, fp32: str | None, threads: str,
+             devices: tuple[str, ...], kinds=("student", "teacher"), tolerance: float | None = 1e-4,
+             description: str = ""):
+    """Register a target's `build` under `name`. Its facts have no defaults: a target that leaves one out is
+    a TypeError at import, and one that contradicts itself a ValueError. A lossy target is one that is not
+    fp32; it is judged by agreement and accuracy, so its tolerance is None."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"export target {name!r}: precision {precision!r} is not one of {PRECISIONS}")
+    if threads not in THREADS:
+        raise ValueError(f"export target {name!r}: threads {threads!r} is not one of {THREADS}")
+    if (precision == "fp32") != (fp32 is None):
+        raise ValueError(f"export target {name!r}: an fp32 target quantises nothing (fp32=None) and any other "
+                         f"names the fp32 target it quantises (got precision {precision!r}, fp32 {fp32!r})")
+    if not isinstance(mobile, bool) or not devices:
+        raise ValueError(f"export target {name!r}: mobile must be True or False (got {mobile!r}) and devices "
+                         f"name at least one device (got {devices!r})")
+
     def wrap(build: Callable) -> Callable:
         if name in TARGETS:
             raise ValueError(f"export target {name!r} registered twice")
-        TARGETS[name] = Target(name, build, load, tuple(kinds), lossy, None if lossy else tolerance,
-                               description or (build.__doc__ or "").strip().splitlines()[0], tuple(devices))
+        lossy = precision != "fp32"
+        TARGETS[name] = Target(
+            name=name, build=build, load=load, kinds=tuple(kinds), lossy=lossy,
+            tolerance=None if lossy else tolerance,
+            description=description or (build.__doc__ or "").strip().splitlines()[0],
+            precision=precision, mobile=mobile, fp32=fp32, threads=threads, devices=tuple(devices))
         return build
 
     return wrap
@@ -59,8 +104,11 @@ def register(name: str, *, load: Callable, kinds=("student", "teacher"), lossy: 
 
 def all_targets() -> dict[str, Target]:
     """Import every module of export.targets (each registers itself) and return the registry."""
-    from export import targets
-
-    for mod in pkgutil.iter_modules(targets.__path__):
-        importlib.import_module(f"{targets.__name__}.{mod.name}")
+    for mod in pkgutil.iter_modules(targets_package.__path__):
+        importlib.import_module(f"{targets_package.__name__}.{mod.name}")
+    for t in TARGETS.values():  # a quantised target names a registered fp32 one that takes the same models
+        base = TARGETS.get(t.fp32) if t.fp32 else None
+        if t.fp32 and (base is None or base.precision != "fp32" or set(t.kinds) - set(base.kinds)):
+            raise ValueError(f"export target {t.name!r}: fp32={t.fp32!r} is not a registered fp32 target "
+                             "taking the same models")
     return TARGETS

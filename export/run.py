@@ -26,7 +26,6 @@ artifact passed validation, so a record in place always vouches for the artifact
 from __future__ import annotations
 
 import os
-import shlex
 import shutil
 import sys
 import tempfile
@@ -38,12 +37,17 @@ from pathlib import Path
 
 import numpy as np
 
+from distill.data import load_split
 from distill.errors import UserError
 from distill.io import atomic_path, read_json, write_json
+from distill.layout import RunLayout
 from distill.record import RECORD, decide, make_record, refusal, seal, task_identity
+from distill.runinfo import command_line, env_info
 from export.context import ExportContext, ExportOptions
-from export.manifest import TOKENIZER_DIR, build_manifest, summarize_warnings, write_manifest
+from export.manifest import MANIFEST, OUTCOMES, TOKENIZER_DIR, build_manifest, summarize_warnings, write_manifest
 from export.registry import TargetUnavailable, all_targets
+from export.student_source import load_student_source
+from export.teacher_source import load_teacher_source
 from export.validate import ValidationError, check_parity, dev_batches, judge, predict_dev, score
 
 
@@ -105,8 +109,8 @@ def export_source(source, targets: list, out_root: Path, ctx: ExportContext, dev
         artifact = artifact_record(source, target, ctx, inputs)
         decision, lines = decide(final, artifact)  # an artifact cannot resume midway: unfinished is rebuilt
         if decision == "skip":  # --force redoes what differs, like every stage; the same artifact is kept
-            kept = read_json(final / "manifest.json")
-            outcome.update(status="ok", manifest=str(final / "manifest.json"), export_seconds=kept["export_seconds"],
+            kept = read_json(final / MANIFEST)
+            outcome.update(status="ok", manifest=str(final / MANIFEST), export_seconds=kept["export_seconds"],
                            gates=kept.get("gates"), reused=True)
             log(f"export {source.name} → {target.name}: made with the same settings and inputs "
                 f"(record {final / RECORD}), skipped")
@@ -149,7 +153,7 @@ def export_source(source, targets: list, out_root: Path, ctx: ExportContext, dev
                 # complete only now, inside the folder that is renamed into place: a record in place always
                 # vouches for a validated artifact
                 seal(tmp, artifact, seconds=round(seconds, 2))
-            outcome.update(status="ok", manifest=str(final / "manifest.json"), export_seconds=round(seconds, 2),
+            outcome.update(status="ok", manifest=str(final / MANIFEST), export_seconds=round(seconds, 2),
                            gates=gates, load_avg_1m=round(os.getloadavg()[0], 2))  # compare with env.cores
             log(f"  ok: {manifest['size_mb']:.2f} MB, max |Δlogit| {max(parity.values()):.2e}, "
                 f"dev {scores['accuracy']:.4f} (fp32 {fp32['accuracy']:.4f}), agreement "
@@ -171,24 +175,24 @@ def export_source(source, targets: list, out_root: Path, ctx: ExportContext, dev
     return outcomes
 
 
-def _run_models(run_dir: Path, models: list[str]) -> dict[str, Path]:
+def _run_models(run: RunLayout, models: list[str]) -> dict[str, Path]:
     """Model name → folder (a student folder or the teacher's model folder), in the order asked."""
-    students = {p.parent.name: p.parent for p in sorted((run_dir / "students").glob("*/metrics.json"))}
+    students = run.trained_students()
     chosen: dict[str, Path] = {}
     for name in models:
         if name == "teacher":
-            chosen["teacher"] = run_dir / "teacher" / "model"
+            chosen["teacher"] = run.teacher_model
         elif name in ("best", "all") and not students:
-            raise UserError(f"{run_dir}/students: no trained students")
+            raise UserError(f"{run.students}: no trained students")
         elif name == "all":
             chosen.update(students)
         elif name == "best":
-            best = max(students, key=lambda n: read_json(students[n] / "metrics.json")["accuracy"])
+            best = max(students, key=lambda n: read_json(run.student_metrics(n))["accuracy"])
             chosen[best] = students[best]
         elif name in students:
             chosen[name] = students[name]
         else:
-            raise UserError(f"--models: no model {name!r} in {run_dir}; students: {', '.join(students) or 'none'}"
+            raise UserError(f"--models: no model {name!r} in {run.root}; students: {', '.join(students) or 'none'}"
                             ", or 'teacher', 'best', 'all'")
     return chosen
 
@@ -197,27 +201,21 @@ def export_run(run_dir: str | Path, models: list[str] | None = None, targets: li
                out: str | Path | None = None, options: ExportOptions | None = None,
                force: bool = False) -> list[dict]:
     """Export `models` of the run to `targets`; `force` redoes every artifact whose record differs."""
-    from distill.data import load_split
-    from distill.pipeline import task_of_run
-    from export.source import load_student_source, load_teacher_source
-
     run_dir = Path(run_dir)
-    if not (run_dir / "config.json").is_file():
-        raise UserError(f"{run_dir}: not a run folder (no config.json); make one with `distill-bench pipeline`")
-    task = task_of_run(read_json(run_dir / "config.json"), run_dir)
-    out_root = Path(out) if out else run_dir / "export"
+    run = RunLayout(run_dir)
+    task = run.task()  # refuses a folder that is not a run (no config.json)
+    out_root = Path(out) if out else run.export
     chosen_targets = choose_targets(targets)
     dev = load_split(task, "dev")
     train = load_split(task, "train", 256)
     calibration = list(train["text"])
     calibration_b = list(train["text_b"]) if task.is_pair else None
     dev_b = list(dev["text_b"]) if task.is_pair else None
-    summary_path = out_root / "export.json"
+    summary_path = out_root / OUTCOMES
     previous = read_json(summary_path)["outcomes"] if summary_path.exists() else []
-    command = shlex.join(["distill-bench", *sys.argv[1:]]) if sys.argv[1:2] == ["export"] else \
+    # the command line when `distill-bench export` runs this; the call when another program does
+    command = command_line() if sys.argv[1:2] == ["export"] else \
         f"export_run({str(run_dir)!r}, models={models!r}, targets={targets!r})"
-    from distill.runinfo import env_info
-
     env = env_info()
     records = {(o["model"], o["target"]): o for o in previous}
 
@@ -231,7 +229,7 @@ def export_run(run_dir: str | Path, models: list[str] | None = None, targets: li
     with tempfile.TemporaryDirectory(prefix="export-scratch-") as scratch:
         ctx = ExportContext(Path(scratch), options or ExportOptions(), calibration_texts=calibration,
                             calibration_texts_b=calibration_b, force=force)
-        for name, folder in _run_models(run_dir, models or ["best", "teacher"]).items():
+        for name, folder in _run_models(run, models or ["best", "teacher"]).items():
             source = load_teacher_source(folder, pair=task.is_pair) if name == "teacher" else \
                 load_student_source(folder)
             outcomes += export_source(source, chosen_targets, out_root, ctx, list(dev["text"]),

@@ -15,15 +15,14 @@ from tabulate import tabulate
 
 from distill.errors import UserError
 from distill.io import read_json, write_json, write_text
-
-FP32_OF = {"onnx-int8": "onnx", "ort-mobile-int8": "ort-mobile", "executorch-int8": "executorch",
-           "litert-int8": "litert", "torch-int8": "torchscript"}
+from export.manifest import OUTCOMES
+from export.registry import all_targets
 
 
 def collect(export_dir: Path) -> list[dict]:
-    summary = export_dir / "export.json"
+    summary = export_dir / OUTCOMES
     if not summary.is_file():
-        raise UserError(f"{export_dir}: no export.json; run `distill-bench export RUN` first")
+        raise UserError(f"{export_dir}: no {OUTCOMES}; run `distill-bench export RUN` first")
     rows = []
     for o in read_json(summary)["outcomes"]:
         row = {k: o.get(k) for k in ("model", "kind", "target", "status", "error")}
@@ -43,8 +42,10 @@ def collect(export_dir: Path) -> list[dict]:
                         "versions": m["versions"]})
         rows.append(row)
     sizes = {(r["model"], r["target"]): r.get("size_mb") for r in rows}
-    for r in rows:
-        base = sizes.get((r["model"], FP32_OF.get(r["target"])))
+    targets = all_targets()
+    for r in rows:  # an int8 artifact against the fp32 target it quantises
+        target = targets.get(r["target"])
+        base = sizes.get((r["model"], target.fp32)) if target and target.fp32 else None
         if base and r.get("size_mb"):
             r["smaller_than_fp32"] = round(base / r["size_mb"], 2)
     return rows
@@ -95,7 +96,7 @@ def render_csv(rows: list[dict]) -> str:
 
 def conditions(export_dir: Path, rows: list[dict]) -> str:
     """The header of export.md: what was exported, where, with what, and under what load."""
-    summary = read_json(export_dir / "export.json")
+    summary = read_json(export_dir / OUTCOMES)
     env = summary.get("env", {})
     loads = [o.get("load_avg_1m") for o in summary["outcomes"] if o.get("load_avg_1m") is not None]
     n = next((r["n"] for r in rows if r.get("n")), None)
@@ -135,7 +136,7 @@ def write_table(export_dir: str | Path, out: str | Path) -> list[dict]:
     export_dir = Path(export_dir)
     rows = collect(export_dir)
     out = Path(out)
-    write_json(out / "export.json", {"rows": rows})
+    write_json(out / OUTCOMES, {"rows": rows})
     write_text(out / "export.md", conditions(export_dir, rows) + render_markdown(rows))
     write_text(out / "export.csv", render_csv(rows))
     return rows

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from distill.batching import length_batches
 from distill.errors import UserError
 from distill.metrics import accuracy_ci
 
@@ -97,12 +98,10 @@ def predict_dev(runner, dev_batches: list[tuple[np.ndarray, np.ndarray, np.ndarr
 
 def dev_batches(encoder, texts: list[str], max_length: int, batch_size: int = 32,
                 texts_b: list[str] | None = None) -> list:
-    """(row indices, ids, mask) batches of the dev set, rows of similar length together."""
+    """(row indices, ids, mask) batches of the dev set, rows of similar length (in characters) together."""
     lengths = [len(t) + (len(texts_b[i]) if texts_b is not None else 0) for i, t in enumerate(texts)]
-    order = np.argsort(lengths, kind="stable")
     out = []
-    for i in range(0, len(order), batch_size):
-        idx = order[i:i + batch_size]
+    for idx in length_batches(lengths, batch_size):
         pairs = [texts_b[j] for j in idx] if texts_b is not None else None
         ids, mask = encoder([texts[j] for j in idx], max_length, pairs)
         out.append((idx, ids, mask))

@@ -343,9 +343,9 @@ CASES = [
     Case("config", "no student rows", config_with("[teacher]\nepochs = 1\n"), "no [students.<name>] sections"),
     Case("config", "unknown preset", lambda ws: ["pipeline", "--preset", "bert-huge"], "unknown preset 'bert-huge'"),
     Case("options", "option of the wrong type", lambda ws: ["teacher", "--epochs", "three", "--out", "x"],
-         "argument --epochs: invalid float value: 'three'"),
+         "--epochs: expected float, got str 'three'"),
     Case("options", "out-of-range option", lambda ws: ["teacher", "--batch-size", "0", "--out", "x"],
-         "argument --batch-size: must be a positive integer"),
+         "teacher batch_size must be a positive integer, got 0"),
     Case("options", "export batch bound of zero", lambda ws: ["export", str(ws.run), "--max-batch", "0"],
          "argument --max-batch: must be a positive integer"),
     Case("options", "unknown task", lambda ws: ["augment", "--task", "cola", "--out", str(ws.out("x.tsv"))],
@@ -410,7 +410,7 @@ CASES = [
 
 def run_case(case: Case, ws: Workspace) -> dict:
     """Run one case through the real command line; exit code, what was printed, and the payload check."""
-    from distill.cli import main
+    from distill_bench import main
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):

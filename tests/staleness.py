@@ -120,7 +120,7 @@ def _inside(folder: Path):
 
 def run_cli(argv: list[str]) -> tuple[int, str]:
     """The command line in this process; `pytest bench` in a child process, as a user runs it."""
-    from distill.cli import main
+    from distill_bench import main
 
     if argv[0] == "bench":
         root = Path(__file__).resolve().parent.parent

@@ -2,9 +2,10 @@ import random
 
 import pytest
 
-from distill.augment import MASK, AugmentConfig, TagSampler, augment_once, build_transfer_set, read_transfer_set
+from distill.augment import MASK, AugmentConfig, TagSampler, augment_once, build_transfer_set
 from distill.data import get_task
 from distill.errors import UserError
+from distill.transfer_set import read_transfer_set
 
 SAMPLED = "<sampled>"
 

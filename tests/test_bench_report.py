@@ -11,14 +11,16 @@ import pytest
 from bench_fixture import summary
 
 from bench import report
+from bench.headlines import headlines
 from bench.ship import Budget, check
-from distill.cli import main
+from bench.tables import paper_table
+from distill_bench import main
 
 GOLDEN = Path(__file__).parent / "golden"
 
 
 def test_headlines_are_ratios_of_the_fixed_records():
-    h = {x["key"]: x for x in report.headlines(summary())}
+    h = {x["key"]: x for x in headlines(summary())}
     assert h["student_vs_bert_large"]["value"] == pytest.approx(6400 / 16)
     assert h["student_vs_bert_large"]["met"] is False  # 400× < 434×
     assert h["artifact_vs_bert_large"]["value"] == pytest.approx(16000 / 16) and h["artifact_vs_bert_large"]["met"]
@@ -30,7 +32,7 @@ def test_headlines_are_ratios_of_the_fixed_records():
 
 
 def test_paper_table_columns():
-    headers, rows = report.paper_table(summary())
+    headers, rows = paper_table(summary())
     assert headers == ["Model", "Format", "Params (M)", "Size (MB)", "Acc", "Δ vs teacher", "p90 @bs1 (ms)",
                        "samples/s @bs512", "speed-up ×", "compression ×"]
     by = {(r[0], r[1]): r for r in rows}

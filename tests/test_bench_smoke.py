@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from distill.cli import main
+from distill_bench import main
 
 ROOT = Path(__file__).resolve().parent.parent
 

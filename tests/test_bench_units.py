@@ -81,7 +81,7 @@ def test_lstm_flops_are_counted():
 
 def test_packed_rows_are_real_text_at_exactly_the_length():
     from distill.vocab import Vocab
-    from export.source import TextEncoder
+    from export.encoder import TextEncoder
 
     texts = ["a good film", "bad", "a very good and long film indeed"]
 

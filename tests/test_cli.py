@@ -3,9 +3,9 @@ import sys
 
 import pytest
 
-from distill.cli import main
 from distill.errors import UserError
-from distill.pipeline import load_config
+from distill.run_config import load_config
+from distill_bench import main
 
 
 def test_user_error_is_one_line_and_exit_2(capsys):
@@ -15,7 +15,7 @@ def test_user_error_is_one_line_and_exit_2(capsys):
 
 
 def test_console_entry_point_runs():
-    out = subprocess.run([sys.executable, "-m", "distill", "teacher", "--task", "sst2", "--out", "/tmp/x",
+    out = subprocess.run([sys.executable, "-m", "distill_bench", "teacher", "--task", "sst2", "--out", "/tmp/x",
                           "--model", "/nonexistent"], capture_output=True, text=True)
     assert out.returncode == 2 and "not a Hugging Face model folder" in out.stderr
 
@@ -51,7 +51,8 @@ def test_split_command_writes_the_split_for_the_stage_commands(tmp_path, capsys)
     out = capsys.readouterr().out
     assert "dev-split" in out and "--task mnli --train" in out
     assert (tmp_path / "data" / "train.tsv").is_file() and (tmp_path / "data" / "split.json").is_file()
-    from distill.cli import _build_parser, _task
+    from distill_bench import build_parser as _build_parser
+    from distill_bench.common import task_of as _task
 
     args = _build_parser().parse_args(["teacher", "--task", "mnli", "--train", str(tmp_path / "data" / "train.tsv"),
                                        "--dev", str(tmp_path / "data" / "dev.tsv"), "--out", str(tmp_path / "t")])

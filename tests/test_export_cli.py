@@ -7,9 +7,10 @@ import shutil
 
 import numpy as np
 
-from distill.cli import main
+from distill_bench import main
 from export.predict import predict
-from export.source import load_student_source, load_teacher_source
+from export.student_source import load_student_source
+from export.teacher_source import load_teacher_source
 
 
 def test_export_command_writes_artifacts_summary_and_table(tiny_run, tmp_path, capsys):

@@ -16,7 +16,9 @@ from export.litert_env import litert_python
 from export.manifest import read_manifest
 from export.registry import all_targets
 from export.run import export_source
-from export.source import example_inputs, load_student_source, load_teacher_source
+from export.source import example_inputs
+from export.student_source import load_student_source
+from export.teacher_source import load_teacher_source
 
 # Every registered target must appear here with the sources its test exports; a new target fails
 # test_every_registered_target_has_a_test until it is added (and thereby tested).

@@ -60,7 +60,7 @@ def test_missing_litert_env_is_reported_not_faked(tiny_run, tmp_path, monkeypatc
     from export.context import ExportContext, ExportOptions
     from export.registry import all_targets
     from export.run import export_source
-    from export.source import load_student_source
+    from export.student_source import load_student_source
 
     monkeypatch.setattr(env, "DEFAULT", tmp_path / "nowhere" / "python")
     monkeypatch.delenv(env.ENV_VAR, raising=False)
@@ -131,7 +131,7 @@ def test_teacher_is_exported_at_its_recorded_max_length(tiny_teacher, tmp_path):
 
     from transformers import AutoTokenizer
 
-    from export.source import load_teacher_source
+    from export.teacher_source import load_teacher_source
 
     def teacher_with(model_max_length, record=None):
         folder = tmp_path / f"t{model_max_length}-{bool(record)}" / "teacher" / "model"
@@ -243,3 +243,22 @@ def test_rejected_artifact_leaves_no_record_and_export_json_names_both_numbers(t
     assert not (out / "tiny-s0" / "onnx-int8").exists()  # no artifact, so no record that could vouch for one
     listed = json.loads((out / "export.json").read_text())["outcomes"]
     assert listed[0]["status"] == "rejected" and listed[0]["gates"] == o["gates"]
+
+
+def test_a_target_registered_without_its_facts_fails_loudly():
+    import pytest
+
+    from export.registry import AT_LOAD, TARGETS, all_targets, register
+
+    with pytest.raises(TypeError, match="precision"):  # every fact is a keyword without a default
+        register("no-facts", load=lambda *a, **k: None, mobile=False, fp32=None, threads=AT_LOAD, devices=("cpu",))
+    with pytest.raises(ValueError, match="quantises"):  # an int8 target names the fp32 target it quantises
+        register("half-facts", load=lambda *a, **k: None, precision="int8", mobile=False, fp32=None,
+                 threads=AT_LOAD, devices=("cpu",))
+    with pytest.raises(ValueError, match="threads"):
+        register("odd-threads", load=lambda *a, **k: None, precision="fp32", mobile=False, fp32=None,
+                 threads="sometimes", devices=("cpu",))
+    assert not {"no-facts", "half-facts", "odd-threads"} & set(TARGETS)
+    for t in all_targets().values():  # and every registered target has them, consistent with each other
+        assert t.precision in ("fp32", "int8") and t.lossy == (t.precision != "fp32")
+        assert (t.fp32 is None) == (t.precision == "fp32") and (t.fp32 is None or t.fp32 in TARGETS)

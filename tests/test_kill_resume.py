@@ -25,7 +25,7 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TQDM_DISABL
 
 
 def command(args: list[str]) -> list[str]:
-    return [sys.executable, "-m", "distill", *args]
+    return [sys.executable, "-m", "distill_bench", *args]
 
 
 def finish(args: list[str]) -> None:

@@ -7,22 +7,22 @@ import numpy as np
 import pytest
 
 from distill.data import load_split
-from distill.io import read_json
-from distill.pipeline import task_of_run
+from distill.layout import RunLayout
 from export.context import ExportContext, ExportOptions
 from export.litert_env import litert_python
 from export.manifest import read_manifest
 from export.predict import predict
 from export.registry import all_targets
 from export.run import export_source
-from export.source import load_student_source, load_teacher_source
+from export.student_source import load_student_source
+from export.teacher_source import load_teacher_source
 
 OPTIONS = ExportOptions(buckets=(3, 8), dev_limit=48)
 
 
 @pytest.fixture(scope="module")
 def pair_exported(tiny_pair_run, tmp_path_factory):
-    task = task_of_run(read_json(tiny_pair_run / "config.json"), tiny_pair_run)
+    task = RunLayout(tiny_pair_run).task()
     dev, train = load_split(task, "dev", 48), load_split(task, "train", 64)
     root = tmp_path_factory.mktemp("pair-export")
     ctx = ExportContext(root / "scratch", OPTIONS, calibration_texts=list(train["text"]),

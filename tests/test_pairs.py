@@ -11,15 +11,16 @@ from distill.augment import (
     TagSampler,
     augment_examples,
     build_transfer_set,
-    read_transfer_set,
     sides_for_round,
 )
 from distill.data import get_task, load_split, with_files
+from distill.encode import model_inputs
 from distill.errors import UserError
+from distill.evaluate import predict_logits
 from distill.metrics import f1_ci, scores
 from distill.protocol import dev_split, resolve
 from distill.students import SiameseBiLSTMClassifier, StudentConfig, build_student
-from distill.train import model_inputs, predict_logits
+from distill.transfer_set import read_transfer_set
 
 TAGGED_A = [("the", "DT"), ("cat", "NN"), ("sat", "VBD"), ("down", "RP")]
 TAGGED_B = [("a", "DT"), ("dog", "NN"), ("ran", "VBD"), ("off", "RP")]

@@ -129,7 +129,7 @@ def test_shared_student_config_is_trained_once(tiny_teacher, tmp_path):
     import tomllib
 
     from distill.data import get_task
-    from distill.pipeline import student_jobs
+    from distill.run_config import student_jobs
 
     raw = tomllib.loads(config(tiny_teacher) + """
 [students.emb-random]
@@ -144,7 +144,7 @@ epochs = 1.0
 def test_a_smoke_run_ends_by_saying_what_it_showed(run):
     """The quick preset ([run] smoke = true) is judged by whether every stage ran: its table ends with that, not
     with the full recipe's accuracy targets marked "not met"."""
-    from distill.ablation import render_markdown
+    from distill.ablation_text import render_markdown
 
     _, _, ablation = run
     assert "## Targets" in render_markdown(ablation)  # a full run checks its targets

@@ -28,7 +28,7 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TQDM_DISABL
 def _run(args: list[str], nproc: int, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"] \
         if nproc > 1 else [sys.executable]
-    proc = subprocess.run([*launcher, "-m", "distill", *args], cwd=cwd, env=ENV, capture_output=True, text=True,
+    proc = subprocess.run([*launcher, "-m", "distill_bench", *args], cwd=cwd, env=ENV, capture_output=True, text=True,
                           timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc

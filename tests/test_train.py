@@ -6,7 +6,8 @@ from safetensors.torch import load_file
 from distill.augment import AugmentConfig, build_transfer_set
 from distill.data import get_task
 from distill.errors import UserError
-from distill.train import StudentRunConfig, load_student, train_student
+from distill.student_files import load_student
+from distill.train import StudentRunConfig, train_student
 
 
 @pytest.fixture(scope="module")

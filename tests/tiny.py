@@ -34,8 +34,8 @@ def make_tiny_teacher(folder: Path) -> Path:
 def make_tiny_run(run: Path, teacher: Path) -> Path:
     """A run folder as `distill-bench pipeline` leaves it: a random word-level student (max length 8) and the
     tiny BERT as teacher — what `distill-bench export` reads."""
+    from distill.student_files import save_student
     from distill.students import BiLSTMClassifier, StudentConfig
-    from distill.train import save_student
     from distill.vocab import Vocab
 
     task = get_task("sst2")
@@ -54,15 +54,15 @@ def make_tiny_run(run: Path, teacher: Path) -> Path:
 def make_tiny_pair_run(run: Path, teacher: Path) -> Path:
     """A QQP run folder (dev-split protocol) with a random Siamese word-level student (max length 8) and the
     tiny BERT as the pair teacher."""
-    from distill.pipeline import task_of_run
+    from distill.layout import RunLayout
+    from distill.student_files import save_student
     from distill.students import StudentConfig, build_student
-    from distill.train import save_student
     from distill.vocab import Vocab
 
     run.mkdir(parents=True, exist_ok=True)
     raw = {"run_id": "tiny-pair", "command": "test", "run": {"task": "qqp"}}
     (run / "config.json").write_text(json.dumps(raw))
-    task = task_of_run(raw, run)  # writes the split into run/data, as the pipeline does
+    task = RunLayout(run).task(raw)  # writes the split into run/data, as the pipeline does
     shutil.copytree(teacher, run / "teacher" / "model")
     train = load_split(task, "train", 400)
     vocab = Vocab.build(list(train["text"]) + list(train["text_b"]), "word")

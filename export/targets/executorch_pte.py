@@ -8,8 +8,9 @@ from __future__ import annotations
 import torch
 
 from export.buckets import bucket_file, bucketed, buckets_for, fit
-from export.registry import BuildResult, register
-from export.source import INPUT_NAMES, example_inputs
+from export.contract import INPUT_NAMES
+from export.registry import AT_LOAD, BuildResult, register
+from export.source import example_inputs
 
 
 def _program(source, seq: int, max_batch: int):
@@ -19,6 +20,7 @@ def _program(source, seq: int, max_batch: int):
 
 
 def _quantized(source, seq: int, example, dynamic, ctx):
+    # executorch and torchao are optional (install.sh adds them with --no-deps) and slow to import
     from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
         XNNPACKQuantizer,
         get_symmetric_quantization_config,
@@ -36,6 +38,7 @@ def _quantized(source, seq: int, example, dynamic, ctx):
 
 
 def _lower(module, example, dynamic, path) -> None:
+    # executorch: optional, and slow to import
     from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
     from executorch.exir import to_edge_transform_and_lower
 
@@ -64,6 +67,7 @@ def _build(source, folder, ctx, int8: bool) -> BuildResult:
 
 
 def _load(folder, manifest, threads=None, device="cpu"):
+    # executorch's runtime: optional; importing it counts as loading the artifact (bench/probe.py)
     from executorch.runtime import Runtime
 
     if threads:  # XNNPACK's threadpool is process-wide; resetting it is only unsafe while a method runs
@@ -79,13 +83,15 @@ def _load(folder, manifest, threads=None, device="cpu"):
     return bucketed(runners, max_batch=manifest["info"].get("max_batch"))  # absent: built before the bound
 
 
-@register("executorch", load=_load, kinds=("student",), tolerance=1e-4)
+@register("executorch", load=_load, precision="fp32", fp32=None, mobile=True, threads=AT_LOAD, devices=("cpu",),
+          kinds=("student",), tolerance=1e-4)
 def build_fp32(source, folder, ctx) -> BuildResult:
     """ExecuTorch .pte (XNNPACK), fp32, one file per length bucket."""
     return _build(source, folder, ctx, int8=False)
 
 
-@register("executorch-int8", load=_load, kinds=("student",), lossy=True)
+@register("executorch-int8", load=_load, precision="int8", fp32="executorch", mobile=True, threads=AT_LOAD,
+          devices=("cpu",), kinds=("student",))
 def build_int8(source, folder, ctx) -> BuildResult:
     """ExecuTorch .pte (XNNPACK), int8 via the pt2e XNNPACK quantizer, one file per length bucket."""
     return _build(source, folder, ctx, int8=True)

@@ -14,13 +14,12 @@ import numpy as np
 import torch
 
 from export.buckets import bucket_file, bucketed, buckets_for
-from export.registry import BuildResult, TargetUnavailable, register
+from export.litert_env import CONVERTER, ENV_VAR, litert_python
+from export.registry import AT_LOAD, BuildResult, TargetUnavailable, register
 from export.source import example_inputs
 
 
 def _convert(source, folder, ctx, int8: bool) -> BuildResult:
-    from export.litert_env import CONVERTER, ENV_VAR, litert_python
-
     python = litert_python(ctx.options.litert_python)
     if python is None:
         raise TargetUnavailable(f"no LiteRT converter env: run `bash install.sh --with-litert` (makes "
@@ -51,6 +50,7 @@ def _convert(source, folder, ctx, int8: bool) -> BuildResult:
 
 
 def _load(folder, manifest, threads=None, device="cpu"):
+    # ai_edge_litert: the .tflite interpreter, an optional runtime; importing it counts as loading the artifact
     from ai_edge_litert.interpreter import Interpreter
 
     runners = {}
@@ -68,13 +68,15 @@ def _load(folder, manifest, threads=None, device="cpu"):
     return bucketed(runners, max_batch=1)
 
 
-@register("litert", load=_load, kinds=("student",), tolerance=1e-4)
+@register("litert", load=_load, precision="fp32", fp32=None, mobile=True, threads=AT_LOAD, devices=("cpu",),
+          kinds=("student",), tolerance=1e-4)
 def build_fp32(source, folder, ctx) -> BuildResult:
     """LiteRT .tflite fp32 (litert-torch), static batch 1, one file per length bucket."""
     return _convert(source, folder, ctx, int8=False)
 
 
-@register("litert-int8", load=_load, kinds=("student",), lossy=True)
+@register("litert-int8", load=_load, precision="int8", fp32="litert", mobile=True, threads=AT_LOAD,
+          devices=("cpu",), kinds=("student",))
 def build_int8(source, folder, ctx) -> BuildResult:
     """LiteRT .tflite dynamic-range int8 (weights incl. embedding), one file per length bucket."""
     return _convert(source, folder, ctx, int8=True)

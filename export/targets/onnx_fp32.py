@@ -7,8 +7,9 @@ from pathlib import Path
 
 import torch
 
-from export.registry import BuildResult, TargetUnavailable, register
-from export.source import INPUT_NAMES, OUTPUT_NAMES, example_inputs
+from export.contract import INPUT_NAMES, OUTPUT_NAMES
+from export.registry import AT_LOAD, BuildResult, TargetUnavailable, register
+from export.source import example_inputs
 from export.targets.pt2 import lstm_while_loop
 
 
@@ -28,7 +29,7 @@ def _onnx_export(source, path: Path) -> None:
 
 
 def onnx_info(path: Path) -> dict:
-    import onnx
+    import onnx  # optional and slow to import: only the ONNX targets need it
 
     model = onnx.load(str(path), load_external_data=False)
     ops = {}
@@ -41,7 +42,7 @@ def onnx_info(path: Path) -> dict:
 
 def ort_runner(path: Path, threads: int | None = None, device: str = "cpu"):
     """An ONNX Runtime session (.onnx or .ort) as a runner; `threads` intra-op threads (None: ORT's default)."""
-    import onnxruntime as ort
+    import onnxruntime as ort  # the runtime: importing it counts as loading the artifact (bench/probe.py)
 
     providers = ["CPUExecutionProvider"]
     if device == "cuda":
@@ -61,7 +62,8 @@ def _load(folder, manifest, threads=None, device="cpu"):
     return ort_runner(folder / manifest["files"][0], threads, device)
 
 
-@register("onnx", load=_load, tolerance=1e-4, devices=("cpu", "cuda"))
+@register("onnx", load=_load, precision="fp32", fp32=None, mobile=False, threads=AT_LOAD, devices=("cpu", "cuda"),
+          tolerance=1e-4)
 def build(source, folder, ctx) -> BuildResult:
     """fp32 ONNX, torch.onnx.export(dynamo=True), dynamic batch and sequence axes."""
     src = ctx.intermediate(source.name, "model.onnx", lambda p: export_onnx(source, p))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from export.registry import BuildResult, register
+from export.registry import AT_LOAD, BuildResult, register
 from export.targets.onnx_fp32 import export_onnx, onnx_info, ort_runner
 
 QUANTIZED_OPS = ["LSTM", "MatMul", "Gemm", "Gather"]
 
 
 def quantize_onnx(fp32: Path, out: Path, per_channel: bool) -> None:
+    # onnxruntime's quantizer pulls in onnx and more: loaded only when an int8 ONNX is made
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -41,7 +42,7 @@ def quantization_info(path: Path, per_channel: bool) -> dict:
 
 def _embedding_int8(path: Path) -> bool:
     """True when a Gather reads an int8 initializer (the embedding table stored as int8)."""
-    import onnx
+    import onnx  # optional and slow to import: only the ONNX targets need it
 
     model = onnx.load(str(path))
     int8 = {i.name for i in model.graph.initializer if i.data_type in (onnx.TensorProto.INT8, onnx.TensorProto.UINT8)}
@@ -54,7 +55,7 @@ def _load(folder, manifest, threads=None, device="cpu"):
     return ort_runner(folder / manifest["files"][0], threads, device)
 
 
-@register("onnx-int8", load=_load, lossy=True)
+@register("onnx-int8", load=_load, precision="int8", fp32="onnx", mobile=False, threads=AT_LOAD, devices=("cpu",))
 def build(source, folder, ctx) -> BuildResult:
     """ONNX Runtime dynamic int8 (quant_pre_process + quantize_dynamic)."""
     (folder / "model.onnx").write_bytes(int8_onnx(source, ctx).read_bytes())

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from export.registry import BuildResult, register
+from export.registry import AT_LOAD, BuildResult, register
 from export.targets.onnx_fp32 import export_onnx, ort_runner
 from export.targets.onnx_int8 import int8_onnx, quantization_info
 
@@ -31,21 +31,23 @@ def _load(folder, manifest, threads=None, device="cpu"):
 
 
 def _info(source, ctx, int8: bool) -> dict:
-    import onnxruntime
+    import onnxruntime  # only its version is read; the runtime loads when the artifact does
 
     return {"format": "ort", "onnxruntime": onnxruntime.__version__, "optimization_style": "Fixed",
             "from": "onnx-int8" if int8 else "onnx", "per_channel": ctx.options.per_channel if int8 else None,
             "dynamic_axes": {"input_ids": ["batch", "seq"], "attention_mask": ["batch", "seq"]}}
 
 
-@register("ort-mobile", load=_load, tolerance=1e-4)
+@register("ort-mobile", load=_load, precision="fp32", fp32=None, mobile=True, threads=AT_LOAD, devices=("cpu",),
+          tolerance=1e-4)
 def build_fp32(source, folder, ctx) -> BuildResult:
     """ONNX Runtime Mobile .ort, fp32."""
     fp32 = ctx.intermediate(source.name, "model.onnx", lambda p: export_onnx(source, p))
     return BuildResult([convert_to_ort(fp32, folder)], _info(source, ctx, False))
 
 
-@register("ort-mobile-int8", load=_load, lossy=True)
+@register("ort-mobile-int8", load=_load, precision="int8", fp32="ort-mobile", mobile=True, threads=AT_LOAD,
+          devices=("cpu",))
 def build_int8(source, folder, ctx) -> BuildResult:
     """ONNX Runtime Mobile .ort, dynamic int8."""
     quantized = int8_onnx(source, ctx)

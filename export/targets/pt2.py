@@ -6,9 +6,12 @@ import contextlib
 import os
 
 import torch
+from torch.export._patches import register_lstm_while_loop_decomposition
 
-from export.registry import BuildResult, register
-from export.source import INPUT_NAMES, example_inputs, torch_device, torch_runner
+from export.contract import INPUT_NAMES
+from export.registry import PROCESS, BuildResult, register
+from export.source import example_inputs
+from export.torch_runner import torch_device, torch_runner
 
 
 def dynamic_shapes(source, seq: bool = True) -> dict:
@@ -25,8 +28,6 @@ def lstm_while_loop():
     and out: the private patch swaps aten.lstm's Python kernel without clearing that cache, so after any
     earlier export in the process (e.g. a fixed-length ExecuTorch one) the old kernel is still used and the
     length gets specialised ("Constraints violated (seq)"). Checked on torch 2.13.0."""
-    from torch.export._patches import register_lstm_while_loop_decomposition
-
     lstm = torch.ops.aten.lstm.input
     lstm._dispatch_cache.clear()
     try:
@@ -63,7 +64,8 @@ def _load(folder, manifest, threads=None, device="cpu"):
     return torch_runner(module.to(torch_device(device)), device)
 
 
-@register("pt2", load=_load, tolerance=1e-4, devices=("cpu", "cuda"))
+@register("pt2", load=_load, precision="fp32", fp32=None, mobile=False, threads=PROCESS, devices=("cpu", "cuda"),
+          tolerance=1e-4)
 def build(source, folder, ctx) -> BuildResult:
     """torch.export ExportedProgram saved with torch.export.save (dynamic batch and length)."""
     torch.export.save(export_program(source), str(folder / "model.pt2"))

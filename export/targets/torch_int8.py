@@ -11,17 +11,17 @@ import copy
 
 import torch
 from torch import nn
+from torch.ao.quantization import default_dynamic_qconfig, per_channel_dynamic_qconfig
 
-from export.registry import BuildResult, register
+from export.registry import PROCESS, BuildResult, register
 from export.source import example_inputs
 from export.targets.torchscript import _load
 
 
-@register("torch-int8", load=_load, lossy=True)
+@register("torch-int8", load=_load, precision="int8", fp32="torchscript", mobile=False, threads=PROCESS,
+          devices=("cpu",))
 def build(source, folder, ctx) -> BuildResult:
     """torch.ao dynamic int8 (LSTM + Linear), TorchScript file."""
-    from torch.ao.quantization import default_dynamic_qconfig, per_channel_dynamic_qconfig
-
     linear = per_channel_dynamic_qconfig if ctx.options.per_channel else default_dynamic_qconfig
     kinds = {nn.LSTM: default_dynamic_qconfig, nn.Linear: linear}  # LSTM weights: per-tensor only
     quantized = torch.ao.quantization.quantize_dynamic(copy.deepcopy(source.module), kinds, dtype=torch.qint8)

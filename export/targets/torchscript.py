@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from export.registry import BuildResult, register
-from export.source import example_inputs, torch_device, torch_runner
+from export.registry import PROCESS, BuildResult, register
+from export.source import example_inputs
+from export.torch_runner import torch_device, torch_runner
 
 
 def _load(folder, manifest, threads=None, device="cpu"):
@@ -13,7 +14,8 @@ def _load(folder, manifest, threads=None, device="cpu"):
                         device)
 
 
-@register("torchscript", load=_load, tolerance=1e-4, devices=("cpu", "cuda"))
+@register("torchscript", load=_load, precision="fp32", fp32=None, mobile=False, threads=PROCESS,
+          devices=("cpu", "cuda"), tolerance=1e-4)
 def build(source, folder, ctx) -> BuildResult:
     """torch.jit.trace of the fp32 model (dynamic batch and length)."""
     traced = torch.jit.trace(source.fresh_module(), example_inputs(source), strict=False, check_trace=False)

@@ -1,0 +1,60 @@
+"""The headline figures at the top of summary.md: the issue's ratios, each from records of the same run,
+naming the rows it used, its target and whether it was met. Nothing here measures anything."""
+
+from __future__ import annotations
+
+from bench.formats import EAGER
+from bench.selection import best_student, best_throughput, is_fp32, matmul_peak, max_threads, row_id, timed
+
+
+def headlines(summary) -> list[dict]:
+    out = []
+    student, threads = best_student(summary), max_threads(summary)
+    large = best_throughput(summary, model="bert-large", format=EAGER, threads=threads)
+    eager = best_throughput(summary, model=student, format=EAGER, threads=threads) if student else None
+
+    def add(key, name, value, target, rows, higher=True, fmt="{:.1f}×"):
+        met = None if value is None else (value >= target if higher else value <= target)
+        out.append({"key": key, "name": name, "value": value, "target": target, "met": met, "rows": rows,
+                    "text": "not measured" if value is None else fmt.format(value),
+                    "target_text": ("≥ " if higher else "≤ ") + fmt.format(target)})
+
+    if eager and large:
+        add("student_vs_bert_large",
+            f"student eager fp32 vs BERT-large eager fp32, samples/s at best batch ({threads} threads)",
+            eager["throughput_sps"] / large["throughput_sps"], 434, [row_id(eager), row_id(large)])
+        best = max((r for r in timed(summary, model=student, threads=threads)), key=lambda r: r["throughput_sps"])
+        add("artifact_vs_bert_large",
+            f"best student artifact ({best['format']}) vs BERT-large eager fp32, samples/s ({threads} threads)",
+            best["throughput_sps"] / large["throughput_sps"], 1000, [row_id(best), row_id(large)])
+    else:
+        add("student_vs_bert_large", "student vs BERT-large samples/s", None, 434, [])
+    single = [r for r in timed(summary, model=student, threads=1, batch_size=1)] if student else []
+    base = next((r for r in single if r["format"] == EAGER), None)
+    fastest = min(single, key=lambda r: r["latency_ms"]["p50"]) if single else None
+    cv_rows = []
+    if base and fastest:
+        add("artifact_vs_eager_p50",
+            f"best student artifact ({fastest['format']}) vs student eager fp32, p50 at batch 1, 1 thread "
+            "(ratio of p50s)", base["latency_ms"]["p50"] / fastest["latency_ms"]["p50"], 5,
+            [row_id(base), row_id(fastest)])
+        cv_rows = [base, fastest]
+    fp32 = [r for r in timed(summary, model=student, threads=threads) if is_fp32(r["format"])
+            and r.get("achieved_gflops")] if student else []
+    peak = matmul_peak(summary, threads)
+    if fp32 and peak:
+        top = max(fp32, key=lambda r: r["achieved_gflops"])
+        add("gflops_of_peak",
+            f"achieved GFLOP/s of the best fp32 student artifact ({top['format']}, batch {top['batch_size']}) "
+            f"as a fraction of the fp32 matmul peak ({peak:.0f} GFLOP/s, {threads} threads)",
+            top["achieved_gflops"] / peak, 0.85, [row_id(top)], fmt="{:.2f}")
+    lossy = [a for a in summary["artifacts"].values() if a.get("lossy") and a.get("accuracy_ratio") is not None]
+    if lossy:
+        worst = min(lossy, key=lambda a: a["accuracy_ratio"])
+        add("int8_accuracy_ratio", f"every int8 artifact keeps ≥ 99% of its fp32 dev accuracy (worst: {worst['id']})",
+            worst["accuracy_ratio"], 0.99, [a["id"] for a in lossy], fmt="{:.4f}")
+    if cv_rows:
+        worst = max(cv_rows, key=lambda r: r["latency_ms"]["cv_pct"])
+        add("batch1_cv", "batch-1 CV of the headline rows (worst)", worst["latency_ms"]["cv_pct"], 3.0,
+            [row_id(r) for r in cv_rows], higher=False, fmt="{:.2f}%")
+    return out

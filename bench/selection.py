@@ -1,0 +1,51 @@
+"""Questions asked of a bench summary.json (bench/session.py writes it): which records, which model, which
+peak. Pure functions of the JSON, shared by the headline figures, the tables and the plot."""
+
+from __future__ import annotations
+
+from bench.formats import EAGER, facts
+
+TIMED = ("single-stream", "offline")
+
+
+def timed(summary, **match):
+    return [r for r in summary["records"] if r["scenario"] in TIMED and r.get("device", "cpu") == "cpu"
+            and all(r.get(k) == v for k, v in match.items())]
+
+
+def best_throughput(summary, **match):
+    rows = timed(summary, **match)
+    return max(rows, key=lambda r: r["throughput_sps"]) if rows else None
+
+
+def max_threads(summary) -> int:
+    return max((r["threads"] for r in timed(summary)), default=1)
+
+
+def best_student(summary) -> str | None:
+    students = {a["model"]: a.get("accuracy") or 0 for a in summary["artifacts"].values()
+                if a["role"] == "student" and a["format"] == EAGER}
+    return max(students, key=students.get) if students else None
+
+
+def teacher_accuracy(summary) -> float | None:
+    return next((a.get("accuracy") for a in summary["artifacts"].values()
+                 if a["role"] == "teacher" and a["format"] == EAGER), None)
+
+
+def matmul_peak(summary, threads: int) -> float | None:
+    entry = summary["machine"].get(f"matmul_fp32_cpu_{threads}t")
+    return entry["gflops"] if entry else None
+
+
+def row_id(r) -> str:
+    return f"{r['artifact']}-{r.get('device', 'cpu')}-{r['threads']}t-bs{r['batch_size']}"
+
+
+def is_fp32(fmt: str) -> bool:
+    """Whether a format computes in fp32 (the eager module and the fp32 export targets): the ones whose achieved
+    GFLOP/s is read against the fp32 matmul peak. A format this version does not know is not."""
+    try:
+        return facts(fmt).precision == "fp32"
+    except KeyError:
+        return False

@@ -1,0 +1,96 @@
+"""The tables of a bench summary: the paper's efficiency columns and the per-scenario detail tables, as
+(headers, rows), and how a table is formatted (tabulate). Pure functions of summary.json."""
+
+from __future__ import annotations
+
+from tabulate import tabulate
+
+from bench.formats import EAGER
+from bench.selection import best_throughput, is_fp32, matmul_peak, max_threads, teacher_accuracy, timed
+
+
+def paper_table(summary) -> tuple[list[str], list[list]]:
+    """The paper's efficiency columns, one row per artifact (students, teacher, references)."""
+    threads = max_threads(summary)
+    large = best_throughput(summary, model="bert-large", format=EAGER, threads=threads)
+    large_size = summary["artifacts"].get(f"bert-large/{EAGER}", {}).get("size_mb")
+    teacher = teacher_accuracy(summary)
+    batch = max(summary["conditions"]["batch_sizes"])
+    headers = ["Model", "Format", "Params (M)", "Size (MB)", "Acc", "Δ vs teacher", "p90 @bs1 (ms)",
+               f"samples/s @bs{batch}", "speed-up ×", "compression ×"]
+    rows = []
+    for a in summary["artifacts"].values():
+        p90 = next((r["latency_ms"]["p90"] for r in timed(summary, artifact=a["id"], threads=1, batch_size=1)), None)
+        best = best_throughput(summary, artifact=a["id"], threads=threads)
+        sps = best["throughput_sps"] if best else None
+        acc = a.get("accuracy")
+        rows.append([a["model"], a["format"], _num(a.get("params"), 1e-6, 2), _num(a.get("size_mb"), 1, 2),
+                     _num(acc, 1, 4), _num(None if acc is None or teacher is None else 100 * (acc - teacher), 1, 2),
+                     _num(p90, 1, 3),
+                     None if sps is None else (f"{sps:,.0f}" + ("" if best["batch_size"] == batch
+                                                               else f" (bs{best['batch_size']})")),
+                     _num(None if not (sps and large) else sps / large["throughput_sps"], 1, 1),
+                     _num(None if not (large_size and a.get("size_mb")) else large_size / a["size_mb"], 1, 1)])
+    return headers, rows
+
+
+def _num(v, scale, digits):
+    return None if v is None else round(v * scale, digits)
+
+
+def table(headers, rows, fmt="github") -> str:
+    return tabulate(rows, headers=headers, tablefmt=fmt, missingval="–", disable_numparse=True,
+                    floatfmt="g") if rows else "(none)"
+
+
+def _fmt(v, digits=3):
+    if v is None:
+        return None
+    return f"{v:,.{digits}f}" if isinstance(v, float) else str(v)
+
+
+def detail_tables(summary) -> dict[str, tuple[list[str], list[list]]]:
+    peak = {t: matmul_peak(summary, t) for t in summary["conditions"]["threads"]}
+    cpu = summary.get("env", {}).get("cpu") or "CPU model not recorded"
+    single = [[r["artifact"], r["device"], r["threads"], *[_fmt(r["latency_ms"][k]) for k in
+               ("p50", "p90", "p95", "p99", "mean")], _fmt(r["latency_ms"]["cv_pct"], 2), r["rounds"],
+               "yes" if r["valid"] else "NO", "yes (1t)" if r.get("mobile_class") else ""]
+              for r in summary["records"] if r["scenario"] == "single-stream"]
+    offline = [[r["artifact"], r["device"], r["threads"], r["batch_size"], _fmt(r["throughput_sps"], 1),
+                _fmt(r["latency_ms"]["p50"]), _fmt(r.get("achieved_gflops"), 2),
+                _fmt(r["achieved_gflops"] / peak[r["threads"]], 3) if r.get("achieved_gflops") and peak.get(
+                    r["threads"]) and is_fp32(r["format"]) else None, r["rounds"],
+                "yes" if r["valid"] else "NO"]
+               for r in summary["records"] if r["scenario"] == "offline"]
+    server = [[r["artifact"], r["device"], r["threads"], _fmt(r["server"]["target_qps"], 1),
+               _fmt(r["server"].get("offered_qps"), 1), _fmt(r["server"]["achieved_qps"], 1),
+               _fmt(r["server"]["p99_ms"]), r["server"]["dropped"],
+               r["server"]["late"], _fmt(r["server"]["capacity_qps"], 1), _fmt(r["server"]["max_qps_under_bound"], 1)]
+              for r in summary["records"] if r["scenario"] == "server"]
+    arts = summary["artifacts"].values()
+    accuracy = [[a["id"], _fmt(a["accuracy"], 4), "[{:.4f}, {:.4f}]".format(*a["ci95"]), _fmt(a.get("agreement"), 4),
+                 _fmt(a.get("accuracy_ratio"), 4), f"{a['max_abs_logit_diff']:.2e}"]
+                for a in arts if a.get("accuracy") is not None]
+    footprint = [[a["id"], a.get("params"), a.get("params_no_embedding"), _fmt(a.get("size_mb"), 2), a.get("size_note"),
+                  _fmt(a.get("peak_rss_mb_bs1"), 1), _fmt(a.get("peak_rss_mb_bsmax"), 1), _fmt(a.get("load_s"), 3),
+                  _fmt(a.get("first_inference_ms"), 2)] for a in arts]
+    mobile = [row for row in single if row[-1]]
+    return {
+        "Single-stream (batch 1): latency per call, ms": (
+            ["artifact", "device", "threads", "p50", "p90", "p95", "p99", "mean", "CV %", "rounds", "valid",
+             "mobile-class"], single),
+        f"Mobile-class: phone formats on this machine's CPU ({cpu}) at 1 thread, batch 1 (not phone latency)": (
+            ["artifact", "device", "threads", "p50", "p90", "p95", "p99", "mean", "CV %", "rounds", "valid",
+             "mobile-class"], mobile),
+        "Offline (large batch): throughput": (
+            ["artifact", "device", "threads", "batch", "samples/s", "p50 ms/batch", "GFLOP/s", "of fp32 matmul peak",
+             "rounds", "valid"], offline),
+        "Server: Poisson arrivals, batch 1, one worker": (
+            ["artifact", "device", "threads", "target QPS", "offered QPS", "achieved QPS", "p99 ms", "dropped", "late",
+             "capacity QPS", "max QPS with p99 ≤ bound"], server),
+        "Accuracy pass (dev set, natural lengths)": (
+            ["artifact", "accuracy", "95% CI", "agreement with fp32", "ratio to fp32", "max |Δlogit|"], accuracy),
+        "Footprint (fresh process, 1 thread)": (
+            ["artifact", "params", "params w/o embeddings", "size MB", "size is", "peak RSS MB bs1",
+             "peak RSS MB max bs", "load s", "first inference ms"], footprint),
+    }

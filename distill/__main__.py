@@ -1,3 +1,0 @@
-from distill.cli import main
-
-raise SystemExit(main())

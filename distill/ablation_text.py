@@ -1,0 +1,200 @@
+"""The prose and Markdown of an ablation table, made from `ablation.json` and the files it names: deviations
+from the paper (from env.json, configs and metrics), targets, time notes, and the summary a smoke run ends with.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tabulate import tabulate
+
+from distill.io import read_json
+from distill.layout import RunLayout
+from distill.students import StudentConfig, build_student
+
+PAPER_TEACHER = ("BERT-large", 340e6)  # Tang et al. 2019's teacher and its parameter count
+PAPER_EMBEDDING = "word2vec GoogleNews 300-d"
+PAPER_EMBED_DIM = 300
+EMBEDDINGS = {"wordpiece": "the teacher's WordPiece input vectors", "glove50": "GloVe 6B 50-d",
+              "random": "random vectors"}  # what each value of the students' `embedding` setting reads
+
+
+def deviations(config: dict, teacher: dict, task, env: dict | None, rows: list[dict], folder: Path) -> list[str]:
+    """The ways this run differs from the paper, each made from what the run recorded (config.json, env.json,
+    teacher/metrics.json, the students' metrics and config)."""
+    return [_teacher_deviation(config, teacher),
+            (f"Data protocol — {task.protocol}. The paper trains on the full GLUE train set and reports GLUE test."
+             if task.protocol.startswith("dev-split") else
+             f"Dev protocol: the best checkpoint of every model is chosen on {task.name} dev and the same dev set "
+             f"is reported (n = {teacher['n_dev']}); the paper reports GLUE test."),
+            *_embedding_deviation(rows, folder),
+            _hardware(env)]
+
+
+def _teacher_deviation(config: dict, teacher: dict) -> str:
+    model = Path(teacher.get("model", ""))
+    name = model.parent.name if model.name == "model" else model.name  # wheel folders end in .../<pkg>/model
+    epochs = teacher.get("config", {}).get("epochs", config.get("teacher", {}).get("epochs"))
+    paper, paper_params = PAPER_TEACHER
+    params = teacher.get("params")
+    size = (f"{params / 1e6:.1f}M params" if params else "params not recorded") + \
+        (f", {epochs} epochs" if epochs is not None else "")
+    diff = f": {paper_params / params:.0f}× fewer parameters" if params else ""
+    return f"Teacher: {name or 'a local folder'} ({size}) in place of the paper's {paper} " \
+           f"({paper_params / 1e6:.0f}M){diff}."
+
+
+def _embedding_deviation(rows: list[dict], folder: Path) -> list[str]:
+    """What the students read instead of word2vec, and what the WordPiece width does to their size."""
+    students = [r for r in rows if r["name"] != "teacher"]
+    kinds = list(dict.fromkeys(r["embedding"].removesuffix("-multichannel") for r in students))
+    if not kinds:
+        return []
+    used = [EMBEDDINGS.get(k, k) for k in kinds]
+    text = (f"Embeddings: the students read {', '.join(used[:-1]) + ' or ' + used[-1] if len(used) > 1 else used[0]}"
+            f" (the embedding column) in place of the paper's {PAPER_EMBEDDING}.")
+    wide = next((r for r in students if r["embedding"] == "wordpiece-multichannel"
+                 and (RunLayout(folder).student(r["folder"]) / "config.json").exists()), None)
+    if wide:
+        arch = read_json(RunLayout(folder).student(wide["folder"]) / "config.json")["student"]
+        paper = build_student(StudentConfig(**{**arch, "vocab_size": 1, "embed_dim": PAPER_EMBED_DIM}))
+        paper_params, measured = paper.num_params(non_embedding=True), wide["params_no_embedding"]
+        more = "more" if measured > paper_params else "fewer" if measured < paper_params else "as many"
+        text += (f" The WordPiece vectors have the teacher's width ({arch['embed_dim']}-d, the students' "
+                 f"config.json), so a multichannel WordPiece student reads {2 * arch['embed_dim']}-d input and has "
+                 f"{more} non-embedding parameters ({measured:,}, {wide['name']}) than the same student at the "
+                 f"paper's {2 * PAPER_EMBED_DIM}-d configuration ({paper_params:,}); the params columns give the "
+                 "measured counts.")
+    return [text]
+
+
+def _hardware(env: dict | None) -> str:
+    """The machine as env.json recorded it (the run's first process wrote it)."""
+    if not env:
+        return "Hardware: not recorded (no env.json in the run folder)."
+    ram = f", {env['ram_gb']} GB RAM" if env.get("ram_gb") else ""
+    gpu = f"GPU {env['gpu']}" if env.get("gpu") else "no GPU"
+    return (f"Hardware (env.json): {env.get('cpu') or 'CPU model not recorded'} ({env.get('cores', '?')} cores"
+            f"{ram}), {gpu} recorded; the epochs column gives each student's training length.")
+
+
+def _ci(value: float, ci: list | None) -> str:
+    return f"{value:.4f} [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else f"{value:.4f}"
+
+
+def render_markdown(ab: dict) -> str:
+    extra = ab.get("extra_dev", [])
+
+    def table(group: str) -> str:
+        body = []
+        for s in (x for x in ab["summary"] if x["group"] == group):
+            seeds = [r for r in ab["rows"] if r["name"] == s["name"]]
+            row = [s["name"], s["n_seeds"], f"{s['mean']:.4f}", f"{s['std']:.4f}",
+                   ", ".join(_ci(r["accuracy"], r.get("ci95")) for r in seeds)]
+            if ab.get("f1"):
+                row += [f"{s['f1_mean']:.4f}" if "f1_mean" in s else "",
+                        ", ".join(_ci(r["f1"], r.get("f1_ci95")) for r in seeds if "f1" in r)]
+            for split in extra:
+                row += [f"{s[split + '_mean']:.4f}" if split + "_mean" in s else "",
+                        ", ".join(_ci(r["extra_dev"][split]["accuracy"], r["extra_dev"][split]["ci95"])
+                                  for r in seeds if split in r.get("extra_dev", {}))]
+            row += [f"{s['params']:,}" if s["params"] else "", f"{s['params_no_embedding']:,}"
+                    if s["params_no_embedding"] else "", s["embedding"],
+                    _minutes(seeds),
+                    seeds[0].get("epochs", ""), f"{seeds[0]['train_rows']:,}" if seeds[0].get("train_rows") else ""]
+            body.append(row)
+        headers = ["row", "seeds", "mean acc", "std", "each seed acc [95% CI]"]
+        if ab.get("f1"):
+            headers += ["mean F1", "each seed F1 [95% CI]"]
+        for split in extra:
+            headers += [f"mean acc {split}", f"each seed {split} [95% CI]"]
+        headers += ["params", "params w/o emb", "embedding", "train min/seed (cumulative over resumed processes)",
+                    "epochs", "train rows"]
+        return tabulate(body, headers=headers, tablefmt="github")
+
+    task = ab["task"].upper()
+    parts = [f"# {task} {ab['split']} ablation — run `{ab['run_id']}`", "",
+             f"Made by `{ab['command']}`; n = {ab['n']} {ab['split']} examples; 95% CIs are percentile "
+             "bootstrap (2,000 resamples). Every figure below is read from `ablation.json`.", ""]
+    if ab.get("protocol"):
+        parts += [f"Data protocol — {ab['protocol']}.", ""]
+    parts += [table("ablation"), "", *_time_notes(ab), ""]
+    if any(s["group"] == "embedding" for s in ab["summary"]):
+        parts += ["## Embedding comparison (bilstm-kd-aug settings, one seed each)", "", table("embedding"), ""]
+    if not ab.get("smoke"):
+        parts += ["## Targets, checked against the figures above", "", *_targets(ab), ""]
+    parts += ["## Deviations from the paper", "", *[f"- {d}" for d in ab["deviations"]], ""]
+    if ab.get("smoke"):  # last, so it is what the user reads when the command ends
+        parts += ["## What this run showed", "", _smoke_summary(ab), ""]
+    return "\n".join(parts)
+
+
+def _smoke_summary(ab: dict) -> str:
+    """A smoke run ([run] smoke = true, the quick preset) is judged by whether every stage ran, not by the full
+    recipe's accuracy targets."""
+    students = [s for s in ab["summary"] if s["name"] != "teacher"]
+    teacher = next(s for s in ab["summary"] if s["name"] == "teacher")
+    fed = f" on {ab['teacher_n_train']:,} sentences" if ab.get("teacher_n_train") else ""
+    rows = f" of {ab['transfer_rows']:,} rows" if ab.get("transfer_rows") else ""
+    best = max(students, key=lambda s: s["mean"]) if students else None
+    return (f"A smoke run of the whole pipeline at small scale: a teacher fine-tuned{fed} (dev {teacher['mean']:.4f}),"
+            f" an augmented transfer set{rows} labelled with its logits, and {len(students)} student row(s) trained "
+            f"and scored on all {ab['n']:,} dev examples" + (f" (best: {best['name']}, {best['mean']:.4f})" if best
+                                                             else "") +
+            ". Every stage wrote its output with a record of what made it. At this scale the accuracies show the "
+            "pipeline works, not what the recipe reaches: `distill-bench pipeline --preset sst2-paper` runs the "
+            "full recipe and checks its targets.")
+
+
+def _minutes(seeds: list[dict]) -> str:
+    """Mean training minutes per seed; "not recorded" when any seed lacks its cumulative time."""
+    if any(r.get("train_seconds") is None for r in seeds):
+        return "not recorded"
+    return f"{sum(r['train_seconds'] for r in seeds) / len(seeds) / 60:.1f}"
+
+
+def _time_notes(ab: dict) -> list[str]:
+    notes = ["Training time is wall time summed over every process of a run that was stopped and resumed."]
+    for r in ab["rows"]:
+        if r.get("train_seconds") is None and r.get("train_seconds_last_process") is not None:
+            notes.append(f"The {r['name']}'s cumulative training time was not recorded (its metrics.json has only "
+                         f"`train_seconds_this_process`): its last process trained for "
+                         f"{r['train_seconds_last_process'] / 60:.1f} min, which is not cumulative.")
+    return [" ".join(notes)]
+
+
+def _targets(ab: dict) -> list[str]:
+    """SST-2: the full recipe's targets (issue 3). Pair tasks: kd-aug above plain by more than the CI
+    half-width (issue 6)."""
+    by_name = {s["name"]: s for s in ab["summary"]}
+    mean = {name: s["mean"] for name, s in by_name.items()}
+    out = []
+
+    def check(label: str, value: float | None, ok: bool | None) -> None:
+        verdict = "not measured yet" if value is None else ("met" if ok else "**not met**")
+        out.append(f"- {label}: " + (f"{value:.4f} — {verdict}" if value is not None else verdict))
+
+    t, kd_aug, plain = mean.get("teacher"), mean.get("bilstm-kd-aug"), mean.get("bilstm-plain")
+    gap = None if kd_aug is None or plain is None else 100 * (kd_aug - plain)
+    if ab["task"] == "sst2":
+        check("teacher ≥ 0.910", t, t is not None and t >= 0.910)
+        check("bilstm-kd-aug mean ≥ 0.895", kd_aug, kd_aug is not None and kd_aug >= 0.895)
+        out.append("- bilstm-kd-aug mean ≥ bilstm-plain mean + 2.0 points: " + (
+            "not measured yet" if gap is None else f"{gap:+.2f} points — {'met' if gap >= 2.0 else '**not met**'}"))
+        return out
+    if gap is None:
+        return ["- bilstm-kd-aug mean above bilstm-plain mean by more than the CI half-width: not measured yet"]
+    half = 100 * max(by_name["bilstm-kd-aug"]["ci_half_width_mean"], by_name["bilstm-plain"]["ci_half_width_mean"])
+    out.append(f"- bilstm-kd-aug mean above bilstm-plain mean by more than the 95% CI half-width ({half:.2f} "
+               f"points, the larger of the two rows' mean half-widths): {gap:+.2f} points — "
+               f"{'met' if gap > half else '**not met**'}")
+    if ab.get("f1") and "f1_mean" in by_name["bilstm-kd-aug"] and "f1_mean" in by_name["bilstm-plain"]:
+        f1_gap = 100 * (by_name["bilstm-kd-aug"]["f1_mean"] - by_name["bilstm-plain"]["f1_mean"])
+        out.append(f"- F1: bilstm-kd-aug − bilstm-plain = {f1_gap:+.2f} points")
+    for split in ab.get("extra_dev", []):
+        a, p = by_name["bilstm-kd-aug"].get(split + "_mean"), by_name["bilstm-plain"].get(split + "_mean")
+        if a is not None and p is not None:
+            out.append(f"- {split}: bilstm-kd-aug − bilstm-plain = {100 * (a - p):+.2f} points")
+    return out
+
+

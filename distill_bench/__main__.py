@@ -1,0 +1,3 @@
+from distill_bench import main
+
+raise SystemExit(main())

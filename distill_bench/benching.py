@@ -1,0 +1,43 @@
+"""The bench commands on a results folder written by `pytest bench`: `report` and the `ship` release gate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.report import render
+from bench.ship import Budget, ship
+from distill_bench.common import positive_float, positive_int
+
+
+def add_commands(sub) -> None:
+    p = sub.add_parser("report", help="render summary.md/.csv, table.tex and pareto.png from a bench summary.json")
+    p.add_argument("results", type=Path, help="results folder written by `pytest bench` (holds summary.json)")
+    p.set_defaults(handler=_report, writes=lambda a: None, parallel=None)
+
+    p = sub.add_parser("ship", help="check one benchmarked artifact against a mobile release budget (exit 1: no)")
+    p.add_argument("results", type=Path, help="results folder written by `pytest bench` (holds summary.json)")
+    p.add_argument("--target", required=True, help="artifact format, e.g. ort-mobile-int8")
+    p.add_argument("--model", default=None, help="model name [the student with the best dev accuracy]")
+    p.add_argument("--max-p90-ms", type=positive_float, required=True, help="p90 latency budget at batch 1")
+    p.add_argument("--min-accuracy-ratio", type=positive_float, default=0.99,
+                   help="dev accuracy as a fraction of eager fp32 [0.99]")
+    p.add_argument("--max-size-mb", type=positive_float, default=None, help="file size budget [none]")
+    p.add_argument("--min-agreement", type=positive_float, default=0.99,
+                   help="dev argmax agreement with eager fp32 [0.99]")
+    p.add_argument("--max-logit-diff", type=positive_float, default=1e-3,
+                   help="max |Δlogit| vs eager fp32 for lossless formats [1e-3]")
+    p.add_argument("--threads", type=positive_int, default=1, help="thread count the latency is read at [1]")
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    p.set_defaults(handler=_ship, writes=lambda a: None, parallel=None)
+
+
+def _report(args) -> None:
+    for path in render(args.results):
+        print(path)
+
+
+def _ship(args) -> int:
+    budget = Budget(max_p90_ms=args.max_p90_ms, min_accuracy_ratio=args.min_accuracy_ratio,
+                    max_size_mb=args.max_size_mb, min_agreement=args.min_agreement,
+                    max_logit_diff=args.max_logit_diff, threads=args.threads, device=args.device)
+    return ship(args.results, args.target, budget, args.model)
