@@ -14,6 +14,7 @@ time would be a cycle.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 from collections.abc import Callable
@@ -69,6 +70,14 @@ class Target(Facts):
 
 
 TARGETS: dict[str, Target] = {}
+
+
+def register_fp32_and_int8(name: str, build: Callable, *, fp32_doc: str, int8_doc: str, **facts) -> None:
+    """Register `name` (fp32) and `name-int8` (quantising it), both made by `build(source, folder, ctx, int8)`:
+    the fixed-shape runtimes ship the two precisions from one builder."""
+    for int8, doc in ((False, fp32_doc), (True, int8_doc)):
+        register(f"{name}-int8" if int8 else name, precision="int8" if int8 else "fp32", fp32=name if int8 else None,
+                 description=doc, **facts)(functools.partial(build, int8=int8))
 
 
 def register(name: str, *, load: Callable, precision: str, mobile: bool, fp32: str | None, threads: str,

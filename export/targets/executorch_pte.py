@@ -9,7 +9,7 @@ import torch
 
 from export.buckets import bucket_file, bucketed, buckets_for, fit
 from export.contract import INPUT_NAMES
-from export.registry import AT_LOAD, BuildResult, register
+from export.registry import AT_LOAD, BuildResult, register_fp32_and_int8
 from export.source import example_inputs
 
 
@@ -83,15 +83,7 @@ def _load(folder, manifest, threads=None, device="cpu"):
     return bucketed(runners, max_batch=manifest["info"].get("max_batch"))  # absent: built before the bound
 
 
-@register("executorch", load=_load, precision="fp32", fp32=None, mobile=True, threads=AT_LOAD, devices=("cpu",),
-          kinds=("student",), tolerance=1e-4)
-def build_fp32(source, folder, ctx) -> BuildResult:
-    """ExecuTorch .pte (XNNPACK), fp32, one file per length bucket."""
-    return _build(source, folder, ctx, int8=False)
-
-
-@register("executorch-int8", load=_load, precision="int8", fp32="executorch", mobile=True, threads=AT_LOAD,
-          devices=("cpu",), kinds=("student",))
-def build_int8(source, folder, ctx) -> BuildResult:
-    """ExecuTorch .pte (XNNPACK), int8 via the pt2e XNNPACK quantizer, one file per length bucket."""
-    return _build(source, folder, ctx, int8=True)
+register_fp32_and_int8(
+    "executorch", _build, load=_load, mobile=True, threads=AT_LOAD, devices=("cpu",), kinds=("student",),
+    fp32_doc="ExecuTorch .pte (XNNPACK), fp32, one file per length bucket.",
+    int8_doc="ExecuTorch .pte (XNNPACK), int8 via the pt2e XNNPACK quantizer, one file per length bucket.")

@@ -15,7 +15,7 @@ import torch
 
 from export.buckets import bucket_file, bucketed, buckets_for
 from export.litert_env import CONVERTER, ENV_VAR, litert_python
-from export.registry import AT_LOAD, BuildResult, TargetUnavailable, register
+from export.registry import AT_LOAD, BuildResult, TargetUnavailable, register_fp32_and_int8
 from export.source import example_inputs
 
 
@@ -68,15 +68,7 @@ def _load(folder, manifest, threads=None, device="cpu"):
     return bucketed(runners, max_batch=1)
 
 
-@register("litert", load=_load, precision="fp32", fp32=None, mobile=True, threads=AT_LOAD, devices=("cpu",),
-          kinds=("student",), tolerance=1e-4)
-def build_fp32(source, folder, ctx) -> BuildResult:
-    """LiteRT .tflite fp32 (litert-torch), static batch 1, one file per length bucket."""
-    return _convert(source, folder, ctx, int8=False)
-
-
-@register("litert-int8", load=_load, precision="int8", fp32="litert", mobile=True, threads=AT_LOAD,
-          devices=("cpu",), kinds=("student",))
-def build_int8(source, folder, ctx) -> BuildResult:
-    """LiteRT .tflite dynamic-range int8 (weights incl. embedding), one file per length bucket."""
-    return _convert(source, folder, ctx, int8=True)
+register_fp32_and_int8(
+    "litert", _convert, load=_load, mobile=True, threads=AT_LOAD, devices=("cpu",), kinds=("student",),
+    fp32_doc="LiteRT .tflite fp32 (litert-torch), static batch 1, one file per length bucket.",
+    int8_doc="LiteRT .tflite dynamic-range int8 (weights incl. embedding), one file per length bucket.")
