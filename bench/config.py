@@ -5,6 +5,7 @@ A bad option stops the run before anything is timed, with a message naming the o
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -92,10 +93,8 @@ def _selection(config) -> dict:
 
     def norm(arg: str) -> str:
         path, sep, rest = str(arg).partition("::")
-        try:
+        with contextlib.suppress(ValueError):  # on another drive the path stays as typed
             path = os.path.relpath(Path(path).resolve(), root.resolve())
-        except ValueError:  # another drive
-            pass
         return path + sep + rest
 
     return {"args": sorted(norm(a) for a in config.args), "keyword": config.getoption("keyword", "") or "",

