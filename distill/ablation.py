@@ -20,6 +20,8 @@ import shutil
 import statistics
 from pathlib import Path
 
+from distill.ablation_curves import (add_equal_budget, curve_fields, ordering_sentence, plot_curves,
+                                     summarise)
 from distill.ablation_text import deviations, render_markdown
 from distill.errors import UserError
 from distill.io import file_sha256, read_json, write_json, write_text
@@ -27,8 +29,11 @@ from distill.layout import RunLayout
 from distill.run_config import student_jobs
 
 
-def collect(run_dir: Path) -> dict:
+def collect(run_dir: Path, curves: dict | None = None) -> dict:
+    """ablation.json's content; `curves`, when given, receives each student folder's history and batch size
+    (for the learning-curve plot)."""
     run = RunLayout(run_dir)
+    histories, batch = {}, {}
     config = run.read_config()
     task = run.task(config)
     teacher = read_json(run.teacher_metrics)
@@ -44,13 +49,15 @@ def collect(run_dir: Path) -> dict:
         if not path.exists():
             continue  # not trained yet: the table shows what exists
         m = read_json(path)
+        histories[job["folder"]], batch[job["folder"]] = m.get("history") or [], m["config"].get("batch_size")
         rows.append({"name": job["name"], "group": job["group"], "seed": job["seed"],
                      "accuracy": m["accuracy"], "ci95": m["ci95"], "n": m["n"], **_f1_and_extra(m),
                      "params": m["params"],
                      "params_no_embedding": m["params_no_embedding"], "embedding": m["embedding"],
                      "train_seconds": m["train_seconds"], "epochs": m["config"]["epochs"],
                      "train_rows": m["train_rows"], "threads": m.get("threads"), "folder": job["folder"],
-                     "command": m.get("command") or config["command"]})
+                     **curve_fields(m), "command": m.get("command") or config["command"]})
+    budget = add_equal_budget(rows, histories, batch, teacher["n_dev"])
     summary = []
     for name in dict.fromkeys(r["name"] for r in rows):
         seeds = [r for r in rows if r["name"] == name]
@@ -64,13 +71,19 @@ def collect(run_dir: Path) -> dict:
                         **({"f1_mean": statistics.fmean(r["f1"] for r in seeds)} if "f1" in first else {}),
                         **{f"{split}_mean": statistics.fmean(r["extra_dev"][split]["accuracy"] for r in seeds)
                            for split in first.get("extra_dev", {})}})
+    summarise(summary, rows)
+    if curves is not None:
+        curves.update(histories=histories, batch=batch, budget=budget)
     transfer = run.transfer_stats
-    return {"task": teacher["task"], "split": "dev", "n": teacher["n_dev"], "run_id": config["run_id"],
+    ab = {"task": teacher["task"], "split": "dev", "n": teacher["n_dev"], "run_id": config["run_id"],
             "smoke": bool(config.get("run", {}).get("smoke", False)), "teacher_n_train": teacher.get("n_train"),
             "transfer_rows": read_json(transfer)["rows"] if transfer.exists() else None,
             "command": config["command"], "protocol": task.protocol, "f1": task.f1,
             "extra_dev": list(task.extra_dev), "rows": rows, "summary": summary,
-            "deviations": deviations(config, teacher, task, env, rows, run_dir)}
+            "deviations": deviations(config, teacher, task, env, rows, run_dir), "equal_budget": budget,
+          "has_curves": any(histories.values())}
+    ab["ordering"] = ordering_sentence(ab)
+    return ab
 
 
 def _teacher_seconds(metrics: dict) -> dict:
@@ -94,8 +107,12 @@ def write_ablation(run_dir: str | Path) -> dict:
     run = RunLayout(run_dir)
     if not run.config.exists():
         raise UserError(f"{run_dir}: not a run folder (no config.json)")
-    ab = collect(run.root)
+    curves: dict = {}
+    ab = collect(run.root, curves)
     write_json(run.ablation_json, ab)
+    if any(curves["histories"].values()):
+        plot_curves(ab["rows"], curves["histories"], curves["batch"], curves["budget"],
+                    f"{ab['task'].upper()} dev accuracy while training — run {ab['run_id']}", run.learning_curves)
     md = render_markdown(ab)
     write_text(run.ablation_md, md)
     print(md)
@@ -114,7 +131,7 @@ def publish(run_dir: str | Path, out: str | Path) -> None:
         raise UserError(f"{run_dir} is a published results folder (it has weights.json): its tables are "
                         "re-rendered in place; --out copies from a run folder")
     out.mkdir(parents=True, exist_ok=True)
-    for path in (run.ablation_json, run.ablation_md, run.config, run.env, run.transfer_stats, run.teacher_metrics,
+    for path in (run.ablation_json, run.ablation_md, run.learning_curves, run.config, run.env, run.transfer_stats, run.teacher_metrics,
                  run.label_stats, run.data / "split.json"):
         if path.exists():
             target = out / path.relative_to(run.root)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+from distill.ablation_curves import budget_table
 from distill.io import read_json
 from distill.layout import RunLayout
 from distill.students import StudentConfig, build_student
@@ -75,7 +76,7 @@ def _hardware(env: dict | None) -> str:
     ram = f", {env['ram_gb']} GB RAM" if env.get("ram_gb") else ""
     gpu = f"GPU {env['gpu']}" if env.get("gpu") else "no GPU"
     return (f"Hardware (env.json): {env.get('cpu') or 'CPU model not recorded'} ({env.get('cores', '?')} cores"
-            f"{ram}), {gpu} recorded; the epochs column gives each student's training length.")
+            f"{ram}), {gpu} recorded; the max epochs column gives each student's training budget.")
 
 
 def _ci(value: float, ci: list | None) -> str:
@@ -102,6 +103,10 @@ def render_markdown(ab: dict) -> str:
                     if s["params_no_embedding"] else "", s["embedding"],
                     _minutes(seeds),
                     seeds[0].get("epochs", ""), f"{seeds[0]['train_rows']:,}" if seeds[0].get("train_rows") else ""]
+            if ab.get("equal_budget"):
+                row += [", ".join(f"{r['stop_reason']} @ {r['examples_seen']:,}" for r in seeds
+                                  if r.get("examples_seen") is not None),
+                        f"{s['best_examples_mean']:,.0f}" if "best_examples_mean" in s else ""]
             body.append(row)
         headers = ["row", "seeds", "mean acc", "std", "each seed acc [95% CI]"]
         if ab.get("f1"):
@@ -109,7 +114,9 @@ def render_markdown(ab: dict) -> str:
         for split in extra:
             headers += [f"mean acc {split}", f"each seed {split} [95% CI]"]
         headers += ["params", "params w/o emb", "embedding", "train min/seed (cumulative over resumed processes)",
-                    "epochs", "train rows"]
+                    "max epochs", "train rows"]
+        if ab.get("equal_budget"):
+            headers += ["stopped (each seed, examples seen)", "best at (examples)"]
         return tabulate(body, headers=headers, tablefmt="github")
 
     task = ab["task"].upper()
@@ -118,7 +125,16 @@ def render_markdown(ab: dict) -> str:
              "bootstrap (2,000 resamples). Every figure below is read from `ablation.json`.", ""]
     if ab.get("protocol"):
         parts += [f"Data protocol — {ab['protocol']}.", ""]
+    if ab.get("equal_budget"):
+        parts += ["## Every arm at its own plateau", "",
+                  "Each arm's best dev checkpoint over its whole run; the stopped column says whether the run ended "
+                  "at a plateau (no better dev score for the patience, in examples seen) or at its maximum budget, "
+                  "and after how many examples; best at = examples seen at the kept checkpoint (mean over seeds)."
+                  + (" Curves: learning_curves.png." if ab.get("has_curves") else ""), ""]
     parts += [table("ablation"), "", *_time_notes(ab), ""]
+    parts += budget_table(ab)
+    if ab.get("ordering"):
+        parts += ["## The paper's ordering", "", ab["ordering"], ""]
     if any(s["group"] == "embedding" for s in ab["summary"]):
         parts += ["## Embedding comparison (bilstm-kd-aug settings, one seed each)", "", table("embedding"), ""]
     if not ab.get("smoke"):

@@ -8,6 +8,7 @@
         logits/{logits.npy,label.json,record.json}                     stage 3 (label)
         students/<name>-s<seed>/{model.safetensors,config.json,vocab.json,metrics.json,record.json}   stage 4
         ablation.json ablation.md       the accuracy table
+        learning_curves.png             dev accuracy of every ablation arm while it trained
         export/<model>/<target>/        artifacts (export/), export/export.json their outcomes
 
 A published results folder (`distill-bench ablation RUN --out results/x`) keeps the same names for what it
@@ -97,6 +98,10 @@ class RunLayout:
     @property
     def ablation_md(self) -> Path:
         return self.root / "ablation.md"
+
+    @property
+    def learning_curves(self) -> Path:
+        return self.root / "learning_curves.png"
 
     @property
     def export(self) -> Path:

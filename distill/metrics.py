@@ -13,6 +13,13 @@ def accuracy_ci(correct: np.ndarray, n_boot: int = 2000, seed: int = 0, level: f
     return {"accuracy": float(correct.mean()), "ci95": [float(lo), float(hi)], "n": int(len(correct))}
 
 
+def f1_score(pred: np.ndarray, labels: np.ndarray) -> float:
+    """F1 of the positive class (label 1), the point figure of f1_ci (learning curves record it per evaluation)."""
+    pred, labels = np.asarray(pred) == 1, np.asarray(labels) == 1
+    tp, fp, fn = (pred & labels).sum(), (pred & ~labels).sum(), (~pred & labels).sum()
+    return float(2 * tp / (2 * tp + fp + fn)) if 2 * tp + fp + fn else 0.0
+
+
 def f1_ci(pred: np.ndarray, labels: np.ndarray, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> dict:
     """F1 of the positive class (label 1) and its bootstrap CI (the same rows resampled for every statistic)."""
     pred, labels = np.asarray(pred) == 1, np.asarray(labels) == 1

@@ -4,7 +4,10 @@
     distill-bench student --transfer runs/x/transfer.tsv --examples original --alpha 1 --out runs/x/plain
 
 Adadelta (lr 1.0, ρ 0.95), batch 50, dev accuracy every `eval_every` steps; the best-dev weights are kept in
-`model.safetensors` next to `config.json` and `vocab.json`. A `state.pt` written at every evaluation (our own
+`model.safetensors` next to `config.json` and `vocab.json`. Every evaluation adds a point to the learning curve
+(examples seen, wall time, mean training loss, dev accuracy and F1 where the task reports it; distill/curves.py).
+`epochs` is the maximum budget; with `patience` set, training stops once that many examples have been seen
+without a better dev score (a plateau), and metrics.json records where, why, and where the best checkpoint was. A `state.pt` written at every evaluation (our own
 file, read back with weights_only=True) lets an interrupted run resume at the same step with the same data
 order; it is deleted when training finishes.
 
@@ -28,6 +31,7 @@ from tqdm import tqdm
 
 from distill import dist
 from distill.batching import epoch_batches
+from distill.curves import plateau_reached, stop_record
 from distill.data import Task, load_split
 from distill.embeddings import EMBEDDINGS, initial_vectors
 from distill.encode import encode_split, model_inputs, total_lengths
@@ -35,6 +39,7 @@ from distill.errors import UserError
 from distill.evaluate import evaluate_splits, predict_logits
 from distill.io import atomic_path, file_sha256, read_json, write_json
 from distill.losses import DISTILL_LOSSES, total_loss
+from distill.metrics import f1_score
 from distill.record import claim, complete, folder_sha256, make_record, task_identity
 from distill.runinfo import command_line
 from distill.student_files import load_student, save_student
@@ -63,6 +68,8 @@ class StudentRunConfig(StudentArch):
     rho: float = _opt(0.95, "Adadelta rho")
     max_length: int = 128
     eval_every: int = _opt(1000, "steps between dev evaluations (and checkpoints)")
+    patience: int | None = _opt(None, "stop after this many examples seen without a better dev score (early "
+                                      "stopping at a plateau); none trains the whole budget (epochs)")
     train_limit: int | None = _opt(None, "cap on training rows, after selection (quick preset, tests)")
     seed: int = 0
     threads: int = _opt(0, "intra-op threads; 0 = torch's default")
@@ -85,8 +92,9 @@ class StudentRunConfig(StudentArch):
         if self.lr <= 0 or not 0 < self.rho < 1 or self.threads < 0:
             raise UserError(f"lr must be positive, rho in (0, 1) and threads ≥ 0, got {self.lr}, {self.rho}, "
                             f"{self.threads}")
-        if self.train_limit is not None and self.train_limit <= 0:
-            raise UserError(f"train_limit must be positive, got {self.train_limit}")
+        for name in ("train_limit", "patience"):
+            if getattr(self, name) is not None and getattr(self, name) <= 0:
+                raise UserError(f"{name} must be positive, got {getattr(self, name)}")
 
 
 EXECUTION_ONLY = ("threads",)  # how a job ran, not what it computes
@@ -183,29 +191,36 @@ def train_student(task: Task, transfer: str | Path, logits: str | Path | None, o
     steps_per_epoch = (len(rows) + cfg.batch_size - 1) // cfg.batch_size
     total_steps = max(1, int(round(cfg.epochs * steps_per_epoch)))
     state_path = out / "state.pt"
-    step, best, history, elapsed = 0, -1.0, [], 0.0
+    step, best, history, elapsed, seen = 0, -1.0, [], 0.0, 0
     out.mkdir(parents=True, exist_ok=True)
     if state_path.exists():
         state = load_state(state_path, device)
         model.load_state_dict(state["model"])
         optim.load_state_dict(state["optim"])
         step, best, elapsed = int(state["step"]), float(state["best"]), float(state["elapsed"])
+        seen = int(state.get("examples_seen", step * cfg.batch_size))
         restore_rng(state, cfg.seed, step)
         history = json.loads(state["history"])
         dist.echo(f"resuming student training at step {step}/{total_steps}")
     extra = {"task": task.name, "label_names": list(task.label_names), "train": asdict(cfg),
              "max_length": cfg.max_length}
 
-    def evaluate() -> float:
-        acc = float((predict_logits(model, dev_encoded).argmax(-1) == dev_labels).mean())
+    def evaluate() -> dict:
+        pred = predict_logits(model, dev_encoded).argmax(-1)
         model.train()
-        return acc
+        point = {"dev_accuracy": float((pred == dev_labels).mean())}
+        if task.f1:
+            point["dev_f1"] = f1_score(pred, dev_labels)
+        return point
 
     bar = tqdm(total=total_steps, initial=step, desc=f"student {out.name}", unit="step",
                disable=not progress or not dist.is_main(), mininterval=5)
     start = time.time()
+    loss_sum, loss_steps = 0.0, 0
+    # a run killed after its plateau was decided resumes to the same decision, without training further
+    stop = dist.sum_across(float(dist.is_main() and plateau_reached(history, cfg.patience, cfg.batch_size))) > 0
     model.train()
-    while step < total_steps:
+    while step < total_steps and not stop:
         epoch, offset = divmod(step, steps_per_epoch)
         for batch in epoch_batches(lengths, cfg.batch_size, cfg.seed, epoch)[offset:]:
             local, weight = rank_slice(batch, rank, world)
@@ -216,13 +231,17 @@ def train_student(task: Task, transfer: str | Path, logits: str | Path | None, o
             (loss * weight if weight != 1.0 else loss).backward()
             optim.step()
             step += 1
+            seen += len(batch)
+            loss_sum, loss_steps = loss_sum + loss.item(), loss_steps + 1
             bar.update(1)
             if step % cfg.eval_every == 0 or step == total_steps or step % steps_per_epoch == 0:
                 rngs = dist.gather_tensors(torch.get_rng_state())  # collective: every rank, every checkpoint
                 if dist.is_main():
-                    acc = evaluate()
-                    history.append({"step": step, "epoch": round(step / steps_per_epoch, 3),
-                                    "loss": round(loss.item(), 5), "dev_accuracy": acc})
+                    point = evaluate()
+                    acc = point["dev_accuracy"]
+                    history.append({"step": step, "epoch": round(step / steps_per_epoch, 3), "examples_seen": seen,
+                                    "wall_seconds": round(elapsed + time.time() - start, 2),
+                                    "train_loss": round(loss_sum / loss_steps, 5), **point})
                     bar.set_postfix(dev=f"{acc:.4f}", best=f"{max(best, acc):.4f}")
                     if acc > best:
                         best = acc
@@ -230,20 +249,26 @@ def train_student(task: Task, transfer: str | Path, logits: str | Path | None, o
                     with atomic_path(state_path) as tmp:
                         torch.save({"model": model.state_dict(), "optim": optim.state_dict(),
                                     "rng": torch.get_rng_state(), "rng_ranks": rngs, "step": step, "best": best,
-                                    "elapsed": elapsed + time.time() - start,
+                                    "elapsed": elapsed + time.time() - start, "examples_seen": seen,
                                     "history": json.dumps(history)}, tmp)
-            if step >= total_steps:
+                loss_sum, loss_steps = 0.0, 0
+                # collective too: rank 0 alone holds the curve, every rank must leave the loop together
+                stop = dist.sum_across(float(dist.is_main() and
+                                             plateau_reached(history, cfg.patience, cfg.batch_size))) > 0
+            if step >= total_steps or stop:
                 break
     bar.close()
     elapsed += time.time() - start
     if dist.is_main():
-        finish_student(out, task, vocab, cfg, coverage, rows, step, steps_per_epoch, elapsed, history, command)
+        stopped = stop_record(history, cfg.patience, cfg.batch_size, total_steps, step)
+        finish_student(out, task, vocab, cfg, coverage, rows, step, steps_per_epoch, elapsed, history, command,
+                       stopped)
     dist.barrier()  # the other ranks return rank 0's metrics
     return read_json(out / "metrics.json")
 
 
 def finish_student(out: Path, task: Task, vocab: Vocab, cfg: StudentRunConfig, coverage, rows, step: int,
-                   steps_per_epoch: int, elapsed: float, history: list, command: str) -> None:
+                   steps_per_epoch: int, elapsed: float, history: list, command: str, stopped: dict) -> None:
     """Score the best checkpoint on every dev split and write metrics.json (rank 0)."""
     best_model, _, _ = load_student(out)
     evaluated = evaluate_splits(best_model, vocab, task, cfg.max_length, seed=cfg.seed)
@@ -256,7 +281,7 @@ def finish_student(out: Path, task: Task, vocab: Vocab, cfg: StudentRunConfig, c
         "embedding_coverage": coverage, "vocab_size": len(vocab), "train_rows": int(len(rows)),
         "steps": step, "steps_per_epoch": steps_per_epoch, "train_seconds": round(elapsed, 1),
         "threads": torch.get_num_threads(), "processes": dist.world_size(), "device": str(dist.device()),
-        "seed": cfg.seed, "config": asdict(cfg), "history": history,
+        "seed": cfg.seed, "config": asdict(cfg), "stopped": stopped, "history": history,
         "command": command or command_line(),
     }
     write_json(out / "metrics.json", metrics)

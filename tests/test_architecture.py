@@ -14,3 +14,14 @@ def test_import_contracts_are_kept():
     proc = subprocess.run([str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert "0 broken" in proc.stdout
+
+
+def test_every_distill_module_has_a_layer():
+    """A module left out of the layers contract is constrained by nothing: each distill/*.py must be named."""
+    import re
+    import tomllib
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    layers = next(c for c in contracts if c["type"] == "layers")["layers"]
+    named = set(re.findall(r"distill\.(\w+)", " ".join(layers)))
+    modules = {p.stem for p in (ROOT / "distill").glob("*.py") if p.stem not in ("__init__", "__main__")}
+    assert modules - named == set(), f"distill modules in no layer of pyproject.toml: {sorted(modules - named)}"

@@ -148,3 +148,26 @@ def test_bench_deviations_from_summary_env():
     assert "bert-large rows are random-weight shapes" in text and "BERT-base" not in text
     md = report.render_markdown(s)
     assert "x86" not in md and "phone formats on this machine's CPU (Big Iron 9000)" in md
+
+
+def test_learning_curves_and_budget_tables_come_from_a_hand_made_metrics_file(tmp_path):
+    """Two arms with hand-written curves: the equal budget is the shorter arm's examples, each arm's figure there
+    is its best evaluation up to it, the ordering sentence and the PNG are made from them."""
+    from distill.ablation_curves import ordering_sentence
+    folder = _published(tmp_path / "pub", None, {"train_seconds": 60.0})
+    ab = write_ablation(folder)
+    assert ab["equal_budget"] is None and not (folder / "learning_curves.png").exists()
+    m_path = folder / "students" / "bilstm-kd-s0" / "metrics.json"
+    m = json.loads(m_path.read_text())
+    m["config"]["batch_size"] = 10
+    m["history"] = [{"step": s, "examples_seen": 10 * s, "wall_seconds": 6.0 * s, "train_loss": 1.0 / s,
+                     "dev_accuracy": a} for s, a in ((10, 0.6), (20, 0.8), (30, 0.7), (40, 0.75))]
+    m["stopped"] = {"reason": "plateau", "examples_seen": 400, "patience_examples": 200}
+    m_path.write_text(json.dumps(m))
+    ab = write_ablation(folder)
+    row = next(r for r in ab["rows"] if r["name"] != "teacher")
+    assert ab["equal_budget"] == 400 and row["equal_budget"]["accuracy"] == 0.8 and row["best_examples_seen"] == 200
+    assert row["stop_reason"] == "plateau" and (folder / "learning_curves.png").stat().st_size > 10_000
+    md = (folder / "ablation.md").read_text()
+    assert "Every arm at an equal budget: 400 examples seen" in md and "plateau @ 400" in md
+    assert ordering_sentence(ab) is None  # the three arms of the paper are not all there

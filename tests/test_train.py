@@ -69,3 +69,92 @@ def test_bad_student_options_are_refused():
         StudentRunConfig(alpha=2.0)
     with pytest.raises(UserError, match="embedding"):
         StudentRunConfig(embedding="word2vec")
+
+
+def test_curve_records_examples_time_loss_and_dev_scores(transfer, tmp_path):
+    m = train_student(get_task("sst2"), transfer, None, tmp_path / "s", tiny(), progress=False)
+    h = m["history"]
+    assert [p["step"] for p in h] == [5, 10, 15, 20, 25, 30]
+    assert [p["examples_seen"] for p in h] == [100, 200, 300, 400, 500, 600]  # 300 rows, batch 20, 2 epochs
+    assert all(set(p) == {"step", "epoch", "examples_seen", "wall_seconds", "train_loss", "dev_accuracy"} for p in h)
+    assert all(a["wall_seconds"] <= b["wall_seconds"] for a, b in zip(h, h[1:]))
+    assert all(p["train_loss"] > 0 for p in h)
+    assert m["stopped"]["reason"] == "budget" and m["stopped"]["examples_seen"] == 600
+    best = max(h, key=lambda p: p["dev_accuracy"])
+    assert m["accuracy"] == pytest.approx(best["dev_accuracy"]) and m["stopped"]["best_step"] == best["step"]
+
+
+def test_curve_of_a_pair_task_records_f1(tmp_path):
+    from distill.protocol import dev_split
+    task = dev_split(get_task("qqp"), tmp_path / "data", seed=0)
+    path = tmp_path / "transfer.tsv"
+    build_transfer_set(task, path, AugmentConfig(n_iter=1, train_limit=60), progress=False)
+    m = train_student(task, path, None, tmp_path / "s", tiny(epochs=1.0, eval_every=2, train_limit=60),
+                      progress=False)
+    assert all(0.0 <= p["dev_f1"] <= 1.0 for p in m["history"])
+
+
+def script_dev(monkeypatch, curve: list[float]) -> list:
+    """Make training's dev evaluations follow `curve` (the first round(acc·872) dev rows right, the rest wrong);
+    returns the list that collects the output bias of every saved checkpoint."""
+    import distill.train as train
+    points, real = iter(curve), train.predict_logits
+    labels = np.asarray(train.load_split(get_task("sst2"), "dev")["label"])
+
+    def scripted(model, encoded, *a, **k):
+        if len(encoded[0]) != len(labels):
+            return real(model, encoded, *a, **k)
+        pred = np.where(np.arange(len(labels)) < round(next(points) * len(labels)), labels, 1 - labels)
+        return np.stack([1.0 - pred, pred], 1).astype(np.float32)
+
+    saved, real_save = [], train.save_student
+
+    def save(out, model, *a):
+        saved.append(model.state_dict()["out.bias"].clone())
+        real_save(out, model, *a)
+    monkeypatch.setattr(train, "predict_logits", scripted)
+    monkeypatch.setattr(train, "save_student", save)
+    return saved
+
+
+TOY = [0.5, 0.6, 0.7, 0.65, 0.69, 0.9, 0.9, 0.9, 0.9]  # climbs for three evaluations, then falls
+
+
+def test_early_stopping_on_a_toy_curve_stops_after_the_patience_and_keeps_the_best(transfer, tmp_path,
+                                                                                   monkeypatch):
+    """Patience 200 examples = two evaluations of 100: training stops at the fifth evaluation and keeps the
+    third's weights."""
+    import distill.train as train
+    saved = script_dev(monkeypatch, TOY)
+    m = train.train_student(get_task("sst2"), transfer, None, tmp_path / "s", tiny(epochs=3.0, patience=200),
+                            progress=False)
+    assert [round(p["dev_accuracy"], 2) for p in m["history"]] == [0.5, 0.6, 0.7, 0.65, 0.69]
+    assert m["stopped"] == {"reason": "plateau", "step": 25, "examples_seen": 500, "budget_examples": 900,
+                            "patience_examples": 200, "best_step": 15, "best_examples_seen": 300}
+    assert len(saved) == 3  # written at the three improvements only: the file holds the third's weights
+    torch.testing.assert_close(load_file(tmp_path / "s" / "model.safetensors")["out.bias"], saved[-1])
+
+
+def test_a_run_killed_after_its_plateau_resumes_to_the_same_decision(transfer, tmp_path, monkeypatch):
+    """state.pt written at the evaluation that found the plateau, the process gone before metrics.json: the
+    rerun trains no further step and records the same stop."""
+    import distill.train as train
+    task, cfg = get_task("sst2"), tiny(epochs=3.0, patience=200)
+    script_dev(monkeypatch, TOY)
+
+    def die(*a, **k):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(train, "finish_student", die)
+    with pytest.raises(KeyboardInterrupt):
+        train.train_student(task, transfer, None, tmp_path / "s", cfg, progress=False)
+    monkeypatch.undo()
+    steps = {"n": 0}
+    real_step = torch.optim.Adadelta.step
+
+    def count(self, *a, **k):
+        steps["n"] += 1
+        return real_step(self, *a, **k)
+    monkeypatch.setattr(torch.optim.Adadelta, "step", count)
+    m = train.train_student(task, transfer, None, tmp_path / "s", cfg, progress=False)
+    assert steps["n"] == 0
+    assert m["stopped"]["reason"] == "plateau" and m["stopped"]["step"] == 25 and m["stopped"]["best_step"] == 15

@@ -1,0 +1,153 @@
+"""The ablation read through the students' learning curves: every arm at an equal budget of examples seen and
+at its own plateau, the sentence that says whether kd-aug ≥ kd ≥ plain holds there, and learning_curves.png.
+
+The equal budget is the smallest number of examples any ablation arm saw in any seed; an arm's figure there is
+the dev accuracy of the checkpoint a run stopped at that budget would have kept (its best evaluation up to it,
+distill/curves.py), with a 95% Wilson interval (only the accuracy was recorded at curve points). The plateau
+figure is the arm's final best checkpoint, with its bootstrap interval (metrics.json).
+"""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+
+from tabulate import tabulate
+
+from distill.curves import best_within, examples_seen_of, wilson_ci
+
+ORDER = ("bilstm-kd-aug", "bilstm-kd", "bilstm-plain")  # the paper's claim: each beats the next
+
+
+def curve_fields(metrics: dict) -> dict:
+    """What an ablation row keeps of a student's curve: where it stopped and why, where its best was."""
+    history = metrics.get("history") or []
+    batch = metrics["config"]["batch_size"] if history else 0
+    stopped = metrics.get("stopped") or {
+        "reason": "budget", "examples_seen": examples_seen_of(history[-1], batch) if history else None,
+        "patience_examples": None}
+    best = max(history, key=lambda h: h["dev_accuracy"]) if history else None
+    return {"stop_reason": stopped["reason"], "examples_seen": stopped["examples_seen"],
+            "patience_examples": stopped.get("patience_examples"),
+            "best_examples_seen": examples_seen_of(best, batch) if best else None}
+
+
+def add_equal_budget(rows: list[dict], histories: dict[str, list[dict]], batch: dict[str, int], n: int) -> int | None:
+    """Give every ablation-group student row its figure at the equal budget; returns the budget."""
+    arms = [r for r in rows if r["name"] != "teacher" and r["group"] == "ablation" and r.get("examples_seen")]
+    if not arms:
+        return None
+    budget = min(r["examples_seen"] for r in arms)
+    for r in arms:
+        point = best_within(histories[r["folder"]], budget, batch[r["folder"]])
+        if point is not None:
+            r["equal_budget"] = {"examples": budget, "accuracy": point["dev_accuracy"],
+                                 "ci95": wilson_ci(point["dev_accuracy"], n), "step": point["step"],
+                                 **({"f1": point["dev_f1"]} if "dev_f1" in point else {})}
+    return budget
+
+
+def summarise(summary: list[dict], rows: list[dict]) -> None:
+    """Per row name: the mean at the equal budget and the mean examples seen at the best checkpoint."""
+    for s in summary:
+        seeds = [r for r in rows if r["name"] == s["name"]]
+        at = [r["equal_budget"]["accuracy"] for r in seeds if "equal_budget" in r]
+        if at and len(at) == len(seeds):
+            s["equal_budget_mean"] = statistics.fmean(at)
+        best = [r["best_examples_seen"] for r in seeds if r.get("best_examples_seen") is not None]
+        if best:
+            s["best_examples_mean"] = statistics.fmean(best)
+
+
+def _ci(value: float, ci: list | None) -> str:
+    return f"{value:.4f} [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else f"{value:.4f}"
+
+
+def budget_table(ab: dict) -> list[str]:
+    """The equal-budget table and its caption; nothing when no row has a curve."""
+    if not ab.get("equal_budget"):
+        return []
+    body = []
+    for s in (x for x in ab["summary"] if x["group"] == "ablation" and "equal_budget_mean" in x):
+        seeds = [r for r in ab["rows"] if r["name"] == s["name"]]
+        body.append([s["name"], len(seeds), f"{s['equal_budget_mean']:.4f}",
+                     ", ".join(_ci(r["equal_budget"]["accuracy"], r["equal_budget"]["ci95"]) for r in seeds),
+                     ", ".join(f"{r['equal_budget']['step']:,}" for r in seeds)])
+    return [f"## Every arm at an equal budget: {ab['equal_budget']:,} examples seen", "",
+            "The smallest number of training examples any arm saw (in any seed). Each figure is the dev accuracy "
+            "of the best checkpoint up to that budget — what the arm would report had it stopped there; "
+            "intervals are 95% Wilson intervals (n = " f"{ab['n']:,}).", "",
+            tabulate(body, headers=["row", "seeds", "mean acc at budget", "each seed acc [95% CI]",
+                                    "step of that checkpoint"], tablefmt="github"), ""]
+
+
+def ordering_sentence(ab: dict) -> str | None:
+    """Whether kd-aug ≥ kd ≥ plain holds at the plateau, with the CI half-widths that decide each step."""
+    by = {s["name"]: s for s in ab["summary"]}
+    if not all(name in by for name in ORDER):
+        return None
+    plateau = all(r.get("stop_reason") == "plateau" for r in ab["rows"] if r["name"] in ORDER)
+    parts = []
+    for hi, lo in zip(ORDER, ORDER[1:]):
+        gap = 100 * (by[hi]["mean"] - by[lo]["mean"])
+        half = 100 * max(by[hi]["ci_half_width_mean"], by[lo]["ci_half_width_mean"])
+        verdict = ("holds beyond the CI" if gap > half else "holds within the CI (not decided)" if gap >= 0
+                   else "reversed within the CI (not decided)" if -gap <= half else "reversed beyond the CI")
+        parts.append(f"{hi} − {lo} = {gap:+.2f} points ({verdict}; 95% CI half-width {half:.2f})")
+    holds = by[ORDER[0]]["mean"] >= by[ORDER[1]]["mean"] >= by[ORDER[2]]["mean"]
+    where = "at every arm's plateau" if plateau else "at the end of each arm's budget (not every seed reached a plateau)"
+    return (f"kd-aug ≥ kd ≥ plain {'holds' if holds else 'does not hold'} {where}, means over seeds: "
+            + "; ".join(parts) + ".")
+
+
+def plot_curves(run_rows: list[dict], histories: dict[str, list[dict]], batch: dict[str, int], budget: int | None,
+                title: str, path: Path) -> None:
+    """Two panels, dev accuracy against examples seen (log scale) and against wall minutes; one colour per arm
+    (mean over seeds, band = min–max over seeds, dot = the mean best checkpoint)."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display: chosen before pyplot is imported
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    arms = list(dict.fromkeys(r["name"] for r in run_rows if r["name"] != "teacher" and r["group"] == "ablation"
+                              and histories.get(r["folder"])))
+    fig, (ax_n, ax_t) = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    colours = plt.get_cmap("tab10")
+    for i, arm in enumerate(arms):
+        seeds = [r["folder"] for r in run_rows if r["name"] == arm and histories.get(r["folder"])]
+        by_step: dict[int, list[tuple[float, float, float]]] = {}
+        for folder in seeds:
+            for h in histories[folder]:
+                by_step.setdefault(h["step"], []).append(
+                    (examples_seen_of(h, batch[folder]), h.get("wall_seconds", np.nan) / 60, h["dev_accuracy"]))
+        steps = sorted(by_step)
+        x = np.array([statistics.fmean(p[0] for p in by_step[s]) for s in steps])
+        t = np.array([statistics.fmean(p[1] for p in by_step[s]) for s in steps])
+        acc = [[p[2] for p in by_step[s]] for s in steps]
+        mean, lo, hi = (np.array([f(a) for a in acc]) for f in (statistics.fmean, min, max))
+        colour = colours(i % 10)
+        for ax, xs in ((ax_n, x), (ax_t, t)):
+            ax.plot(xs, mean, color=colour, lw=1.4, label=f"{arm} ({len(seeds)} seed{'s' if len(seeds) > 1 else ''})")
+            ax.fill_between(xs, lo, hi, color=colour, alpha=0.18, lw=0)
+            best = int(np.argmax(mean))
+            ax.plot(xs[best], mean[best], "o", color=colour, ms=5)
+    if budget:
+        ax_n.axvline(budget, color="black", ls="--", lw=0.8, label=f"equal budget ({budget:,} examples)")
+    ax_n.set_xscale("log")
+    ax_n.set_xlabel("training examples seen (log scale)")
+    ax_t.set_xlabel("wall time, minutes (mean over seeds)")
+    if not any(np.isfinite(line.get_xdata()).any() for line in ax_t.get_lines()):
+        ax_t.text(0.5, 0.5, "wall time was not recorded at each evaluation\n(metrics written before the curve record)",
+                  ha="center", va="center", transform=ax_t.transAxes, fontsize=8)
+    ax_n.set_ylabel("dev accuracy")
+    handles, labels = ax_n.get_legend_handles_labels()
+    handles.append(plt.Rectangle((0, 0), 1, 1, color="gray", alpha=0.25))
+    labels.append("band: min–max over seeds")
+    handles.append(plt.Line2D([], [], marker="o", color="gray", lw=0))
+    labels.append("dot: best mean checkpoint")
+    ax_t.legend(handles, labels, fontsize=7, loc="lower right")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)

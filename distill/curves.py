@@ -1,0 +1,61 @@
+"""A student's learning curve (its metrics.json `history`) read as a plateau: when training has stopped
+improving, where its best checkpoint is, and what it had reached by a given budget of examples seen.
+
+One history entry is written at every dev evaluation:
+    {"step", "epoch", "examples_seen", "wall_seconds", "train_loss", "dev_accuracy"[, "dev_f1"]}
+`train_loss` is the mean training loss since the previous evaluation; `wall_seconds` is cumulative over every
+process of a resumed run, evaluations included. Entries written before these fields existed carry `loss` (the
+last batch's) and no `examples_seen`; `examples_seen_of` derives it from the step and batch size.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def examples_seen_of(entry: dict, batch_size: int) -> int:
+    return int(entry.get("examples_seen", entry["step"] * batch_size))
+
+
+def best_entry(history: list[dict]) -> dict | None:
+    """The first evaluation with the highest dev accuracy: the checkpoint training keeps (ties keep the earlier,
+    as training saves only on a strict improvement)."""
+    best = None
+    for h in history:
+        if best is None or h["dev_accuracy"] > best["dev_accuracy"]:
+            best = h
+    return best
+
+
+def plateau_reached(history: list[dict], patience: int | None, batch_size: int) -> bool:
+    """True once `patience` examples have been seen since the best evaluation without beating it."""
+    if not patience or not history:
+        return False
+    best = best_entry(history)
+    return examples_seen_of(history[-1], batch_size) - examples_seen_of(best, batch_size) >= patience
+
+
+def best_within(history: list[dict], budget: int, batch_size: int) -> dict | None:
+    """The checkpoint a run stopped at `budget` examples seen would have kept: its best evaluation up to there."""
+    return best_entry([h for h in history if examples_seen_of(h, batch_size) <= budget])
+
+
+def wilson_ci(accuracy: float, n: int, z: float = 1.959964) -> list[float]:
+    """95% Wilson score interval of a proportion; for curve points, where only the accuracy was recorded (the
+    final checkpoint's interval is bootstrapped from its predictions instead)."""
+    if n <= 0:
+        return [math.nan, math.nan]
+    centre = (accuracy + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(accuracy * (1 - accuracy) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return [centre - half, centre + half]
+
+
+def stop_record(history: list[dict], patience: int | None, batch_size: int, total_steps: int,
+                step: int) -> dict:
+    """Why and where training stopped, and where its best checkpoint was, for metrics.json."""
+    best = best_entry(history) or {"step": 0, "examples_seen": 0}
+    plateau = plateau_reached(history, patience, batch_size)
+    return {"reason": "plateau" if plateau and step < total_steps else "budget",
+            "step": step, "examples_seen": examples_seen_of(history[-1], batch_size) if history else 0,
+            "budget_examples": total_steps * batch_size, "patience_examples": patience,
+            "best_step": best["step"], "best_examples_seen": examples_seen_of(best, batch_size)}
