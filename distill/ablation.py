@@ -20,8 +20,7 @@ import shutil
 import statistics
 from pathlib import Path
 
-from distill.ablation_curves import (add_equal_budget, curve_fields, ordering_sentence, plot_curves,
-                                     summarise)
+from distill.ablation_curves import add_equal_budget, curve_fields, ordering_sentence, plot_curves, summarise
 from distill.ablation_text import deviations, render_markdown
 from distill.errors import UserError
 from distill.io import file_sha256, read_json, write_json, write_text
@@ -131,8 +130,8 @@ def publish(run_dir: str | Path, out: str | Path) -> None:
         raise UserError(f"{run_dir} is a published results folder (it has weights.json): its tables are "
                         "re-rendered in place; --out copies from a run folder")
     out.mkdir(parents=True, exist_ok=True)
-    for path in (run.ablation_json, run.ablation_md, run.learning_curves, run.config, run.env, run.transfer_stats, run.teacher_metrics,
-                 run.label_stats, run.data / "split.json"):
+    for path in (run.ablation_json, run.ablation_md, run.learning_curves, run.config, run.env, run.transfer_stats,
+                 run.teacher_metrics, run.label_stats, run.data / "split.json"):
         if path.exists():
             target = out / path.relative_to(run.root)
             target.parent.mkdir(parents=True, exist_ok=True)

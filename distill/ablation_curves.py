@@ -95,7 +95,8 @@ def ordering_sentence(ab: dict) -> str | None:
                    else "reversed within the CI (not decided)" if -gap <= half else "reversed beyond the CI")
         parts.append(f"{hi} − {lo} = {gap:+.2f} points ({verdict}; 95% CI half-width {half:.2f})")
     holds = by[ORDER[0]]["mean"] >= by[ORDER[1]]["mean"] >= by[ORDER[2]]["mean"]
-    where = "at every arm's plateau" if plateau else "at the end of each arm's budget (not every seed reached a plateau)"
+    where = ("at every arm's plateau" if plateau
+             else "at the end of each arm's budget (not every seed reached a plateau)")
     return (f"kd-aug ≥ kd ≥ plain {'holds' if holds else 'does not hold'} {where}, means over seeds: "
             + "; ".join(parts) + ".")
 

@@ -7,9 +7,10 @@ Adadelta (lr 1.0, ρ 0.95), batch 50, dev accuracy every `eval_every` steps; the
 `model.safetensors` next to `config.json` and `vocab.json`. Every evaluation adds a point to the learning curve
 (examples seen, wall time, mean training loss, dev accuracy and F1 where the task reports it; distill/curves.py).
 `epochs` is the maximum budget; with `patience` set, training stops once that many examples have been seen
-without a better dev score (a plateau), and metrics.json records where, why, and where the best checkpoint was. A `state.pt` written at every evaluation (our own
-file, read back with weights_only=True) lets an interrupted run resume at the same step with the same data
-order; it is deleted when training finishes.
+without a better dev score (a plateau), and metrics.json records where, why, and where the best checkpoint was.
+A `state.pt` written at every evaluation (our own file, read back with weights_only=True) lets an interrupted
+run resume at the same step with the same data order and the same stopping decision; it is deleted when
+training finishes.
 
 Under torchrun (see distill/dist.py) every rank walks the same global batches and takes its slice of each; the
 loss is weighted by the slice's share of the batch so that DDP's gradient average equals the one-process
