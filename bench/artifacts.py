@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 
 from bench.formats import EAGER
+from bench.limit import RecurrenceLimit, limit_runner
 from export.contract import TeacherForExport
 from export.encoder import TextEncoder
 from export.manifest import read_manifest, verify_files
@@ -38,8 +39,10 @@ def eager_module(spec: dict) -> torch.nn.Module:
                             num_attention_heads=ref["heads"], intermediate_size=ref["intermediate"],
                             num_labels=ref["num_labels"], attn_implementation="sdpa")
         return TeacherForExport(BertForSequenceClassification(config)).eval()
+    if spec["role"] == "limit":
+        return RecurrenceLimit(spec["limit"]["hidden"]).eval()
     if spec["role"] == "student":
-        return load_student_source(spec["source"]).module
+        return load_student_source(spec["source"], folded=True).module  # the inference form (distill/folded.py)
     return load_teacher_source(spec["source"], pair=spec.get("pair", False)).module
 
 
@@ -50,6 +53,8 @@ def load_runner(spec: dict, threads: int | None, device: str = "cpu"):
                                 f"{', '.join(spec['devices'])})")
     if threads:
         torch.set_num_threads(threads)  # torch's intra-op pool is process-wide: eager, TorchScript, .pt2, int8
+    if spec["role"] == "limit":
+        return limit_runner(spec, threads, device)
     if spec["format"] == EAGER:
         return torch_runner(eager_module(spec).to(torch_device(device)), device)
     folder, manifest = read_manifest(spec["folder"])

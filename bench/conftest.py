@@ -18,6 +18,7 @@ import pytest
 
 from bench.config import add_options, from_pytest
 from bench.session import AlreadyMeasured, BenchSession
+from bench.specs import TIMING_ONLY
 from distill.errors import UserError
 
 SESSION_KEY = pytest.StashKey()
@@ -71,12 +72,12 @@ def pytest_generate_tests(metafunc):
                  for b in session.batch_sizes(s)]
         metafunc.parametrize("latency_case", cases, ids=[_case_id(*c) for c in cases])
     if "server_case" in metafunc.fixturenames:
-        cases = [(s, d, t) for s in session.specs if s["role"] != "reference" for d in cfg.devices
+        cases = [(s, d, t) for s in session.specs if s["role"] not in TIMING_ONLY for d in cfg.devices
                  for t in cfg.threads]
         metafunc.parametrize("server_case", cases, ids=[_case_id(*c) for c in cases])
     if "artifact" in metafunc.fixturenames:
-        specs = session.specs if "footprint" in metafunc.function.__name__ else \
-            [s for s in session.specs if s["role"] != "reference"]
+        specs = [s for s in session.specs if s["role"] != "limit"] if "footprint" in metafunc.function.__name__ \
+            else [s for s in session.specs if s["role"] not in TIMING_ONLY]
         metafunc.parametrize("artifact", specs, ids=[s["id"] for s in specs])
     if "peak_case" in metafunc.fixturenames:
         cases = [(d, t) for d in cfg.devices for t in cfg.threads]

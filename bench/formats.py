@@ -10,7 +10,8 @@ from __future__ import annotations
 from export.registry import PROCESS, Facts, all_targets
 
 EAGER = "torch"
-EAGER_FACTS = Facts(precision="fp32", mobile=False, fp32=None, threads=PROCESS, devices=("cpu", "cuda"))
+EAGER_FACTS = Facts(runtime="torch", precision="fp32", mobile=False, fp32=None, threads=PROCESS,
+                    devices=("cpu", "cuda"))
 
 
 def format_names() -> list[str]:
@@ -21,3 +22,9 @@ def format_names() -> list[str]:
 def facts(name: str) -> Facts:
     """The facts of a format: the eager module's, or those its export target registered with."""
     return EAGER_FACTS if name == EAGER else all_targets()[name]
+
+
+# The recurrence limit (bench/limit.py): per runtime, the format its limit runs as, and the model-name suffix
+# that names a student's limit ("<student>:recurrence").
+LIMIT_FORMATS = {"torch": EAGER, "onnxruntime": "onnx"}
+LIMIT_SUFFIX = ":recurrence"

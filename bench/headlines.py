@@ -4,7 +4,7 @@ naming the rows it used, its target and whether it was met. Nothing here measure
 from __future__ import annotations
 
 from bench.formats import EAGER
-from bench.selection import best_student, best_throughput, is_fp32, matmul_peak, max_threads, row_id, timed
+from bench.selection import best_student, best_throughput, is_fp32, limit_row, matmul_peak, max_threads, row_id, timed
 
 
 def headlines(summary) -> list[dict]:
@@ -39,6 +39,13 @@ def headlines(summary) -> list[dict]:
             "(ratio of p50s)", base["latency_ms"]["p50"] / fastest["latency_ms"]["p50"], 5,
             [row_id(base), row_id(fastest)])
         cv_rows = [base, fastest]
+        limit = limit_row(summary, fastest)
+        if limit:
+            add("artifact_vs_recurrence_limit",
+                f"best student artifact ({fastest['format']}) p50 at batch 1, 1 thread, over its runtime's "
+                "recurrence limit (the same LSTM sizes with no input work, bench/limit.py)",
+                fastest["latency_ms"]["p50"] / limit["latency_ms"]["p50"], 1.5, [row_id(fastest), row_id(limit)],
+                higher=False, fmt="{:.2f}×")
     fp32 = [r for r in timed(summary, model=student, threads=threads) if is_fp32(r["format"])
             and r.get("achieved_gflops")] if student else []
     peak = matmul_peak(summary, threads)

@@ -3,7 +3,7 @@ peak. Pure functions of the JSON, shared by the headline figures, the tables and
 
 from __future__ import annotations
 
-from bench.formats import EAGER, facts
+from bench.formats import EAGER, LIMIT_FORMATS, LIMIT_SUFFIX, facts
 
 TIMED = ("single-stream", "offline")
 
@@ -49,3 +49,22 @@ def is_fp32(fmt: str) -> bool:
         return facts(fmt).precision == "fp32"
     except KeyError:
         return False
+
+
+def limit_row(summary, r):
+    """The recurrence-limit record (bench/limit.py) a student row is judged against: its runtime's, at the same
+    device, threads and batch; None for other rows and for runtimes without a measured limit."""
+    if r.get("role") != "student":
+        return None
+    try:
+        fmt = LIMIT_FORMATS.get(facts(r["format"]).runtime)
+    except KeyError:
+        return None
+    return next((x for x in timed(summary, model=r["model"] + LIMIT_SUFFIX, format=fmt, threads=r["threads"],
+                                  batch_size=r["batch_size"])), None) if fmt else None
+
+
+def limit_fraction(summary, r) -> float | None:
+    """limit p50 / row p50: 1.0 is a student running at its runtime's recurrence limit."""
+    lim = limit_row(summary, r)
+    return lim["latency_ms"]["p50"] / r["latency_ms"]["p50"] if lim else None

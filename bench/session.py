@@ -190,7 +190,7 @@ class BenchSession:
     def summary(self) -> dict:
         lengths = {}  # per model: its artifacts ship copies of the same tokenizer
         for spec in self.specs:
-            if spec["tokenizer"] and spec["model"] not in lengths and spec["role"] != "reference":
+            if spec["tokenizer"] and spec["model"] not in lengths and spec["role"] not in ("reference", "limit"):
                 try:
                     lengths[spec["model"]] = {"model": spec["model"], **length_stats(
                         encoder_for(spec), self.dev_texts, spec["max_length"], self.dev_texts_b)}

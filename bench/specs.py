@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from bench.formats import EAGER, facts, format_names
+from bench.limit import limit_specs
 from distill.errors import UserError
 from distill.io import read_json
 from distill.layout import RunLayout
@@ -23,7 +24,8 @@ REFERENCES = {  # the paper's teachers, as shapes: (layers, hidden, heads, inter
     "bert-base": (12, 768, 12, 3072),
     "bert-large": (24, 1024, 16, 4096),
 }
-ROLE_ORDER = {"student": 0, "teacher": 1, "reference": 2}
+ROLE_ORDER = {"student": 0, "limit": 1, "teacher": 2, "reference": 3}
+TIMING_ONLY = ("reference", "limit")  # random weights: timed, never scored, served or footprinted
 
 
 def _bytes_mb(path: Path) -> float:
@@ -52,7 +54,8 @@ def _eager_spec(manifest: dict, run: RunLayout) -> dict:
             "folder": None, "source": str(source), **_format_facts(EAGER), "size_mb": _bytes_mb(checkpoint),
             "size_note": "safetensors checkpoint",
             "params": src.get("params"), "params_no_embedding": src.get("params_no_embedding"),
-            "architecture": src.get("architecture"), "max_length": manifest["max_length"],
+            "architecture": src.get("architecture"), "student_arch": src.get("student"),
+            "max_length": manifest["max_length"],
             "pair": bool(manifest.get("pair")),  # a pair teacher's eager module rebuilds its segment ids
             "tokenizer": {"kind": "student" if role == "student" else "hf", "folder": str(source)}}
 
@@ -119,5 +122,7 @@ def discover(run_dir: Path, formats: list[str] | None, references: list[str], nu
         specs.append(reference_spec(name, num_labels, teacher_tokenizer))
     if formats is not None:
         specs = [s for s in specs if s["format"] in formats]
+    specs += [limit for s in eager.values() if s["role"] == "student"
+              for limit in limit_specs(s, [x["format"] for x in specs if x["model"] == s["model"]])]
     order = format_names()
     return sorted(specs, key=lambda s: (ROLE_ORDER[s["role"]], s["model"], order.index(s["format"])))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from tabulate import tabulate
 
 from bench.formats import EAGER
-from bench.selection import best_throughput, is_fp32, matmul_peak, max_threads, teacher_accuracy, timed
+from bench.selection import best_throughput, is_fp32, limit_fraction, matmul_peak, max_threads, teacher_accuracy, timed
 
 
 def paper_table(summary) -> tuple[list[str], list[list]]:
@@ -54,12 +54,13 @@ def detail_tables(summary) -> dict[str, tuple[list[str], list[list]]]:
     cpu = summary.get("env", {}).get("cpu") or "CPU model not recorded"
     single = [[r["artifact"], r["device"], r["threads"], *[_fmt(r["latency_ms"][k]) for k in
                ("p50", "p90", "p95", "p99", "mean")], _fmt(r["latency_ms"]["cv_pct"], 2), r["rounds"],
-               "yes" if r["valid"] else "NO", "yes (1t)" if r.get("mobile_class") else ""]
+               _fmt(limit_fraction(summary, r), 2), "yes" if r["valid"] else "NO",
+               "yes (1t)" if r.get("mobile_class") else ""]
               for r in summary["records"] if r["scenario"] == "single-stream"]
     offline = [[r["artifact"], r["device"], r["threads"], r["batch_size"], _fmt(r["throughput_sps"], 1),
                 _fmt(r["latency_ms"]["p50"]), _fmt(r.get("achieved_gflops"), 2),
                 _fmt(r["achieved_gflops"] / peak[r["threads"]], 3) if r.get("achieved_gflops") and peak.get(
-                    r["threads"]) and is_fp32(r["format"]) else None, r["rounds"],
+                    r["threads"]) and is_fp32(r["format"]) else None, _fmt(limit_fraction(summary, r), 2), r["rounds"],
                 "yes" if r["valid"] else "NO"]
                for r in summary["records"] if r["scenario"] == "offline"]
     server = [[r["artifact"], r["device"], r["threads"], _fmt(r["server"]["target_qps"], 1),
@@ -77,14 +78,14 @@ def detail_tables(summary) -> dict[str, tuple[list[str], list[list]]]:
     mobile = [row for row in single if row[-1]]
     return {
         "Single-stream (batch 1): latency per call, ms": (
-            ["artifact", "device", "threads", "p50", "p90", "p95", "p99", "mean", "CV %", "rounds", "valid",
-             "mobile-class"], single),
+            ["artifact", "device", "threads", "p50", "p90", "p95", "p99", "mean", "CV %", "rounds", "of limit",
+             "valid", "mobile-class"], single),
         f"Mobile-class: phone formats on this machine's CPU ({cpu}) at 1 thread, batch 1 (not phone latency)": (
-            ["artifact", "device", "threads", "p50", "p90", "p95", "p99", "mean", "CV %", "rounds", "valid",
-             "mobile-class"], mobile),
+            ["artifact", "device", "threads", "p50", "p90", "p95", "p99", "mean", "CV %", "rounds", "of limit",
+             "valid", "mobile-class"], mobile),
         "Offline (large batch): throughput": (
             ["artifact", "device", "threads", "batch", "samples/s", "p50 ms/batch", "GFLOP/s", "of fp32 matmul peak",
-             "rounds", "valid"], offline),
+             "of limit", "rounds", "valid"], offline),
         "Server: Poisson arrivals, batch 1, one worker": (
             ["artifact", "device", "threads", "target QPS", "offered QPS", "achieved QPS", "p99 ms", "dropped", "late",
              "capacity QPS", "max QPS with p99 ≤ bound"], server),

@@ -27,6 +27,7 @@ from export import targets as targets_package
 Runner = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 PRECISIONS = ("fp32", "int8")
+RUNTIMES = ("torch", "onnxruntime", "executorch", "litert")
 # how a runtime's intra-op threads are set: PROCESS = torch.set_num_threads, process-wide and set before every
 # call, so one loaded runner serves every thread count; AT_LOAD = fixed when the runner is loaded (ORT session
 # options, the LiteRT interpreter, ExecuTorch's threadpool), so another thread count needs another load
@@ -51,6 +52,7 @@ class Facts:
     """What benchmarks and tables need to know about a format; an export Target has them, and so does the
     eager module bench times beside the artifacts (bench/formats.py)."""
 
+    runtime: str  # what runs it: one of RUNTIMES (the recurrence limit is measured per runtime, bench/limit.py)
     precision: str  # "fp32" | "int8"
     mobile: bool  # a phone format (.ort, .pte, .tflite): reported as mobile-class at 1 thread, batch 1
     fp32: str | None  # the fp32 target this one quantises (None for an fp32 target)
@@ -80,7 +82,7 @@ def register_fp32_and_int8(name: str, build: Callable, *, fp32_doc: str, int8_do
                  description=doc, **facts)(functools.partial(build, int8=int8))
 
 
-def register(name: str, *, load: Callable, precision: str, mobile: bool, fp32: str | None, threads: str,
+def register(name: str, *, load: Callable, runtime: str, precision: str, mobile: bool, fp32: str | None, threads: str,
              devices: tuple[str, ...], kinds=("student", "teacher"), tolerance: float | None = 1e-4,
              description: str = ""):
     """Register a target's `build` under `name`. Its facts have no defaults: a target that leaves one out is
@@ -88,6 +90,8 @@ def register(name: str, *, load: Callable, precision: str, mobile: bool, fp32: s
     fp32; it is judged by agreement and accuracy, so its tolerance is None."""
     if precision not in PRECISIONS:
         raise ValueError(f"export target {name!r}: precision {precision!r} is not one of {PRECISIONS}")
+    if runtime not in RUNTIMES:
+        raise ValueError(f"export target {name!r}: runtime {runtime!r} is not one of {RUNTIMES}")
     if threads not in THREADS:
         raise ValueError(f"export target {name!r}: threads {threads!r} is not one of {THREADS}")
     if (precision == "fp32") != (fp32 is None):
@@ -105,7 +109,7 @@ def register(name: str, *, load: Callable, precision: str, mobile: bool, fp32: s
             name=name, build=build, load=load, kinds=tuple(kinds), lossy=lossy,
             tolerance=None if lossy else tolerance,
             description=description or (build.__doc__ or "").strip().splitlines()[0],
-            precision=precision, mobile=mobile, fp32=fp32, threads=threads, devices=tuple(devices))
+            runtime=runtime, precision=precision, mobile=mobile, fp32=fp32, threads=threads, devices=tuple(devices))
         return build
 
     return wrap

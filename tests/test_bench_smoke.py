@@ -42,7 +42,8 @@ def test_bench_suite_runs_and_writes_results(exported_run, tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     arts = summary["artifacts"]
     assert set(arts) == {"tiny-s0/torch", "tiny-s0/onnx", "tiny-s0/onnx-int8", "teacher/torch", "teacher/onnx",
-                         "teacher/onnx-int8", "bert-base/torch"}
+                         "teacher/onnx-int8", "bert-base/torch", "tiny-s0:recurrence/torch",
+                         "tiny-s0:recurrence/onnx"}
     assert arts["tiny-s0/onnx"]["agreement"] == 1.0 and arts["tiny-s0/onnx"]["max_abs_logit_diff"] < 1e-4
     assert arts["bert-base/torch"]["params"] > 100e6 and arts["bert-base/torch"]["peak_rss_mb_bs1"] > 0
     # each probe measures its own process: a 110M-param model must need more memory than a tiny ONNX student
@@ -51,7 +52,16 @@ def test_bench_suite_runs_and_writes_results(exported_run, tmp_path):
     for art in arts:
         assert (art, "single-stream", 1, 1) in keyed
         if not art.startswith("bert-base"):
-            assert (art, "offline", 1, 4) in keyed and (art, "server", 1, 1) in keyed
+            assert (art, "offline", 1, 4) in keyed
+        if arts[art]["role"] not in ("reference", "limit"):
+            assert (art, "server", 1, 1) in keyed
+    # every student row is read against its runtime's recurrence limit, timed in the same run
+    from bench.selection import limit_fraction, limit_row
+    for fmt, limit in (("torch", "tiny-s0:recurrence/torch"), ("onnx-int8", "tiny-s0:recurrence/onnx")):
+        for batch in (1, 4):
+            row = keyed[(f"tiny-s0/{fmt}", "single-stream" if batch == 1 else "offline", 1, batch)]
+            assert limit_row(summary, row)["artifact"] == limit and limit_fraction(summary, row) > 0
+    assert "of limit" in (out / "summary.md").read_text()
     record = keyed[("tiny-s0/onnx-int8", "single-stream", 1, 1)]
     for field in ("artifact", "role", "format", "device", "threads", "batch_size", "scenario", "params",
                   "params_no_embedding", "size_mb", "accuracy", "latency_ms", "throughput_sps", "peak_rss_mb"):
@@ -63,7 +73,7 @@ def test_bench_suite_runs_and_writes_results(exported_run, tmp_path):
     record = json.loads((out / "record.json").read_text())  # what was measured, complete once published
     assert record["complete"] and record["stage"] == "bench"
     assert record["settings"]["dev_limit"] == 40 and record["settings"]["selection"]["timed"] is False
-    assert set(record["inputs"]) >= set(arts) - {"bert-base/torch"}
+    assert set(record["inputs"]) >= {a for a in arts if arts[a]["role"] not in ("reference", "limit")}
     assert summary["conditions"]["dev_n"] == 40 and summary["conditions"]["dev_size"] == 872
     before = (out / "summary.json").read_bytes()
     again = _bench(exported_run, tmp_path, "-k", "matmul")  # other tests chosen: measured differently

@@ -27,6 +27,8 @@ TESTED = {
     "onnx-int8": ("student", "teacher"), "torch-int8": ("student", "teacher"),
     "ort-mobile": ("student", "teacher"), "ort-mobile-int8": ("student", "teacher"),
     "executorch": ("student",), "executorch-int8": ("student",), "litert": ("student",), "litert-int8": ("student",),
+    "onnx-folded": ("student",), "onnx-folded-int8": ("student",), "ort-mobile-folded": ("student",),
+    "ort-mobile-folded-int8": ("student",),
 }
 NEEDS_LITERT = {"litert", "litert-int8"}
 OPTIONS = ExportOptions(buckets=(3, 8), dev_limit=48, max_batch=4)  # dev batches run in slices of 4

@@ -251,14 +251,18 @@ def test_a_target_registered_without_its_facts_fails_loudly():
     from export.registry import AT_LOAD, TARGETS, all_targets, register
 
     with pytest.raises(TypeError, match="precision"):  # every fact is a keyword without a default
-        register("no-facts", load=lambda *a, **k: None, mobile=False, fp32=None, threads=AT_LOAD, devices=("cpu",))
+        register("no-facts", load=lambda *a, **k: None, runtime="torch", mobile=False, fp32=None, threads=AT_LOAD,
+                 devices=("cpu",))
     with pytest.raises(ValueError, match="quantises"):  # an int8 target names the fp32 target it quantises
-        register("half-facts", load=lambda *a, **k: None, precision="int8", mobile=False, fp32=None,
+        register("half-facts", load=lambda *a, **k: None, runtime="torch", precision="int8", mobile=False, fp32=None,
                  threads=AT_LOAD, devices=("cpu",))
     with pytest.raises(ValueError, match="threads"):
-        register("odd-threads", load=lambda *a, **k: None, precision="fp32", mobile=False, fp32=None,
-                 threads="sometimes", devices=("cpu",))
-    assert not {"no-facts", "half-facts", "odd-threads"} & set(TARGETS)
+        register("odd-threads", load=lambda *a, **k: None, runtime="torch", precision="fp32", mobile=False,
+                 fp32=None, threads="sometimes", devices=("cpu",))
+    with pytest.raises(ValueError, match="runtime"):
+        register("odd-runtime", load=lambda *a, **k: None, runtime="a phone", precision="fp32", mobile=False,
+                 fp32=None, threads=AT_LOAD, devices=("cpu",))
+    assert not {"no-facts", "half-facts", "odd-threads", "odd-runtime"} & set(TARGETS)
     for t in all_targets().values():  # and every registered target has them, consistent with each other
         assert t.precision in ("fp32", "int8") and t.lossy == (t.precision != "fp32")
         assert (t.fp32 is None) == (t.precision == "fp32") and (t.fp32 is None or t.fp32 in TARGETS)

@@ -55,7 +55,8 @@ def _load(folder, manifest, threads=None, device="cpu"):
     return ort_runner(folder / manifest["files"][0], threads, device)
 
 
-@register("onnx-int8", load=_load, precision="int8", fp32="onnx", mobile=False, threads=AT_LOAD, devices=("cpu",))
+@register("onnx-int8", load=_load, runtime="onnxruntime", precision="int8", fp32="onnx", mobile=False, threads=AT_LOAD,
+          devices=("cpu",))
 def build(source, folder, ctx) -> BuildResult:
     """ONNX Runtime dynamic int8 (quant_pre_process + quantize_dynamic)."""
     (folder / "model.onnx").write_bytes(int8_onnx(source, ctx).read_bytes())

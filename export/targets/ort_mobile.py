@@ -38,16 +38,16 @@ def _info(source, ctx, int8: bool) -> dict:
             "dynamic_axes": {"input_ids": ["batch", "seq"], "attention_mask": ["batch", "seq"]}}
 
 
-@register("ort-mobile", load=_load, precision="fp32", fp32=None, mobile=True, threads=AT_LOAD, devices=("cpu",),
-          tolerance=1e-4)
+@register("ort-mobile", load=_load, runtime="onnxruntime", precision="fp32", fp32=None, mobile=True,
+          threads=AT_LOAD, devices=("cpu",), tolerance=1e-4)
 def build_fp32(source, folder, ctx) -> BuildResult:
     """ONNX Runtime Mobile .ort, fp32."""
     fp32 = ctx.intermediate(source.name, "model.onnx", lambda p: export_onnx(source, p))
     return BuildResult([convert_to_ort(fp32, folder)], _info(source, ctx, False))
 
 
-@register("ort-mobile-int8", load=_load, precision="int8", fp32="ort-mobile", mobile=True, threads=AT_LOAD,
-          devices=("cpu",))
+@register("ort-mobile-int8", load=_load, runtime="onnxruntime", precision="int8", fp32="ort-mobile", mobile=True,
+          threads=AT_LOAD, devices=("cpu",))
 def build_int8(source, folder, ctx) -> BuildResult:
     """ONNX Runtime Mobile .ort, dynamic int8."""
     quantized = int8_onnx(source, ctx)

@@ -18,8 +18,8 @@ from export.source import example_inputs
 from export.targets.torchscript import _load
 
 
-@register("torch-int8", load=_load, precision="int8", fp32="torchscript", mobile=False, threads=PROCESS,
-          devices=("cpu",))
+@register("torch-int8", load=_load, runtime="torch", precision="int8", fp32="torchscript", mobile=False,
+          threads=PROCESS, devices=("cpu",))
 def build(source, folder, ctx) -> BuildResult:
     """torch.ao dynamic int8 (LSTM + Linear), TorchScript file."""
     linear = per_channel_dynamic_qconfig if ctx.options.per_channel else default_dynamic_qconfig

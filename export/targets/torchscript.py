@@ -14,7 +14,7 @@ def _load(folder, manifest, threads=None, device="cpu"):
                         device)
 
 
-@register("torchscript", load=_load, precision="fp32", fp32=None, mobile=False, threads=PROCESS,
+@register("torchscript", load=_load, runtime="torch", precision="fp32", fp32=None, mobile=False, threads=PROCESS,
           devices=("cpu", "cuda"), tolerance=1e-4)
 def build(source, folder, ctx) -> BuildResult:
     """torch.jit.trace of the fp32 model (dynamic batch and length)."""
