@@ -9,11 +9,17 @@ first missing chunk. When all chunks exist they are merged, in transfer-set orde
 Under torchrun the chunks are dealt out round-robin (chunk k to rank k mod N): each rank labels its own, an
 interrupted rank resumes at its first missing chunk, and rank 0 merges them exactly as one process would —
 every chunk holds the same examples in the same batches whatever N is, so the merged file is the same.
+
+Labellers: "torch" (the eager teacher, the default) or "onnx-int8" (its dynamic-int8 ONNX, export/labeller.py,
+3–4× faster on a CPU), used only when its argmax agreement with the fp32 teacher on the task's dev split is at
+least `min_agreement`; the gate is measured before any example is labelled and written to label.json. Which
+labeller made the logits is part of their record.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +35,8 @@ from distill.io import atomic_path, file_sha256, read_json, write_json
 from distill.record import add_seconds, claim, complete, folder_sha256, make_record
 from distill.transfer_set import read_transfer_set
 
+LABELLERS = ("torch", "onnx-int8")
+
 
 @dataclass
 class LabelConfig:
@@ -38,19 +46,30 @@ class LabelConfig:
                                                                     "teacher was trained at"})
     precision: str = field(default="auto", metadata={"help": "auto (bf16 on a GPU that has it, else fp32) | fp32 "
                                                               "| bf16 | fp16"})
+    labeller: str = field(default="torch", metadata={"help": "torch (the eager teacher) | onnx-int8 (its int8 "
+                                                              "ONNX, only if it agrees with fp32 on dev ≥ "
+                                                              "min_agreement)"})
+    min_agreement: float = field(default=0.98, metadata={"help": "the onnx-int8 labeller's floor: argmax agreement "
+                                                                 "with the fp32 teacher on dev"})
 
     def __post_init__(self):
         for name in ("batch_size", "chunk_size", "max_length"):
             if getattr(self, name) is not None and getattr(self, name) <= 0:
                 raise UserError(f"label {name} must be a positive integer, got {getattr(self, name)}")
+        if self.labeller not in LABELLERS:
+            raise UserError(f"label labeller must be one of {', '.join(LABELLERS)}, got {self.labeller!r}")
+        if not 0.0 < self.min_agreement <= 1.0:
+            raise UserError(f"label min_agreement must be in (0, 1], got {self.min_agreement}")
         if self.precision not in PRECISIONS:
             raise UserError(f"label precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
 
 
 def label_transfer_set(teacher: str | Path, transfer: str | Path, out: str | Path, progress: bool = True,
-                       force: bool = False, **settings) -> dict:
+                       force: bool = False, task=None, make_labeller: Callable | None = None, **settings) -> dict:
     """Label every transfer example; max_length None = the length the teacher was trained at. Batch and chunk
-    size change only speed and the resume layout, so they are not part of the record (distill/record.py)."""
+    size change only speed and the resume layout, so they are not part of the record (distill/record.py).
+    A labeller other than torch is made by `make_labeller(name, teacher, task, max_length, min_agreement,
+    scratch)` (export/labeller.py; the command line passes it) when there is labelling to do."""
     out = Path(out)
     cfg = LabelConfig(**settings)  # the settings given (LabelConfig's fields), over its defaults
     batch_size, chunk_size, max_length, precision = cfg.batch_size, cfg.chunk_size, cfg.max_length, cfg.precision
@@ -58,8 +77,10 @@ def label_transfer_set(teacher: str | Path, transfer: str | Path, out: str | Pat
     model.to(dist.device())
     precision = resolve_precision(precision, model.device)
     max_length = max_length or trained_length(tokenizer, model)
-    record = make_record("label", {"max_length": max_length, "precision": precision},
-                         {"teacher": folder_sha256(teacher), "transfer": file_sha256(transfer)})
+    identity = {"max_length": max_length, "precision": precision}
+    if cfg.labeller != "torch":  # the torch labeller's records predate this setting and stay as they were
+        identity.update(labeller=cfg.labeller, min_agreement=cfg.min_agreement)
+    record = make_record("label", identity, {"teacher": folder_sha256(teacher), "transfer": file_sha256(transfer)})
     with dist.main_first():
         decision = claim(out, record, force, what=f"logits {out}", log=dist.echo) if dist.is_main() else None
     if (out / "logits.npy").exists() and (out / "label.json").exists():
@@ -70,7 +91,16 @@ def label_transfer_set(teacher: str | Path, transfer: str | Path, out: str | Pat
     texts, pairs = ts.texts, ts.texts_b
     plan = {"transfer": str(transfer), "transfer_sha256": record["inputs"]["transfer"], "n": len(texts),
             "chunk_size": chunk_size, "max_length": max_length, "teacher": str(teacher),
-            "precision": precision}
+            "precision": precision, "labeller": cfg.labeller}
+    labeller = None
+    if cfg.labeller != "torch":
+        if make_labeller is None or task is None:
+            raise UserError(f"labeller {cfg.labeller} is checked on a task's dev split before it labels: give "
+                            "--task (distill-bench label) or run it from the pipeline")
+        labeller = make_labeller(cfg.labeller, Path(teacher), task, max_length, cfg.min_agreement,
+                                 out.parent / f".{out.name}-labeller")
+        dist.echo(f"labeller {cfg.labeller}: argmax agreement with the fp32 teacher on dev "
+                  f"{labeller.gate['value']:.4f} ≥ {cfg.min_agreement}")
     with dist.main_first():  # rank 0 writes plan.json; the others check theirs against it
         _check_plan(out, plan)
 
@@ -92,9 +122,10 @@ def label_transfer_set(teacher: str | Path, transfer: str | Path, out: str | Pat
         chunk_pairs = [pairs[i] for i in idx] if pairs else None
         logits = []
         for i in range(0, len(chunk_texts), batch_size):
-            logits.append(teacher_logits(model, tokenizer, chunk_texts[i:i + batch_size],
-                                         chunk_pairs[i:i + batch_size] if pairs else None,
-                                         batch_size=batch_size, max_length=max_length, precision=precision))
+            batch, batch_b = chunk_texts[i:i + batch_size], chunk_pairs[i:i + batch_size] if pairs else None
+            logits.append(labeller.logits(batch, batch_b, max_length) if labeller else
+                          teacher_logits(model, tokenizer, batch, batch_b, batch_size=batch_size,
+                                         max_length=max_length, precision=precision))
             bar.update(len(logits[-1]))
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
             np.save(f, np.concatenate(logits).astype(np.float32))
@@ -114,7 +145,7 @@ def label_transfer_set(teacher: str | Path, transfer: str | Path, out: str | Pat
                  "seconds": rec["seconds"], "runs": rec["runs"],  # over every run that labelled a chunk
                  "sentences_per_second": round(labelled / seconds, 1) if labelled and seconds else None,
                  "processes": dist.world_size(), "threads": torch.get_num_threads(), "batch_size": batch_size,
-                 "device": str(model.device)}
+                 "device": str(model.device), "labeller_gate": labeller.gate if labeller else None}
         write_json(out / "label.json", stats)
         for k in range(n_chunks):
             (out / f"chunk_{k:05d}.npy").unlink()
@@ -128,8 +159,9 @@ def _check_plan(out: Path, plan: dict) -> None:
     out.mkdir(parents=True, exist_ok=True)
     if (out / "plan.json").exists():
         old = read_json(out / "plan.json")
-        keys = ("transfer_sha256", "n", "chunk_size", "max_length", "precision")
-        if any(old.get(k, "fp32" if k == "precision" else None) != plan[k] for k in keys):
+        keys = ("transfer_sha256", "n", "chunk_size", "max_length", "precision", "labeller")
+        missing = {"precision": "fp32", "labeller": "torch"}  # plans written before these were recorded
+        if any(old.get(k, missing.get(k)) != plan[k] for k in keys):
             raise UserError(f"{out}: holds chunks of a different labelling run ({out / 'plan.json'}); "
                             "use another --out or delete that folder")
     else:

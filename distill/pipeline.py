@@ -65,7 +65,7 @@ def _environ(**values: str):
 
 def run_pipeline(preset: str | None = None, config_path: Path | None = None, run_id: str | None = None,
                  runs: Path = Path("runs"), jobs: int | None = None, only: list[str] | None = None,
-                 workers: int | None = None, force: bool = False) -> dict:
+                 workers: int | None = None, force: bool = False, make_labeller=None) -> dict:
     """Run every stage; `only` restricts stage 4 to the named student rows (the tables show what exists);
     `force` redoes every stage whose record differs (distill/record.py), which is the changed stage and the
     stages that read its output."""
@@ -76,11 +76,11 @@ def run_pipeline(preset: str | None = None, config_path: Path | None = None, run
     command = command_line() if sys.argv[1:2] == ["pipeline"] else \
         f"distill-bench pipeline --preset {preset}" if preset else f"distill-bench pipeline --config {config_path}"
     with exclusive(run_dir):  # a second pipeline on this folder is refused while this one runs
-        return _run_stages(raw, run_dir, command, jobs, only, workers, force)
+        return _run_stages(raw, run_dir, command, jobs, only, workers, force, make_labeller)
 
 
 def _run_stages(raw: dict, run_dir: Path, command: str, jobs: int | None, only: list[str] | None,
-                workers: int | None, force: bool) -> dict:
+                workers: int | None, force: bool, make_labeller=None) -> dict:
     config = {"run_id": run_dir.name, "command": command, **raw}
     run = RunLayout(run_dir)
     with dist.main_first():  # rank 0 makes the folder and the data split; the others then read them
@@ -107,7 +107,8 @@ def _run_stages(raw: dict, run_dir: Path, command: str, jobs: int | None, only: 
             build_transfer_set(task, transfer, acfg, workers=workers, force=force)
 
     dist.echo("[3/4] label")
-    label_transfer_set(run.teacher_model, transfer, run.logits, force=force, **raw.get("label", {}))
+    label_transfer_set(run.teacher_model, transfer, run.logits, force=force, task=task, make_labeller=make_labeller,
+                       **raw.get("label", {}))
 
     dist.echo("[4/4] students")
     specs = student_jobs(raw, task)

@@ -42,6 +42,7 @@ def add_commands(sub) -> None:
     p.set_defaults(handler=_augment, writes=lambda a: a.out.parent, parallel="rank0")
 
     p = sub.add_parser("label", help="teacher logits for every transfer example (resumable)")
+    add_task_args(p)  # the dev split a labeller other than torch is checked on
     p.add_argument("--teacher", required=True, type=Path, help="fine-tuned teacher folder")
     p.add_argument("--transfer", required=True, type=Path)
     p.add_argument("--out", required=True, type=Path, help="folder for logits chunks and logits.npy")
@@ -97,8 +98,19 @@ def _augment(args) -> None:
     build_transfer_set(task, args.out, cfg, workers=args.workers, force=args.force)
 
 
+def make_labeller(*args):
+    """export/labeller.py's make_labeller, imported when a labeller other than torch is asked for (it loads the
+    ONNX tooling)."""
+    from export.labeller import make_labeller as make
+
+    return make(*args)
+
+
 def _label(args) -> None:
-    label_transfer_set(args.teacher, args.transfer, args.out, force=args.force, **given_flags(args, LabelConfig))
+    settings = given_flags(args, LabelConfig)
+    task = task_of(args) if settings.get("labeller", "torch") != "torch" else None
+    label_transfer_set(args.teacher, args.transfer, args.out, force=args.force, task=task,
+                       make_labeller=make_labeller, **settings)
 
 
 def _student(args) -> None:
@@ -111,7 +123,8 @@ def _student(args) -> None:
 
 def _pipeline(args) -> None:
     run_pipeline(preset=args.preset, config_path=args.config, run_id=args.run_id, runs=args.runs, jobs=args.jobs,
-                 only=args.only.split(",") if args.only else None, workers=args.workers, force=args.force)
+                 only=args.only.split(",") if args.only else None, workers=args.workers, force=args.force,
+                 make_labeller=make_labeller)
 
 
 def _ablation(args) -> None:
