@@ -130,8 +130,8 @@ def publish(run_dir: str | Path, out: str | Path) -> None:
         raise UserError(f"{run_dir} is a published results folder (it has weights.json): its tables are "
                         "re-rendered in place; --out copies from a run folder")
     out.mkdir(parents=True, exist_ok=True)
-    for path in (run.ablation_json, run.ablation_md, run.learning_curves, run.config, run.env, run.transfer_stats,
-                 run.teacher_metrics, run.label_stats, run.data / "split.json"):
+    for path in (run.ablation_json, run.ablation_md, run.learning_curves, run.stages, run.config, run.env,
+                 run.transfer_stats, run.teacher_metrics, run.label_stats, run.data / "split.json"):
         if path.exists():
             target = out / path.relative_to(run.root)
             target.parent.mkdir(parents=True, exist_ok=True)

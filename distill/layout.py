@@ -9,6 +9,7 @@
         students/<name>-s<seed>/{model.safetensors,config.json,vocab.json,metrics.json,record.json}   stage 4
         ablation.json ablation.md       the accuracy table
         learning_curves.png             dev accuracy of every ablation arm while it trained
+        stages.json                     wall seconds per pipeline stage, summed over every pipeline process
         export/<model>/<target>/        artifacts (export/), export/export.json their outcomes
 
 A published results folder (`distill-bench ablation RUN --out results/x`) keeps the same names for what it
@@ -98,6 +99,10 @@ class RunLayout:
     @property
     def ablation_md(self) -> Path:
         return self.root / "ablation.md"
+
+    @property
+    def stages(self) -> Path:
+        return self.root / "stages.json"
 
     @property
     def learning_curves(self) -> Path:

@@ -26,6 +26,7 @@ import dataclasses
 import multiprocessing
 import os
 import sys
+import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -63,6 +64,33 @@ def _environ(**values: str):
             os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
 
 
+@contextlib.contextmanager
+def _stage_clock(run: RunLayout, stage: str):
+    """Add this stage's wall time, in this process, to stages.json (cumulative over every pipeline process of
+    the run; an interrupted stage counts, its work was done; a refused one does not, it did none); rank 0
+    writes."""
+    start = time.time()
+    try:
+        yield
+    except UserError:
+        raise
+    except BaseException:
+        _add_stage_time(run, stage, time.time() - start)
+        raise
+    _add_stage_time(run, stage, time.time() - start)
+
+
+def _add_stage_time(run: RunLayout, stage: str, seconds: float) -> None:
+    if not dist.is_main():
+        return
+    times = read_json(run.stages) if run.stages.exists() else {"stages": {}, "runs": 0}
+    times["stages"][stage] = round(times["stages"].get(stage, 0.0) + seconds, 1)
+    if stage == "teacher":
+        times["runs"] += 1  # one pipeline process more
+    times["total_s"] = round(sum(times["stages"].values()), 1)
+    write_json(run.stages, times)
+
+
 def run_pipeline(preset: str | None = None, config_path: Path | None = None, run_id: str | None = None,
                  runs: Path = Path("runs"), jobs: int | None = None, only: list[str] | None = None,
                  workers: int | None = None, force: bool = False, make_labeller=None) -> dict:
@@ -96,19 +124,21 @@ def _run_stages(raw: dict, run_dir: Path, command: str, jobs: int | None, only: 
     tcfg = build(TeacherConfig, raw.get("teacher", {}), "[teacher]")
     teacher_dir = run.teacher
     dist.echo("[1/4] teacher")
-    t = train_teacher(task, teacher_dir, tcfg, force=force)
+    with _stage_clock(run, "teacher"):
+        t = train_teacher(task, teacher_dir, tcfg, force=force)
     dist.echo(f"      teacher dev accuracy {t['dev_accuracy']:.4f}")
 
     acfg = build(AugmentConfig, {"n_iter": task.n_iter, **raw.get("augment", {})}, "[augment]")
     transfer = run.transfer
     dist.echo("[2/4] augment")
-    with dist.main_first():
+    with dist.main_first(), _stage_clock(run, "augment"):
         if dist.is_main():
             build_transfer_set(task, transfer, acfg, workers=workers, force=force)
 
     dist.echo("[3/4] label")
-    label_transfer_set(run.teacher_model, transfer, run.logits, force=force, task=task, make_labeller=make_labeller,
-                       **raw.get("label", {}))
+    with _stage_clock(run, "label"):
+        label_transfer_set(run.teacher_model, transfer, run.logits, force=force, task=task, make_labeller=make_labeller,
+                           **raw.get("label", {}))
 
     dist.echo("[4/4] students")
     specs = student_jobs(raw, task)
@@ -134,14 +164,15 @@ def _run_stages(raw: dict, run_dir: Path, command: str, jobs: int | None, only: 
             continue
         cfg = dataclasses.replace(j["cfg"], threads=j["cfg"].threads or (1 if n_jobs > 1 else 0))
         todo.append((task, transfer, run.logits, out, cfg, run.teacher_model, command, force))
-    if n_jobs > 1 and len(todo) > 1:
-        # spawned, not forked: a fork would copy this process's torch and tokenizer thread pools mid-state
-        with _environ(OMP_NUM_THREADS="1"), \
-                ProcessPoolExecutor(max_workers=n_jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            list(pool.map(_train_one, todo))
-    else:
-        for args in todo:
-            _train_one(args)
+    with _stage_clock(run, "students"):
+        if n_jobs > 1 and len(todo) > 1:
+            # spawned, not forked: a fork would copy this process's torch and tokenizer thread pools mid-state
+            with _environ(OMP_NUM_THREADS="1"), \
+                    ProcessPoolExecutor(max_workers=n_jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+                list(pool.map(_train_one, todo))
+        else:
+            for args in todo:
+                _train_one(args)
 
     with dist.main_first():
         if not dist.is_main():

@@ -66,12 +66,19 @@ def test_pipeline_writes_every_stage(run):
         assert 0.0 <= r["ci95"][0] <= r["accuracy"] <= r["ci95"][1] <= 1.0 and r["n"] == 872
     env = json.loads((d / "env.json").read_text())
     assert env["libraries"]["torch"] and "cpu" in env
+    stages = json.loads((d / "stages.json").read_text())
+    assert set(stages["stages"]) == {"teacher", "augment", "label", "students"} and stages["runs"] == 1
+    assert all(v > 0 for v in stages["stages"].values())
+    assert stages["total_s"] == pytest.approx(sum(stages["stages"].values()), abs=0.2)
 
 
 def test_rerun_skips_finished_stages(run, capsys):
     root, cfg, _ = run
     before = (root / "runs" / "tiny" / "students" / "bilstm-plain-s0" / "model.safetensors").stat().st_mtime_ns
+    times = json.loads((root / "runs" / "tiny" / "stages.json").read_text())
     run_pipeline(config_path=cfg, run_id="tiny", runs=root / "runs")
+    again = json.loads((root / "runs" / "tiny" / "stages.json").read_text())
+    assert again["runs"] == times["runs"] + 1 and again["total_s"] >= times["total_s"]  # cumulative
     after = (root / "runs" / "tiny" / "students" / "bilstm-plain-s0" / "model.safetensors").stat().st_mtime_ns
     assert before == after
     assert "exists, skipped" in capsys.readouterr().out
