@@ -41,7 +41,8 @@ from distill.record import decide, refusal
 from distill.run_config import check_settings, load_config, student_jobs
 from distill.runinfo import command_line, env_info
 from distill.settings import build
-from distill.teacher import TeacherConfig, train_teacher
+from distill.teacher import TeacherConfig
+from distill.teacher_stage import run_teacher
 from distill.train import student_record, train_student
 
 
@@ -125,7 +126,7 @@ def _run_stages(raw: dict, run_dir: Path, command: str, jobs: int | None, only: 
     teacher_dir = run.teacher
     dist.echo("[1/4] teacher")
     with _stage_clock(run, "teacher"):
-        t = train_teacher(task, teacher_dir, tcfg, force=force)
+        t = run_teacher(task, teacher_dir, tcfg, force=force)
     dist.echo(f"      teacher dev accuracy {t['dev_accuracy']:.4f}")
 
     acfg = build(AugmentConfig, {"n_iter": task.n_iter, **raw.get("augment", {})}, "[augment]")

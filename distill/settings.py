@@ -72,11 +72,12 @@ def add_flags(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, ...] 
         if f.name in skip:
             continue
         flag, help_ = "--" + f.name.replace("_", "-"), f"{f.metadata.get('help', '')} [{getattr(defaults, f.name)}]"
+        flags = (flag, *f.metadata.get("aliases", ()))  # a field may name other spellings of its flag
         if typing.get_type_hints(cls)[f.name] is bool:
-            parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
-                                help=help_)
+            parser.add_argument(*flags, dest=f.name, action=argparse.BooleanOptionalAction,
+                                default=argparse.SUPPRESS, help=help_)
         else:
-            parser.add_argument(flag, dest=f.name, default=argparse.SUPPRESS, help=help_)
+            parser.add_argument(*flags, dest=f.name, default=argparse.SUPPRESS, help=help_)
 
 
 def given_flags(args: argparse.Namespace, cls: type) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +44,13 @@ class TeacherConfig:
     train_limit: int | None = None  # use only the first N training examples (quick preset, tests)
     seed: int = 42
     precision: str = "auto"  # auto (bf16 on a GPU that has it, else fp32) | fp32 | bf16 | fp16
+    finetuned: str = field(default="", metadata={
+        "help": "a local HF sequence-classification folder already fine-tuned on the task: checked, evaluated "
+                "and recorded as the teacher, not trained (distill/teacher_stage.py)",
+        "aliases": ("--teacher-finetuned",)})
+    label_map: str = field(default="", metadata={
+        "help": "when the finetuned folder's label names differ from the task's: FOLDER_NAME=TASK_NAME pairs, "
+                "comma-separated (e.g. NEGATIVE=0,POSITIVE=1)"})
 
     def __post_init__(self):
         for name in ("lr", "epochs"):
@@ -59,6 +66,8 @@ class TeacherConfig:
                             f"{self.warmup_ratio}, {self.weight_decay}")
         if self.train_limit is not None and self.train_limit <= 0:
             raise UserError(f"teacher train_limit must be positive, got {self.train_limit}")
+        if self.label_map and not self.finetuned:
+            raise UserError("teacher label_map maps a finetuned folder's labels; give finetuned too")
         if self.precision not in PRECISIONS:
             raise UserError(f"teacher precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
 

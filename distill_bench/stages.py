@@ -12,7 +12,8 @@ from distill.label import LabelConfig, label_transfer_set
 from distill.pipeline import run_pipeline
 from distill.protocol import dev_split
 from distill.settings import add_flags, build, given_flags
-from distill.teacher import TeacherConfig, train_teacher
+from distill.teacher import TeacherConfig
+from distill.teacher_stage import run_teacher
 from distill.train import StudentRunConfig, student_config, train_student
 from distill_bench.common import add_force, add_task_args, positive_int, task_of
 
@@ -88,7 +89,7 @@ def _split(args) -> None:
 
 def _teacher(args) -> None:
     cfg = build(TeacherConfig, given_flags(args, TeacherConfig), "flags")
-    m = train_teacher(task_of(args), args.out, cfg, force=args.force)
+    m = run_teacher(task_of(args), args.out, cfg, force=args.force)
     dist.echo(f"teacher dev accuracy {m['dev_accuracy']:.4f} (n={m['n_dev']}) → {args.out}/model")
 
 
