@@ -99,18 +99,24 @@ class BenchSession:
             self._runner_key = key
         return self._runner
 
-    def fp32_logits(self, spec: dict) -> np.ndarray:
-        """Dev logits of the spec's model in eager fp32: the reference every artifact is scored against."""
-        if spec["model"] not in self._fp32:
-            eager = next(s for s in self.specs_all() if s["model"] == spec["model"] and s["format"] == EAGER)
+    def fp32_logits(self, spec: dict) -> np.ndarray | None:
+        """Dev logits of the spec's reference model in eager fp32 (its own model; for an imported file, the
+        model its import named): what every artifact is scored against. None for an import without one."""
+        model = spec.get("reference_model", spec["model"])
+        if model is None:
+            return None
+        if model not in self._fp32:
+            eager = next(s for s in self.specs_all() if s["model"] == model and s["format"] == EAGER)
             texts, texts_b = self.dev_texts_used()
             run = load_runner(eager, max(self.config.threads), "cpu")
             batches_ = dev_batches(encoder_for(eager), texts, eager["max_length"], texts_b=texts_b)
-            self._fp32[spec["model"]] = predict_dev(run, batches_, len(texts))
-        return self._fp32[spec["model"]]
+            self._fp32[model] = predict_dev(run, batches_, len(texts))
+        return self._fp32[model]
 
     def flops_per_sample(self, spec: dict) -> float | None:
         """GFLOP per input row at --seq-len, from the model's eager fp32 graph (the same for every format)."""
+        if spec["role"] == "imported":  # a file made elsewhere: no eager graph here to count
+            return None
         if spec["model"] not in self._flops:
             ids, mask = (torch.from_numpy(a[:2]) for a in self.rows(spec))
             if spec["role"] == "reference":  # count 1- and 2-layer copies: FLOPs are linear in depth
@@ -155,7 +161,7 @@ class BenchSession:
         for spec in self.specs + [s for s in self.specs_all() if s["format"] == EAGER and s["model"] in models]:
             if spec.get("folder"):
                 inputs[spec["id"]] = file_sha256(Path(spec["folder"]) / MANIFEST)
-            elif spec["role"] == "student":
+            elif spec["role"] == "student" and spec.get("source"):
                 inputs[spec["id"]] = file_sha256(weights_file(spec["source"]))
             elif spec["role"] == "teacher":
                 inputs[spec["id"]] = folder_sha256(spec["source"])

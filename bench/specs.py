@@ -24,7 +24,7 @@ REFERENCES = {  # the paper's teachers, as shapes: (layers, hidden, heads, inter
     "bert-base": (12, 768, 12, 3072),
     "bert-large": (24, 1024, 16, 4096),
 }
-ROLE_ORDER = {"student": 0, "limit": 1, "teacher": 2, "reference": 3}
+ROLE_ORDER = {"student": 0, "limit": 1, "teacher": 2, "imported": 3, "reference": 4}
 TIMING_ONLY = ("reference", "limit")  # random weights: timed, never scored, served or footprinted
 
 
@@ -32,9 +32,12 @@ def _bytes_mb(path: Path) -> float:
     return round(path.stat().st_size / 2**20, 3)
 
 
-def _source_dir(run: RunLayout, manifest: dict) -> Path:
-    """Where the run keeps the model an artifact was made from (its eager fp32 weights)."""
+def _source_dir(run: RunLayout, manifest: dict) -> Path | None:
+    """Where the run keeps the model an artifact was made from (its eager fp32 weights); None for an imported
+    file, which has no eager model here."""
     src = manifest["source"]
+    if src["kind"] == "imported":
+        return None
     return run.teacher_model if src["kind"] == "teacher" else run.student(src["name"])
 
 
@@ -60,10 +63,30 @@ def _eager_spec(manifest: dict, run: RunLayout) -> dict:
             "tokenizer": {"kind": "student" if role == "student" else "hf", "folder": str(source)}}
 
 
+def _reference_manifest(run: RunLayout, name: str, pair: bool) -> dict:
+    """What _eager_spec reads of a manifest, for the run model an import named as its reference (a model that
+    may have no artifact of its own here)."""
+    from distill.hf import load_classifier
+    from export.teacher_source import teacher_max_length  # reads the teacher's recorded length, as export does
+
+    if name == "teacher":
+        tokenizer, model = load_classifier(run.teacher_model)
+        checkpoint = sorted(run.teacher_model.glob("*.safetensors"))[0]
+        length, _ = teacher_max_length(tokenizer, model.config, run.teacher_model)
+        return {"source": {"name": "teacher", "kind": "teacher", "checkpoint": str(checkpoint)},
+                "max_length": length, "pair": pair}
+    config = read_json(run.student(name) / "config.json")
+    return {"source": {"name": name, "kind": "student", "checkpoint": str(run.student(name) / "model.safetensors"),
+                       "student": config.get("student")}, "max_length": config["max_length"], "pair": pair}
+
+
 def _artifact_spec(manifest: dict, folder: Path, run: RunLayout) -> dict:
     src = manifest["source"]
+    source = _source_dir(run, manifest)
     return {"id": f"{src['name']}/{manifest['target']}", "model": src["name"], "role": src["kind"],
-            "format": manifest["target"], "folder": str(folder), "source": str(_source_dir(run, manifest)),
+            "format": manifest["target"], "folder": str(folder), "source": str(source) if source else None,
+            # the eager model its logits are compared with: its own, or the one an import named as reference
+            "reference_model": src.get("reference") if src["kind"] == "imported" else src["name"],
             **_format_facts(manifest["target"]),
             "size_mb": manifest["size_mb"], "size_note": "artifact files", "params": src.get("params"),
             "params_no_embedding": src.get("params_no_embedding"), "architecture": src.get("architecture"),
@@ -108,6 +131,12 @@ def discover(run_dir: Path, formats: list[str] | None, references: list[str], nu
         if manifest.get("target") not in targets:
             raise UserError(f"{path}: target {manifest.get('target')!r} is not one this version knows")
         spec = _artifact_spec(manifest, path.parent, run)
+        if spec["role"] == "imported":  # no eager model of its own: compared with its reference's, if named
+            specs.append(spec)
+            ref = spec["reference_model"]
+            if ref and ref not in eager:
+                eager[ref] = _eager_spec(_reference_manifest(run, ref, manifest["pair"]), run)
+            continue
         if spec["model"] not in eager:
             eager[spec["model"]] = _eager_spec(manifest, run)
         # the eager model reads the model's full length, not a fixed-shape artifact's largest bucket

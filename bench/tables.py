@@ -70,7 +70,8 @@ def detail_tables(summary) -> dict[str, tuple[list[str], list[list]]]:
               for r in summary["records"] if r["scenario"] == "server"]
     arts = summary["artifacts"].values()
     accuracy = [[a["id"], _fmt(a["accuracy"], 4), "[{:.4f}, {:.4f}]".format(*a["ci95"]), _fmt(a.get("agreement"), 4),
-                 _fmt(a.get("accuracy_ratio"), 4), f"{a['max_abs_logit_diff']:.2e}"]
+                 _fmt(a.get("accuracy_ratio"), 4),
+                 f"{a['max_abs_logit_diff']:.2e}" if a.get("max_abs_logit_diff") is not None else None]
                 for a in arts if a.get("accuracy") is not None]
     footprint = [[a["id"], a.get("params"), a.get("params_no_embedding"), _fmt(a.get("size_mb"), 2), a.get("size_note"),
                   _fmt(a.get("peak_rss_mb_bs1"), 1), _fmt(a.get("peak_rss_mb_bsmax"), 1), _fmt(a.get("load_s"), 3),

@@ -1,4 +1,5 @@
-"""The export commands: `export` (every chosen model × target, built and validated) and `predict`."""
+"""The export commands: `export` (every chosen model × target, built and validated), `import` (a model made
+elsewhere, validated into the run's export folder) and `predict`."""
 
 from __future__ import annotations
 
@@ -39,6 +40,23 @@ def add_commands(sub) -> None:
                         "whose record matches, refuse one that differs; --rebuild: old name)")
     p.set_defaults(handler=_export, writes=lambda a: a.out or RunLayout(a.run).export, parallel=None)
 
+    p = sub.add_parser("import", help="bring an ONNX, .ort or .tflite classifier made elsewhere into a run's export "
+                       "folder, validated on dev, for bench, report and ship")
+    p.add_argument("run", type=Path, help="run folder whose task (and dev split) the model is judged on")
+    p.add_argument("file", type=Path, help=".onnx, .ort or .tflite file")
+    p.add_argument("--name", required=True, help="the model's name in tables (RUN/export/NAME/imported-…)")
+    p.add_argument("--tokenizer", required=True, type=Path, help="its Hugging Face tokenizer folder (local files)")
+    p.add_argument("--inputs", default=None, help="NAME=MEANING for each graph input, comma-separated; meanings: "
+                   "ids, mask, token_types, lengths [inferred from the names, and said]")
+    p.add_argument("--reference", default=None, help="a model of the run to compare logits with: 'teacher' or a "
+                   "student folder name (agreement and max |Δlogit| on dev; ship needs one)")
+    p.add_argument("--max-length", type=positive_int, default=None,
+                   help="tokens per input when the graph's length is dynamic [the tokenizer's model_max_length]")
+    p.add_argument("--precision", choices=("fp32", "int8"), default=None,
+                   help="[read from the graph: int8 when it holds int8 weights]")
+    p.add_argument("--force", action="store_true", help="import over an artifact of the same name and format")
+    p.set_defaults(handler=_import, writes=lambda a: RunLayout(a.run).export, parallel=None)
+
     p = sub.add_parser("predict", help="classify text with an exported artifact, through its manifest only")
     p.add_argument("artifact", type=Path, help="artifact folder (or any file in it)")
     p.add_argument("texts", nargs="+", help="texts to classify; for a pair model two at a time: first second …")
@@ -69,6 +87,20 @@ def _export(args) -> int:
     if bad:
         raise UserError("\n".join(f"{o['model']}/{o['target']} {o['status']}: {o['error']}" for o in bad))
     return 0
+
+
+def _import(args) -> None:
+    from export.importer import import_artifact  # the runtimes' parsers load only for this command
+
+    m = import_artifact(args.run, args.file, args.name, args.tokenizer, inputs=args.inputs, reference=args.reference,
+                        max_length=args.max_length, precision=args.precision, force=args.force)
+    for note in m["import"]["inferred"]:
+        print(f"note: {note}")
+    dev = m["dev"]
+    extra = (f"; vs {dev['reference']}: argmax agreement {dev['argmax_agreement']:.4f}, max |Δlogit| "
+             f"{dev['max_abs_logit_diff']:.2e}") if "reference" in dev else ""
+    print(f"imported {args.file} as {args.name}/{m['target']}: dev accuracy {dev['accuracy']:.4f} "
+          f"[{dev['ci95'][0]:.4f}, {dev['ci95'][1]:.4f}] (n = {dev['n']}){extra}")
 
 
 def _predict(args) -> None:

@@ -44,8 +44,11 @@ def test_int8_labeller_below_its_threshold_is_refused_before_labelling(tiny_teac
     import export.labeller as labeller_module
 
     real = labeller_module.ort_runner
-    monkeypatch.setattr(labeller_module, "ort_runner",
-                        lambda path, threads=None: (lambda ids, mask, run=real(path, threads): -run(ids, mask)))
+
+    def negated(path, threads=None):
+        run = real(path, threads)
+        return lambda ids, mask: -run(ids, mask)
+    monkeypatch.setattr(labeller_module, "ort_runner", negated)
     with pytest.raises(UserError, match=r"agreement with the fp32 teacher on sst2 dev is 0\.\d{4}, below the "
                                         r"threshold 0\.98 \(n = 872; dev accuracy int8 0\.\d{4}, fp32 0\.\d{4}\)"):
         label_transfer_set(tiny_teacher, transfer, tmp_path / "out", progress=False, labeller="onnx-int8",

@@ -1,0 +1,95 @@
+"""`distill-bench import`: a classifier made by another tool, with its own input names, brought into a run's
+export folder — validated on dev, refused in one line when its inputs cannot be fed — and then benchmarked,
+reported and shipped like the run's own artifacts."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from distill.errors import UserError
+from distill_bench import main
+from export.importer import import_artifact
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Renamed(torch.nn.Module):
+    """An HF classifier behind input names no exporter of ours uses: tok, attn, seg."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, tok, attn, seg):
+        return self.model(input_ids=tok, attention_mask=attn, token_type_ids=seg).logits
+
+
+@pytest.fixture(scope="module")
+def foreign_onnx(tiny_run, tmp_path_factory) -> tuple[Path, Path]:
+    """A run copy, and a plain torch.onnx.export of its teacher with its own input names (another tool's file)."""
+    from transformers import AutoModelForSequenceClassification
+
+    root = tmp_path_factory.mktemp("import")
+    run = root / "run"
+    shutil.copytree(tiny_run, run)
+    model = AutoModelForSequenceClassification.from_pretrained(run / "teacher" / "model").eval()
+    example = tuple(torch.ones(2, 7, dtype=torch.long) for _ in range(3))
+    path = root / "their-classifier.onnx"
+    torch.onnx.export(Renamed(model), example, str(path), dynamo=False, input_names=["tok", "attn", "seg"],
+                      output_names=["scores"], dynamic_axes={n: {0: "b", 1: "s"} for n in ("tok", "attn", "seg")})
+    return run, path
+
+
+def test_unmappable_input_is_refused_in_one_line(foreign_onnx):
+    run, path = foreign_onnx
+    with pytest.raises(UserError, match=r"input 'attn' \(int64, shape \[None, None\]\) has no meaning this import "
+                                        r"can feed; state it with --inputs \"attn=ids\|mask\|token_types\|lengths\""):
+        import_artifact(run, path, "theirs", run / "teacher" / "model")
+    assert not (run / "export" / "theirs").exists()
+    with pytest.raises(UserError, match="--inputs names \\['nope'\\], not inputs of their-classifier.onnx"):
+        import_artifact(run, path, "theirs", run / "teacher" / "model", inputs="nope=mask")
+    with pytest.raises(UserError, match="import takes .onnx, .ort, .tflite files"):
+        import_artifact(run, run / "config.json", "theirs", run / "teacher" / "model")
+
+
+def test_onnx_with_its_own_input_names_imports_and_matches_its_reference(foreign_onnx):
+    run, path = foreign_onnx
+    m = import_artifact(run, path, "theirs", run / "teacher" / "model", inputs="attn=mask", reference="teacher", max_length=64)
+    assert m["target"] == "imported-onnx" and m["source"]["kind"] == "imported"
+    meanings = {i["name"]: i["meaning"] for i in m["import"]["inputs"]}
+    assert meanings == {"tok": "ids", "attn": "mask", "seg": "token_types"}
+    assert m["import"]["inferred"] == ["input 'tok' read as ids (from its name)",
+                                       "input 'seg' read as token_types (from its name)"]
+    dev = m["dev"]
+    assert dev["n"] == 872 and dev["argmax_agreement"] == 1.0 and dev["max_abs_logit_diff"] < 1e-4
+    folder = run / "export" / "theirs" / "imported-onnx"
+    from distill.io import file_sha256
+    assert m["file_info"]["their-classifier.onnx"]["sha256"] == file_sha256(folder / "their-classifier.onnx")
+    with pytest.raises(UserError, match="exists; pass --force"):
+        import_artifact(run, path, "theirs", run / "teacher" / "model", inputs="attn=mask", max_length=64)
+
+
+def test_an_imported_artifact_is_benchmarked_reported_and_shipped(foreign_onnx, tmp_path):
+    run, path = foreign_onnx
+    if not (run / "export" / "theirs").exists():
+        import_artifact(run, path, "theirs", run / "teacher" / "model", inputs="attn=mask", reference="teacher", max_length=64)
+    args = [sys.executable, "-m", "pytest", "bench", "-p", "no:cacheprovider", "--run-dir", str(run),
+            "--results-root", str(tmp_path), "--run-id", "byo", "--threads", "1", "--batch-sizes", "1",
+            "--references", "none", "--seq-len", "6", "--min-rounds", "20", "--min-time", "0.2", "--max-time", "1",
+            "--server-qps", "2000", "--server-seconds", "0.01", "--targets", "imported-onnx"]
+    proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    summary = json.loads((tmp_path / "byo" / "summary.json").read_text())
+    art = summary["artifacts"]["theirs/imported-onnx"]
+    assert art["agreement"] == 1.0 and art["accuracy"] == pytest.approx(art["fp32_accuracy"])
+    assert "theirs/imported-onnx" in (tmp_path / "byo" / "summary.md").read_text()
+    ship = ["ship", str(tmp_path / "byo"), "--model", "theirs", "--target", "imported-onnx"]
+    assert main([*ship, "--max-p90-ms", "1000"]) == 0  # a generous budget: every check passes
+    assert main([*ship, "--max-p90-ms", "0.000001", "--max-size-mb", "0.001"]) == 1
