@@ -43,7 +43,8 @@ def headlines(summary) -> list[dict]:
         if limit:
             add("artifact_vs_recurrence_limit",
                 f"best student artifact ({fastest['format']}) p50 at batch 1, 1 thread, over its runtime's "
-                "recurrence limit (the same LSTM sizes with no input work, bench/limit.py)",
+                "fp32 recurrence limit (the same LSTM sizes with no input work, bench/limit.py; an int8 W_hh can "
+                "run below it)",
                 fastest["latency_ms"]["p50"] / limit["latency_ms"]["p50"], 1.5, [row_id(fastest), row_id(limit)],
                 higher=False, fmt="{:.2f}×")
     fp32 = [r for r in timed(summary, model=student, threads=threads) if is_fp32(r["format"])

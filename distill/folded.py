@@ -122,3 +122,56 @@ class FoldedStudent(nn.Module):
 def fold(student: BiLSTMClassifier, int8: bool = False, export_buckets: tuple[int, ...] = ()) -> FoldedStudent:
     """The folded inference form of a trained student (eval mode: no dropout)."""
     return FoldedStudent(student.eval(), int8=int8, export_buckets=export_buckets).eval()
+
+
+class MeasuredForm(nn.Module):
+    """The eager inference form chosen by measurement at load: for small batches (< SMALL) the faster of the
+    trained and the folded student at batch 1, for larger ones the faster at batch 64. Folding removes the
+    input projection but runs the recurrence as Python-level steps, so it can lose at batch 1 when the input
+    is narrow (the projection was cheap); `choice` records both timings and what was picked."""
+
+    SMALL = 8
+
+    def __init__(self, student: BiLSTMClassifier, seq_len: int = 32, repeats: int = 5):
+        super().__init__()
+        self.cfg, self.trained, self.folded = student.cfg, student.eval(), fold(student)
+        self.choice = {}
+        for label, batch in (("batch 1", 1), ("batch 64", 64)):
+            timing = {name: _time(m, batch, seq_len, repeats) for name, m in (("trained", self.trained),
+                                                                              ("folded", self.folded))}
+            self.choice[label] = {**{f"{k}_ms": round(v * 1e3, 3) for k, v in timing.items()},
+                                  "picked": min(timing, key=timing.get)}
+        self.small = self.folded if self.choice["batch 1"]["picked"] == "folded" else self.trained
+        self.large = self.folded if self.choice["batch 64"]["picked"] == "folded" else self.trained
+
+    def _form(self, rows: int) -> nn.Module:
+        return self.small if rows < self.SMALL else self.large
+
+    def encode(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return self._form(input_ids.shape[0]).encode(input_ids, lengths)
+
+    def classify(self, features: torch.Tensor) -> torch.Tensor:
+        return self.folded.classify(features)
+
+    def classify_pair(self, h1: torch.Tensor, h2: torch.Tensor) -> torch.Tensor:
+        return self.folded.classify_pair(h1, h2)
+
+    def forward(self, *args: torch.Tensor) -> torch.Tensor:
+        return self._form(args[0].shape[0])(*args)
+
+
+@torch.inference_mode()
+def _time(module: nn.Module, batch: int, seq_len: int, repeats: int) -> float:
+    """Median seconds of one forward over random ids (after one untimed call)."""
+    import time
+
+    ids = torch.randint(1, module.cfg.vocab_size, (batch, seq_len))
+    lengths = torch.full((batch,), seq_len)
+    args = (ids, lengths, ids, lengths) if module.cfg.pair else (ids, lengths)
+    module(*args)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        module(*args)
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]

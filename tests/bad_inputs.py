@@ -48,6 +48,7 @@ class Workspace:
 
     def copy(self, src: Path, name: str) -> Path:
         dst = self.root / "inputs" / name
+        shutil.rmtree(dst, ignore_errors=True)  # a case that runs twice (or two cases) start from a fresh copy
         shutil.copytree(src, dst)
         return dst
 
@@ -99,6 +100,56 @@ def label_with(teacher: Callable[[Workspace], Path]):
         return ["label", "--teacher", str(teacher(ws)), "--transfer", str(transfer), "--out",
                 str(ws.out(f"logits-{teacher.__name__}"))]
     return argv
+
+
+def finetuned_with(folder: Callable[[Workspace], Path], *extra: str):
+    def argv(ws: Workspace) -> list[str]:
+        return ["teacher", "--train", str(ws.good), "--dev", str(ws.good), "--finetuned", str(folder(ws)), *extra,
+                "--out", str(ws.out(f"adopted-{folder.__name__}"))]
+    return argv
+
+
+def import_with(file: Callable[[Workspace], Path], *extra: str):
+    def argv(ws: Workspace) -> list[str]:
+        return ["import", str(ws.run), str(file(ws)), "--name", "theirs", "--tokenizer", str(ws.teacher),
+                "--max-length", "16", *extra]
+    return argv
+
+
+def onnx_with_odd_inputs(ws):
+    """An ONNX classifier whose second input is named so nothing can be inferred from it."""
+    import torch
+
+    class Odd(torch.nn.Module):
+        def forward(self, input_ids, q):
+            return torch.nn.functional.one_hot(input_ids[:, 0] % 2, 2).float() + q[:, :1].float()
+    path = ws.root / "inputs" / "odd.onnx"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ex = (torch.ones(2, 5, dtype=torch.long), torch.ones(2, 5, dtype=torch.long))
+    torch.onnx.export(Odd(), ex, str(path), dynamo=False, input_names=["input_ids", "q"],
+                      dynamic_axes={"input_ids": {0: "b", 1: "s"}, "q": {0: "b", 1: "s"}})
+    return path
+
+
+def three_label_classifier(ws):
+    """A real 3-label classifier (head and config agree), for a 2-class task."""
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    folder = ws.copy(ws.teacher, "three-label-classifier")
+    config = json.loads((folder / "config.json").read_text())
+    keep = {k: v for k, v in config.items() if k not in ("architectures", "id2label", "label2id")}
+    torch.manual_seed(0)
+    BertForSequenceClassification(BertConfig(**keep, num_labels=3)).save_pretrained(folder)
+    return folder
+
+
+def named_labels(ws):
+    folder = ws.copy(ws.teacher, "named-labels")
+    config = json.loads((folder / "config.json").read_text())
+    config.update(id2label={"0": "NEG", "1": "POS"}, label2id={"NEG": 0, "POS": 1})
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder
 
 
 def predict_with(*texts: str, artifact: Callable[[Workspace], Path] | None = None, extra: tuple = ()):
@@ -392,6 +443,29 @@ CASES = [
          "cannot load this torchscript artifact"),
     Case("artifact", "not an artifact folder", predict_with("fine", artifact=lambda ws: ws.root / "inputs"),
          "no manifest.json here"),
+    # --- a teacher fine-tuned elsewhere, labellers, models made elsewhere ---------------------------------------
+    Case("bring your own", "finetuned teacher whose label names differ from the task's", finetuned_with(named_labels),
+         "differ from task"),
+    Case("bring your own", "finetuned teacher with a label_map that misses a label",
+         finetuned_with(named_labels, "--label-map", "NEG=0"), "must map each of the folder's labels"),
+    Case("bring your own", "finetuned teacher with 3 labels for a 2-class task",
+         finetuned_with(three_label_classifier), "head has 3 labels"),
+    Case("bring your own", "label_map without a finetuned folder",
+         lambda ws: ["teacher", "--train", str(ws.good), "--dev", str(ws.good), "--label-map", "a=0", "--out",
+                     str(ws.out("no-finetuned"))], "label_map maps a finetuned folder's labels"),
+    Case("bring your own", "int8 labeller with an agreement floor above 1",
+         lambda ws: [*label_with(lambda w: w.teacher)(ws)[:7], "--labeller", "onnx-int8", "--min-agreement", "1.5"],
+         "min_agreement must be in (0, 1]"),
+    Case("bring your own", "unknown labeller",
+         lambda ws: [*label_with(lambda w: w.teacher)(ws)[:7], "--labeller", "tflite"], "labeller must be one of"),
+    Case("bring your own", "import of a file type it does not take", import_with(lambda ws: ws.good),
+         "import takes .onnx, .ort, .tflite files"),
+    Case("bring your own", "import of a corrupt ONNX file",
+         import_with(lambda ws: ws.file("broken.onnx", b"not a protobuf")), "cannot be loaded as onnx"),
+    Case("bring your own", "import of an ONNX file with an input nothing can be fed to",
+         import_with(onnx_with_odd_inputs), "input 'q' (int64, shape [None, None]) has no meaning"),
+    Case("bring your own", "import --inputs naming an input the file lacks",
+         import_with(onnx_with_odd_inputs, "--inputs", "nope=mask"), "--inputs names ['nope']"),
     # --- inference input ------------------------------------------------------------------------------------
     Case("inference", "empty string", predict_with(""), "text 1: empty"),
     Case("inference", "whitespace only", predict_with("fine", "   "), "text 2: empty"),

@@ -78,3 +78,18 @@ def test_export_buckets_end_at_the_model_length():
     assert export_buckets(64) == (8, 16, 24, 32, 48, 64)
     assert export_buckets(20) == (8, 16, 20)
     assert export_buckets(5) == (5,)
+
+
+def test_the_measured_eager_form_picks_per_batch_size_and_keeps_the_logits():
+    from distill.folded import MeasuredForm
+
+    for pair in (False, True):
+        model = student(pair)
+        wrap = PairStudentForExport if pair else StudentForExport
+        form = MeasuredForm(model, seq_len=8, repeats=3)
+        assert set(form.choice) == {"batch 1", "batch 64"}
+        assert all(c["picked"] in ("trained", "folded") and c["trained_ms"] > 0 and c["folded_ms"] > 0
+                   for c in form.choice.values())
+        for ids, mask in parity_inputs(16, 60, 3, pair=pair).values():
+            np.testing.assert_allclose(_logits(wrap(form).eval(), ids, mask), _logits(wrap(model).eval(), ids, mask),
+                                       atol=1e-5)

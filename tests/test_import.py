@@ -61,7 +61,8 @@ def test_unmappable_input_is_refused_in_one_line(foreign_onnx):
 
 def test_onnx_with_its_own_input_names_imports_and_matches_its_reference(foreign_onnx):
     run, path = foreign_onnx
-    m = import_artifact(run, path, "theirs", run / "teacher" / "model", inputs="attn=mask", reference="teacher", max_length=64)
+    m = import_artifact(run, path, "theirs", run / "teacher" / "model", inputs="attn=mask", reference="teacher",
+                        max_length=64)
     assert m["target"] == "imported-onnx" and m["source"]["kind"] == "imported"
     meanings = {i["name"]: i["meaning"] for i in m["import"]["inputs"]}
     assert meanings == {"tok": "ids", "attn": "mask", "seg": "token_types"}
@@ -79,7 +80,8 @@ def test_onnx_with_its_own_input_names_imports_and_matches_its_reference(foreign
 def test_an_imported_artifact_is_benchmarked_reported_and_shipped(foreign_onnx, tmp_path):
     run, path = foreign_onnx
     if not (run / "export" / "theirs").exists():
-        import_artifact(run, path, "theirs", run / "teacher" / "model", inputs="attn=mask", reference="teacher", max_length=64)
+        import_artifact(run, path, "theirs", run / "teacher" / "model", inputs="attn=mask", reference="teacher",
+                        max_length=64)
     args = [sys.executable, "-m", "pytest", "bench", "-p", "no:cacheprovider", "--run-dir", str(run),
             "--results-root", str(tmp_path), "--run-id", "byo", "--threads", "1", "--batch-sizes", "1",
             "--references", "none", "--seq-len", "6", "--min-rounds", "20", "--min-time", "0.2", "--max-time", "1",
