@@ -2,7 +2,8 @@
 
 transfer.tsv: a header, then one row per example — text[, text_b], label (gold for an original, -1 for an
 augmented row), origin (index of the original it comes from). logits/logits.npy: float32 (rows, labels), in
-transfer-set order, read without pickle.
+transfer-set order, read without pickle. A row left unlabelled by a subset labelling (`label_subset`) holds NaN
+logits; students train on the rows whose logits are finite.
 """
 
 from __future__ import annotations
@@ -64,3 +65,23 @@ def load_logits(folder: str | Path) -> np.ndarray:
         return np.load(path, allow_pickle=False)
     except ValueError as e:
         raise UserError(f"{path}: not a valid logits file ({e})") from None
+
+
+def label_subset(ts: TransferSet, fraction: float, seed: int) -> np.ndarray:
+    """Which rows to label: every original, and of each original's augmented rows the share `fraction`
+    (stratified by original sentence, rounded to the nearest row), chosen by `seed` alone: the same seed and
+    transfer set give the same rows on any machine."""
+    labels, origins = np.asarray(ts.labels), np.asarray(ts.origins)
+    keep = labels >= 0
+    if fraction >= 1.0:
+        return np.ones(len(ts), bool)
+    aug = np.flatnonzero(~keep)
+    key = np.random.default_rng(seed).random(len(aug))
+    order = aug[np.lexsort((key, origins[aug]))]  # by original, then by random key within it
+    groups = origins[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(groups)) + 1]
+    sizes = np.diff(np.r_[starts, len(order)])
+    rank = np.arange(len(order)) - np.repeat(starts, sizes)
+    quota = np.repeat(np.floor(fraction * sizes + 0.5).astype(int), sizes)
+    keep[order[rank < quota]] = True
+    return keep

@@ -95,3 +95,34 @@ def test_an_imported_artifact_is_benchmarked_reported_and_shipped(foreign_onnx, 
     ship = ["ship", str(tmp_path / "byo"), "--model", "theirs", "--target", "imported-onnx"]
     assert main([*ship, "--max-p90-ms", "1000"]) == 0  # a generous budget: every check passes
     assert main([*ship, "--max-p90-ms", "0.000001", "--max-size-mb", "0.001"]) == 1
+
+
+def test_an_hf_folder_is_imported_then_exported_and_benchmarked_like_the_teacher(foreign_onnx):
+    run, _ = foreign_onnx
+    assert main(["import", str(run), str(run / "teacher" / "model"), "--name", "their-hf", "--max-length", "32"]) == 0
+    assert (run / "imported" / "their-hf" / "model" / "config.json").is_file()
+    record = json.loads((run / "imported" / "their-hf" / "record.json").read_text())
+    assert record["complete"] and record["inputs"]["finetuned_model"]
+    assert main(["export", str(run), "--models", "their-hf", "--targets", "onnx"]) == 0
+    from bench.specs import discover
+    ids = {s["id"]: s for s in discover(run, None, [], 2)}
+    assert ids["their-hf/onnx"]["role"] == "teacher" and ids["their-hf/torch"]["source"].endswith("their-hf/model")
+    from export.importer import import_hf_model
+    with pytest.raises(UserError, match="--name 'teacher' is taken"):
+        import_hf_model(run, run / "teacher" / "model", "teacher")
+
+
+def test_a_pte_file_with_positional_inputs_is_imported(tiny_run, tmp_path):
+    """ExecuTorch names inputs by position: their meanings are stated; the student's vocab.json folder is its
+    tokenizer."""
+    pytest.importorskip("executorch")
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    assert main(["export", str(run), "--models", "tiny-s0", "--targets", "executorch", "--buckets", "8"]) == 0
+    pte = next((run / "export" / "tiny-s0" / "executorch").glob("*.pte"))
+    with pytest.raises(UserError, match="exactly one must be ids and none repeated"):
+        import_artifact(run, pte, "their-pte", run / "students" / "tiny-s0")  # input_0, input_1: both read as ids
+    m = import_artifact(run, pte, "their-pte", run / "students" / "tiny-s0", inputs="input_0=ids,input_1=mask",
+                        reference="tiny-s0")
+    assert m["target"] == "imported-pte" and m["import"]["fixed_seq"] == 8
+    assert m["dev"]["argmax_agreement"] == 1.0 and m["dev"]["max_abs_logit_diff"] < 1e-4
