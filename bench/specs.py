@@ -38,7 +38,9 @@ def _source_dir(run: RunLayout, manifest: dict) -> Path | None:
     src = manifest["source"]
     if src["kind"] == "imported":
         return None
-    return run.teacher_model if src["kind"] == "teacher" else run.student(src["name"])
+    if src["kind"] == "teacher":  # the run's teacher, or an HF classifier brought in by import (teacher-like)
+        return run.teacher_model if src["name"] == "teacher" else run.imported_model(src["name"])
+    return run.student(src["name"])
 
 
 def _format_facts(name: str) -> dict:

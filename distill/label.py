@@ -33,7 +33,7 @@ from distill.errors import UserError
 from distill.hf import PRECISIONS, load_classifier, resolve_precision, teacher_logits, trained_length
 from distill.io import atomic_path, file_sha256, read_json, write_json
 from distill.record import add_seconds, claim, complete, folder_sha256, make_record
-from distill.transfer_set import read_transfer_set
+from distill.transfer_set import label_subset, read_transfer_set
 
 LABELLERS = ("torch", "onnx-int8")
 
@@ -51,6 +51,11 @@ class LabelConfig:
                                                               "min_agreement)"})
     min_agreement: float = field(default=0.98, metadata={"help": "the onnx-int8 labeller's floor: argmax agreement "
                                                                  "with the fp32 teacher on dev"})
+    fraction: float = field(default=1.0, metadata={"help": "share of the augmented rows to label (every original "
+                                                           "is): a subset stratified by original, chosen by "
+                                                           "subset_seed; the others get NaN logits, which students "
+                                                           "skip"})
+    subset_seed: int = field(default=0, metadata={"help": "seed of the labelled subset (fraction < 1)"})
 
     def __post_init__(self):
         for name in ("batch_size", "chunk_size", "max_length"):
@@ -58,6 +63,8 @@ class LabelConfig:
                 raise UserError(f"label {name} must be a positive integer, got {getattr(self, name)}")
         if self.labeller not in LABELLERS:
             raise UserError(f"label labeller must be one of {', '.join(LABELLERS)}, got {self.labeller!r}")
+        if not 0.0 < self.fraction <= 1.0:
+            raise UserError(f"label fraction must be in (0, 1], got {self.fraction}")
         if not 0.0 < self.min_agreement <= 1.0:
             raise UserError(f"label min_agreement must be in (0, 1], got {self.min_agreement}")
         if self.precision not in PRECISIONS:
@@ -80,6 +87,8 @@ def label_transfer_set(teacher: str | Path, transfer: str | Path, out: str | Pat
     identity = {"max_length": max_length, "precision": precision}
     if cfg.labeller != "torch":  # the torch labeller's records predate this setting and stay as they were
         identity.update(labeller=cfg.labeller, min_agreement=cfg.min_agreement)
+    if cfg.fraction < 1.0:  # likewise: a whole-set labelling's record is unchanged
+        identity.update(fraction=cfg.fraction, subset_seed=cfg.subset_seed)
     record = make_record("label", identity, {"teacher": folder_sha256(teacher), "transfer": file_sha256(transfer)})
     with dist.main_first():
         decision = claim(out, record, force, what=f"logits {out}", log=dist.echo) if dist.is_main() else None
@@ -91,7 +100,8 @@ def label_transfer_set(teacher: str | Path, transfer: str | Path, out: str | Pat
     texts, pairs = ts.texts, ts.texts_b
     plan = {"transfer": str(transfer), "transfer_sha256": record["inputs"]["transfer"], "n": len(texts),
             "chunk_size": chunk_size, "max_length": max_length, "teacher": str(teacher),
-            "precision": precision, "labeller": cfg.labeller}
+            "precision": precision, "labeller": cfg.labeller, "fraction": cfg.fraction,
+            "subset_seed": cfg.subset_seed}
     labeller = None
     if cfg.labeller != "torch":
         if make_labeller is None or task is None:
@@ -104,15 +114,23 @@ def label_transfer_set(teacher: str | Path, transfer: str | Path, out: str | Pat
     with dist.main_first():  # rank 0 writes plan.json; the others check theirs against it
         _check_plan(out, plan)
 
-    lengths = [len(ids) for ids in tokenizer(texts, pairs, truncation=True, max_length=max_length)["input_ids"]]
-    order = length_order(lengths)
-    n_chunks = (len(texts) + chunk_size - 1) // chunk_size
+    chosen = np.flatnonzero(label_subset(ts, cfg.fraction, cfg.subset_seed))
+    lengths = [len(ids) for ids in tokenizer([texts[i] for i in chosen], [pairs[i] for i in chosen] if pairs else None,
+                                             truncation=True, max_length=max_length)["input_ids"]]
+    order = chosen[length_order(lengths)]  # transfer-set row numbers, shortest first
+    n_chunks = (len(order) + chunk_size - 1) // chunk_size
     mine = [k for k in range(n_chunks) if k % dist.world_size() == dist.rank()]
     todo = [k for k in mine if not (out / f"chunk_{k:05d}.npy").exists()]
     bar = tqdm(total=sum(len(order[k * chunk_size:(k + 1) * chunk_size]) for k in mine),
                initial=sum(len(order[k * chunk_size:(k + 1) * chunk_size]) for k in mine if k not in todo),
                desc="label" if dist.world_size() == 1 else f"label (rank 0 of {dist.world_size()})", unit="ex",
                disable=not progress or not dist.is_main(), mininterval=2, smoothing=0.05)
+    estimate = _estimate(order, todo, chunk_size, batch_size, texts, pairs, labeller, model, tokenizer, max_length,
+                         precision) if todo and dist.is_main() else None
+    if estimate:
+        dist.echo(f"label: {estimate['rows']:,} rows to label (of {len(texts):,}; fraction {cfg.fraction} of the "
+                  f"augmented), about {estimate['minutes']:.1f} min at ~{estimate['rows_per_s']:.0f} rows/s "
+                  "(one median-length batch, timed now)")
     start, labelled = time.time(), 0
     lap = start
     for k in todo:
@@ -139,13 +157,15 @@ def label_transfer_set(teacher: str | Path, transfer: str | Path, out: str | Pat
     if dist.is_main():
         add_seconds(out, time.time() - lap)
         _merge(out, order, n_chunks, chunk_size, len(texts), model.config.num_labels)
+        stats_subset = {"labelled_rows": int(len(order)), "fraction": cfg.fraction, "subset_seed": cfg.subset_seed,
+                        "estimate": estimate}
         rec = read_json(out / "record.json")
         stats = {**plan, "num_labels": model.config.num_labels, "labelled_this_process": labelled,  # all ranks
                  "seconds_this_process": round(seconds, 1),  # wall time of this run, rank 0
                  "seconds": rec["seconds"], "runs": rec["runs"],  # over every run that labelled a chunk
                  "sentences_per_second": round(labelled / seconds, 1) if labelled and seconds else None,
                  "processes": dist.world_size(), "threads": torch.get_num_threads(), "batch_size": batch_size,
-                 "device": str(model.device), "labeller_gate": labeller.gate if labeller else None}
+                 "device": str(model.device), "labeller_gate": labeller.gate if labeller else None, **stats_subset}
         write_json(out / "label.json", stats)
         for k in range(n_chunks):
             (out / f"chunk_{k:05d}.npy").unlink()
@@ -155,12 +175,30 @@ def label_transfer_set(teacher: str | Path, transfer: str | Path, out: str | Pat
     return read_json(out / "label.json")
 
 
+def _estimate(order, todo, chunk_size, batch_size, texts, pairs, labeller, model, tokenizer, max_length,
+              precision) -> dict:
+    """Rows this process will label and the time it will take, from one median-length batch timed now."""
+    rows = sum(len(order[k * chunk_size:(k + 1) * chunk_size]) for k in todo)
+    mid = len(order) // 2
+    idx = order[max(0, mid - batch_size // 2):][:batch_size]
+    batch, batch_b = [texts[i] for i in idx], [pairs[i] for i in idx] if pairs else None
+    start = time.time()
+    if labeller:
+        labeller.logits(batch, batch_b, max_length)
+    else:
+        teacher_logits(model, tokenizer, batch, batch_b, batch_size=batch_size, max_length=max_length,
+                       precision=precision)
+    rate = len(idx) / max(time.time() - start, 1e-9)
+    return {"rows": int(rows), "rows_per_s": round(rate, 1), "minutes": round(rows / rate / 60, 1)}
+
+
 def _check_plan(out: Path, plan: dict) -> None:
     out.mkdir(parents=True, exist_ok=True)
     if (out / "plan.json").exists():
         old = read_json(out / "plan.json")
-        keys = ("transfer_sha256", "n", "chunk_size", "max_length", "precision", "labeller")
-        missing = {"precision": "fp32", "labeller": "torch"}  # plans written before these were recorded
+        keys = ("transfer_sha256", "n", "chunk_size", "max_length", "precision", "labeller", "fraction",
+                "subset_seed")
+        missing = {"precision": "fp32", "labeller": "torch", "fraction": 1.0, "subset_seed": 0}  # older plans
         if any(old.get(k, missing.get(k)) != plan[k] for k in keys):
             raise UserError(f"{out}: holds chunks of a different labelling run ({out / 'plan.json'}); "
                             "use another --out or delete that folder")
@@ -170,7 +208,7 @@ def _check_plan(out: Path, plan: dict) -> None:
 
 def _merge(out: Path, order: np.ndarray, n_chunks: int, chunk_size: int, n: int, num_labels: int) -> None:
     """Chunks (in length order) back into transfer-set order, as one atomic logits.npy."""
-    merged = np.zeros((n, num_labels), np.float32)
+    merged = np.full((n, num_labels), np.nan, np.float32)  # rows outside a subset stay NaN
     for k in range(n_chunks):
         merged[order[k * chunk_size:(k + 1) * chunk_size]] = np.load(out / f"chunk_{k:05d}.npy", allow_pickle=False)
     with atomic_path(out / "logits.npy") as tmp, open(tmp, "wb") as f:

@@ -10,6 +10,7 @@
         ablation.json ablation.md       the accuracy table
         learning_curves.png             dev accuracy of every ablation arm while it trained
         stages.json                     wall seconds per pipeline stage, summed over every pipeline process
+        imported/<name>/model/          HF classifiers brought in by `distill-bench import` (teacher-like)
         export/<model>/<target>/        artifacts (export/), export/export.json their outcomes
 
 A published results folder (`distill-bench ablation RUN --out results/x`) keeps the same names for what it
@@ -99,6 +100,14 @@ class RunLayout:
     @property
     def ablation_md(self) -> Path:
         return self.root / "ablation.md"
+
+    @property
+    def imported(self) -> Path:
+        return self.root / "imported"
+
+    def imported_model(self, name: str) -> Path:
+        """An HF classifier brought in by `distill-bench import` (export/importer.py), teacher-like."""
+        return self.imported / name / "model"
 
     @property
     def stages(self) -> Path:

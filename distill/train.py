@@ -140,10 +140,8 @@ def train_student(task: Task, transfer: str | Path, logits: str | Path | None, o
                         f"but task {task.name!r} is {'a pair' if task.is_pair else 'a single-sentence'} task")
     texts, gold = ts.texts, np.asarray(ts.labels)
     rows = np.flatnonzero(gold >= 0) if cfg.examples == "original" else np.arange(len(texts))
-    if cfg.train_limit:
-        rows = rows[:cfg.train_limit]
     need_teacher = cfg.alpha < 1.0 or cfg.examples == "all"
-    teacher_logits = None
+    all_logits = None
     if need_teacher:
         if logits is None:
             raise UserError("this student needs teacher logits (--logits): alpha < 1 or examples 'all'")
@@ -151,7 +149,10 @@ def train_student(task: Task, transfer: str | Path, logits: str | Path | None, o
         if len(all_logits) != len(texts):
             raise UserError(f"{logits}: {len(all_logits)} logits rows for {len(texts)} transfer examples; "
                             "label this transfer set again")
-        teacher_logits = torch.from_numpy(all_logits[rows])
+        rows = rows[np.isfinite(all_logits[rows]).all(-1)]  # a subset labelling leaves the others NaN
+    if cfg.train_limit:
+        rows = rows[:cfg.train_limit]
+    teacher_logits = torch.from_numpy(all_logits[rows]) if all_logits is not None else None
     # Hard labels: gold for original sentences, the teacher's argmax for augmented ones.
     hard = gold[rows].copy()
     if teacher_logits is not None:

@@ -43,9 +43,13 @@ def add_commands(sub) -> None:
     p = sub.add_parser("import", help="bring an ONNX, .ort or .tflite classifier made elsewhere into a run's export "
                        "folder, validated on dev, for bench, report and ship")
     p.add_argument("run", type=Path, help="run folder whose task (and dev split) the model is judged on")
-    p.add_argument("file", type=Path, help=".onnx, .ort or .tflite file")
+    p.add_argument("file", type=Path, help=".onnx, .ort or .tflite file, or a Hugging Face sequence-classification "
+                   "folder (then exported and benchmarked like the teacher: `export --models NAME`)")
     p.add_argument("--name", required=True, help="the model's name in tables (RUN/export/NAME/imported-…)")
-    p.add_argument("--tokenizer", required=True, type=Path, help="its Hugging Face tokenizer folder (local files)")
+    p.add_argument("--tokenizer", type=Path, default=None, help="a file's Hugging Face tokenizer folder (local "
+                   "files; an HF folder carries its own)")
+    p.add_argument("--label-map", default="", help="an HF folder whose label names differ from the task's: "
+                   "FOLDER_NAME=TASK_NAME pairs, comma-separated")
     p.add_argument("--inputs", default=None, help="NAME=MEANING for each graph input, comma-separated; meanings: "
                    "ids, mask, token_types, lengths [inferred from the names, and said]")
     p.add_argument("--reference", default=None, help="a model of the run to compare logits with: 'teacher' or a "
@@ -90,8 +94,17 @@ def _export(args) -> int:
 
 
 def _import(args) -> None:
-    from export.importer import import_artifact  # the runtimes' parsers load only for this command
+    from export.importer import import_artifact, import_hf_model  # the runtimes' parsers load only here
 
+    if args.file.is_dir():
+        m = import_hf_model(args.run, args.file, args.name, label_map=args.label_map, max_length=args.max_length,
+                            force=args.force)
+        print(f"imported {args.file} as {args.name} ({m['labels']}): dev accuracy {m['dev_accuracy']:.4f} "
+              f"[{m['ci95'][0]:.4f}, {m['ci95'][1]:.4f}] (n = {m['n_dev']}); next: distill-bench export {args.run} "
+              f"--models {args.name}")
+        return
+    if args.tokenizer is None:
+        raise UserError(f"{args.file}: a model file needs its tokenizer folder (--tokenizer)")
     m = import_artifact(args.run, args.file, args.name, args.tokenizer, inputs=args.inputs, reference=args.reference,
                         max_length=args.max_length, precision=args.precision, force=args.force)
     for note in m["import"]["inferred"]:

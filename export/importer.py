@@ -4,8 +4,10 @@ folder, as an artifact that export tables, `pytest bench`, `report`, `ship` and 
     distill-bench import runs/x my-classifier.onnx --name theirs --tokenizer their-tokenizer/ --reference teacher
     distill-bench import runs/x model.tflite --name theirs --tokenizer tok/ --inputs "args_0=ids,args_1=mask"
 
-Accepted: `.onnx` and `.ort` (ONNX Runtime) and `.tflite` (LiteRT) files, with a Hugging Face tokenizer folder
-(or a distill-bench student's vocab.json folder).
+Accepted: `.onnx` and `.ort` (ONNX Runtime), `.tflite` (LiteRT) and `.pte` (ExecuTorch; its inputs are named by
+position, input_0 …, so their meanings are stated) files, with a Hugging Face tokenizer folder (or a
+distill-bench student's vocab.json folder); or a Hugging Face sequence-classification folder, which becomes a
+teacher-like model of the run (`import_hf_model`) that `export --models NAME` exports and the bench times.
 Each graph input gets a meaning — ids, mask, token_types or lengths — stated with --inputs NAME=MEANING or
 inferred from its name (and the import says which it inferred); an input that has none is refused in one line,
 as is a file whose output is not (batch, labels). A fixed sequence length or batch in the graph is read from
@@ -36,7 +38,8 @@ from export.registry import all_targets
 from export.targets.imported import MEANINGS
 from export.validate import dev_batches, predict_dev
 
-FORMATS = {".onnx": "imported-onnx", ".ort": "imported-ort", ".tflite": "imported-tflite"}
+FORMATS = {".onnx": "imported-onnx", ".ort": "imported-ort", ".tflite": "imported-tflite", ".pte": "imported-pte"}
+PTE_DTYPES = {4: "int64", 3: "int32", 6: "float32"}  # ExecuTorch ScalarType codes of the inputs it can be fed
 MAX_BYTES = 4 * 2**30  # larger files are refused before anything parses them
 DTYPES = {"tensor(int64)": "int64", "tensor(int32)": "int32", "tensor(float)": "float32"}
 
@@ -63,6 +66,16 @@ def parse_inputs(text: str | None) -> dict[str, str]:
 def graph_inputs(path: Path, fmt: str) -> tuple[list[dict], list[dict]]:
     """[{name, dtype, shape}] of the file's inputs and outputs (shape entries None where dynamic)."""
     try:
+        if fmt == "imported-pte":
+            from executorch.runtime import Runtime
+
+            meta = Runtime.get().load_program(str(path)).load_method("forward").metadata
+            ins = []
+            for i in range(meta.num_inputs()):
+                t = meta.input_tensor_meta(i)
+                ins.append({"name": f"input_{i}", "dtype": PTE_DTYPES.get(int(t.dtype()), f"code {t.dtype()}"),
+                            "shape": [int(x) for x in t.sizes()]})
+            return ins, [{"name": "output_0", "dtype": "float32", "shape": None}]
         if fmt == "imported-tflite":
             from ai_edge_litert.interpreter import Interpreter
 
@@ -92,12 +105,28 @@ def int8_weights(path: Path, fmt: str) -> bool:
 
         return any(np.dtype(t["dtype"]) in (np.int8, np.uint8)
                    for t in Interpreter(model_path=str(path)).get_tensor_details())
-    if fmt == "imported-ort":
-        return False  # the .ort flatbuffer is not parsed here; stated with --precision
+    if fmt in ("imported-ort", "imported-pte"):
+        return False  # these flatbuffers are not parsed here: fp32 unless --precision says int8
     import onnx
 
     model = onnx.load(str(path), load_external_data=False)
     return any(i.data_type in (onnx.TensorProto.INT8, onnx.TensorProto.UINT8) for i in model.graph.initializer)
+
+
+def import_hf_model(run_dir: Path, folder: Path, name: str, label_map: str = "", max_length: int | None = None,
+                    force: bool = False) -> dict:
+    """An HF sequence-classification folder made elsewhere, into RUN/imported/NAME/model: checked, its labels put
+    in the task's order and evaluated like a finetuned teacher (distill/teacher_stage.py); `export --models
+    NAME` then exports it like the teacher and the bench times it."""
+    from distill.teacher import TeacherConfig
+    from distill.teacher_stage import run_teacher
+
+    run = RunLayout(run_dir)
+    if name in ("teacher", "best", "all") or run.student(name).is_dir():
+        raise UserError(f"--name {name!r} is taken in {run.root}; choose another")
+    cfg = TeacherConfig(finetuned=str(folder), label_map=label_map, **({"max_length": max_length} if max_length
+                                                                       else {}))
+    return run_teacher(run.task(), run.imported / name, cfg, force=force)
 
 
 def import_artifact(run_dir: Path, file: Path, name: str, tokenizer: Path, inputs: str | None = None,
@@ -108,7 +137,7 @@ def import_artifact(run_dir: Path, file: Path, name: str, tokenizer: Path, input
         raise UserError(f"{file}: not found")
     fmt = FORMATS.get(file.suffix.lower())
     if fmt is None:
-        raise UserError(f"{file}: import takes {', '.join(FORMATS)} files")
+        raise UserError(f"{file}: import takes {', '.join(FORMATS)} files, or a Hugging Face model folder")
     if not 0 < file.stat().st_size <= MAX_BYTES:
         raise UserError(f"{file}: {file.stat().st_size} bytes; import takes files of 1 byte to 4 GiB")
     if precision not in (None, "fp32", "int8"):

@@ -182,6 +182,8 @@ def _run_models(run: RunLayout, models: list[str]) -> dict[str, Path]:
     for name in models:
         if name == "teacher":
             chosen["teacher"] = run.teacher_model
+        elif (run.imported_model(name) / "config.json").is_file():  # an HF classifier brought in by import
+            chosen[name] = run.imported_model(name)
         elif name in ("best", "all") and not students:
             raise UserError(f"{run.students}: no trained students")
         elif name == "all":
@@ -193,7 +195,7 @@ def _run_models(run: RunLayout, models: list[str]) -> dict[str, Path]:
             chosen[name] = students[name]
         else:
             raise UserError(f"--models: no model {name!r} in {run.root}; students: {', '.join(students) or 'none'}"
-                            ", or 'teacher', 'best', 'all'")
+                            ", or 'teacher', 'best', 'all', or an imported HF classifier")
     return chosen
 
 
@@ -230,8 +232,8 @@ def export_run(run_dir: str | Path, models: list[str] | None = None, targets: li
         ctx = ExportContext(Path(scratch), options or ExportOptions(), calibration_texts=calibration,
                             calibration_texts_b=calibration_b, force=force)
         for name, folder in _run_models(run, models or ["best", "teacher"]).items():
-            source = load_teacher_source(folder, pair=task.is_pair) if name == "teacher" else \
-                load_student_source(folder)
+            source = load_teacher_source(folder, pair=task.is_pair, name=name) \
+                if name == "teacher" or folder == run.imported_model(name) else load_student_source(folder)
             outcomes += export_source(source, chosen_targets, out_root, ctx, list(dev["text"]),
                                       np.asarray(dev["label"]), dev_texts_b=dev_b, on_outcome=record,
                                       data_inputs=task_identity(task)[1])

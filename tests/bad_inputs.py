@@ -459,7 +459,7 @@ CASES = [
     Case("bring your own", "unknown labeller",
          lambda ws: [*label_with(lambda w: w.teacher)(ws)[:7], "--labeller", "tflite"], "labeller must be one of"),
     Case("bring your own", "import of a file type it does not take", import_with(lambda ws: ws.good),
-         "import takes .onnx, .ort, .tflite files"),
+         "import takes .onnx, .ort, .tflite, .pte files"),
     Case("bring your own", "import of a corrupt ONNX file",
          import_with(lambda ws: ws.file("broken.onnx", b"not a protobuf")), "cannot be loaded as onnx"),
     Case("bring your own", "import of an ONNX file with an input nothing can be fed to",

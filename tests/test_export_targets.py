@@ -32,6 +32,7 @@ TESTED = {
     # brought in by `distill-bench import`, never exported: tests/test_import.py
     "imported-onnx": ("imported",), "imported-onnx-int8": ("imported",), "imported-ort": ("imported",),
     "imported-ort-int8": ("imported",), "imported-tflite": ("imported",), "imported-tflite-int8": ("imported",),
+    "imported-pte": ("imported",), "imported-pte-int8": ("imported",),
 }
 NEEDS_LITERT = {"litert", "litert-int8"}
 OPTIONS = ExportOptions(buckets=(3, 8), dev_limit=48, max_batch=4)  # dev batches run in slices of 4

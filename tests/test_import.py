@@ -55,7 +55,7 @@ def test_unmappable_input_is_refused_in_one_line(foreign_onnx):
     assert not (run / "export" / "theirs").exists()
     with pytest.raises(UserError, match="--inputs names \\['nope'\\], not inputs of their-classifier.onnx"):
         import_artifact(run, path, "theirs", run / "teacher" / "model", inputs="nope=mask")
-    with pytest.raises(UserError, match="import takes .onnx, .ort, .tflite files"):
+    with pytest.raises(UserError, match="import takes .onnx, .ort, .tflite, .pte files, or a Hugging Face model"):
         import_artifact(run, run / "config.json", "theirs", run / "teacher" / "model")
 
 

@@ -1,5 +1,6 @@
 """Artifacts made elsewhere and brought in by `distill-bench import` (export/importer.py): ONNX, ONNX Runtime
-`.ort` and LiteRT `.tflite` files with their own input names. Nothing builds them; their runner maps the
+`.ort`, LiteRT `.tflite` and ExecuTorch `.pte` files with their own input names (a .pte's are its positions,
+input_0, input_1, …). Nothing builds them; their runner maps the
 input contract (right-padded ids and a 1/0 mask) onto the file's inputs as the import recorded them in the
 manifest's `import` section: each input's meaning (ids, mask, token_types, lengths), dtype and fixed length.
 """
@@ -71,6 +72,27 @@ def _load_tflite(folder, manifest, threads=None, device="cpu"):
     return in_slices(lambda ids, mask: runner(**feeds(spec, ids, mask))[spec["output"]], spec.get("fixed_batch"))
 
 
+def _load_pte(folder, manifest, threads=None, device="cpu"):
+    import torch  # ExecuTorch's runtime takes torch tensors
+    from executorch.runtime import Runtime  # the runtime, loaded with the artifact
+
+    if threads:  # XNNPACK's threadpool is process-wide
+        from executorch.extension.pybindings.portable_lib import _unsafe_reset_threadpool
+
+        _unsafe_reset_threadpool(threads)
+    spec = manifest["import"]
+    method = Runtime.get().load_program(str(folder / manifest["files"][0])).load_method("forward")
+
+    def run(ids, mask):
+        fed = feeds(spec, ids, mask)
+        return method.execute([torch.from_numpy(fed[i["name"]]) for i in spec["inputs"]])[0].numpy()
+    return in_slices(run, spec.get("fixed_batch"))
+
+
+register_fp32_and_int8("imported-pte", _never_built, load=_load_pte, runtime="executorch", mobile=True,
+                       threads=AT_LOAD, devices=("cpu",), kinds=("imported",),
+                       fp32_doc="an ExecuTorch .pte file made elsewhere (distill-bench import), fp32",
+                       int8_doc="an ExecuTorch .pte file made elsewhere (distill-bench import), int8")
 register_fp32_and_int8("imported-onnx", _never_built, load=_load_ort, runtime="onnxruntime", mobile=False,
                        threads=AT_LOAD, devices=("cpu",), kinds=("imported",),
                        fp32_doc="an ONNX file made elsewhere (distill-bench import), fp32",
