@@ -19,6 +19,12 @@ def format_names() -> list[str]:
     return [EAGER, *all_targets()]
 
 
+def format_facts(name: str) -> dict:
+    """The spec fields that come from a format's facts."""
+    f = facts(name)
+    return {"devices": list(f.devices), "mobile": f.mobile, "lossy": f.precision != "fp32"}
+
+
 def facts(name: str) -> Facts:
     """The facts of a format: the eager module's, or those its export target registered with."""
     return EAGER_FACTS if name == EAGER else all_targets()[name]

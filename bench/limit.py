@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from bench.formats import EAGER, LIMIT_FORMATS, LIMIT_SUFFIX
+from bench.formats import EAGER, LIMIT_FORMATS, LIMIT_SUFFIX, format_facts
 from export.registry import all_targets
 
 
@@ -48,16 +48,9 @@ def limit_specs(student: dict, formats: list[str]) -> list[dict]:
     return [{**student, "id": f"{student['model']}{LIMIT_SUFFIX}/{fmt}", "model": f"{student['model']}{LIMIT_SUFFIX}",
              "role": "limit", "format": fmt, "folder": None, "limit": {"hidden": hidden, "runtime": runtime,
                                                                       "of": student["model"]},
-             "size_mb": None, "size_note": "random weights (timing only)", **_format_facts(fmt),
+             "size_mb": None, "size_note": "random weights (timing only)", **format_facts(fmt),
              "params": 8 * hidden * (hidden + 2), "params_no_embedding": 8 * hidden * (hidden + 2)}
             for runtime, fmt in LIMIT_FORMATS.items() if runtime in runtimes]
-
-
-def _format_facts(fmt: str) -> dict:
-    from bench.formats import facts
-
-    f = facts(fmt)
-    return {"devices": list(f.devices), "mobile": f.mobile, "lossy": False}
 
 
 def limit_runner(spec: dict, threads: int | None, device: str):

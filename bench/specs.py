@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from bench.formats import EAGER, facts, format_names
+from bench.formats import EAGER, format_facts, format_names
 from bench.limit import limit_specs
 from distill.errors import UserError
 from distill.io import read_json
@@ -43,12 +43,6 @@ def _source_dir(run: RunLayout, manifest: dict) -> Path | None:
     return run.student(src["name"])
 
 
-def _format_facts(name: str) -> dict:
-    """The spec fields that come from the format's facts (bench/formats.py)."""
-    f = facts(name)
-    return {"devices": list(f.devices), "mobile": f.mobile, "lossy": f.precision != "fp32"}
-
-
 def _eager_spec(manifest: dict, run: RunLayout) -> dict:
     src, role = manifest["source"], manifest["source"]["kind"]
     source = _source_dir(run, manifest)
@@ -56,7 +50,7 @@ def _eager_spec(manifest: dict, run: RunLayout) -> dict:
     if not checkpoint.is_file():
         raise UserError(f"{source}: no {checkpoint.name}, the weights {src['name']}'s artifacts were made from")
     return {"id": f"{src['name']}/{EAGER}", "model": src["name"], "role": role, "format": EAGER,
-            "folder": None, "source": str(source), **_format_facts(EAGER), "size_mb": _bytes_mb(checkpoint),
+            "folder": None, "source": str(source), **format_facts(EAGER), "size_mb": _bytes_mb(checkpoint),
             "size_note": "safetensors checkpoint",
             "params": src.get("params"), "params_no_embedding": src.get("params_no_embedding"),
             "architecture": src.get("architecture"), "student_arch": src.get("student"),
@@ -89,7 +83,7 @@ def _artifact_spec(manifest: dict, folder: Path, run: RunLayout) -> dict:
             "format": manifest["target"], "folder": str(folder), "source": str(source) if source else None,
             # the eager model its logits are compared with: its own, or the one an import named as reference
             "reference_model": src.get("reference") if src["kind"] == "imported" else src["name"],
-            **_format_facts(manifest["target"]),
+            **format_facts(manifest["target"]),
             "size_mb": manifest["size_mb"], "size_note": "artifact files", "params": src.get("params"),
             "params_no_embedding": src.get("params_no_embedding"), "architecture": src.get("architecture"),
             "max_length": manifest["max_length"], "tokenizer": {"kind": manifest["tokenizer"]["kind"],
@@ -107,7 +101,7 @@ def reference_spec(name: str, num_labels: int, tokenizer: dict | None) -> dict:
         model = BertForSequenceClassification(config)
     params = model.num_parameters()
     return {"id": f"{name}/{EAGER}", "model": name, "role": "reference", "format": EAGER, "folder": None,
-            "source": None, **_format_facts(EAGER),
+            "source": None, **format_facts(EAGER),
             "size_mb": round(params * 4 / 2**20, 3), "size_note": "fp32 weights in memory (random init, no file)",
             "params": params, "params_no_embedding": model.num_parameters(exclude_embeddings=True),
             "max_length": 512, "tokenizer": tokenizer, "reference": {"layers": layers, "hidden": hidden,

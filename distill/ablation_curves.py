@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from distill.curves import best_within, examples_seen_of, wilson_ci
+from distill.curves import best_entry, best_within, examples_seen_of, wilson_ci
 
 ORDER = ("bilstm-kd-aug", "bilstm-kd", "bilstm-plain")  # the paper's claim: each beats the next
 
@@ -26,7 +26,7 @@ def curve_fields(metrics: dict) -> dict:
     stopped = metrics.get("stopped") or {
         "reason": "budget", "examples_seen": examples_seen_of(history[-1], batch) if history else None,
         "patience_examples": None}
-    best = max(history, key=lambda h: h["dev_accuracy"]) if history else None
+    best = best_entry(history)
     return {"stop_reason": stopped["reason"], "examples_seen": stopped["examples_seen"],
             "patience_examples": stopped.get("patience_examples"),
             "best_examples_seen": examples_seen_of(best, batch) if best else None}

@@ -10,7 +10,6 @@ line naming it and the command that installs it.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import zipfile
@@ -18,7 +17,7 @@ from importlib import metadata
 from pathlib import Path
 
 from distill.errors import UserError
-from distill.io import atomic_path
+from distill.io import atomic_path, file_sha256
 
 # (distribution, chunk file name, sha256 of the chunk), in join order
 PARTS = (
@@ -43,14 +42,6 @@ def cache_root() -> Path:
     return Path(os.environ.get("DISTILL_BENCH_CACHE", Path.home() / ".cache" / "distill-bench"))
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def chunk_paths() -> list[Path]:
     """The five chunks, each found in its installed wheel and checked against its sha256."""
     paths = []
@@ -62,8 +53,8 @@ def chunk_paths() -> list[Path]:
         found = next((Path(metadata.distribution(dist).locate_file(f)) for f in files if f.name == name), None)
         if found is None or not found.is_file():
             raise UserError(f"MPNet teacher: {dist} has no {name} (a broken install; {INSTALL} again)")
-        if _sha256(found) != sha:
-            raise UserError(f"MPNet teacher: {found} has sha256 {_sha256(found)[:16]}…, expected {sha[:16]}… "
+        if file_sha256(found) != sha:
+            raise UserError(f"MPNet teacher: {found} has sha256 {file_sha256(found)[:16]}…, expected {sha[:16]}… "
                             f"(corrupt; {INSTALL} again)")
         paths.append(found)
     return paths
@@ -83,7 +74,7 @@ def mpnet_path() -> str:
             for chunk in chunks:
                 with open(chunk, "rb") as f:
                     shutil.copyfileobj(f, out)
-        if _sha256(joined) != ZIP_SHA256:
+        if file_sha256(joined) != ZIP_SHA256:
             raise UserError(f"MPNet teacher: the joined zip's sha256 is not {ZIP_SHA256[:16]}… ({INSTALL} again)")
         _unpack(joined, tmp)
         joined.unlink()

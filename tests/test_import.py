@@ -16,19 +16,9 @@ import torch
 from distill.errors import UserError
 from distill_bench import main
 from export.importer import import_artifact
+from tests.byo_import import Renamed
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-class Renamed(torch.nn.Module):
-    """An HF classifier behind input names no exporter of ours uses: tok, attn, seg."""
-
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def forward(self, tok, attn, seg):
-        return self.model(input_ids=tok, attention_mask=attn, token_type_ids=seg).logits
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ import numpy as np
 
 from export.buckets import fit
 from export.registry import AT_LOAD, TargetUnavailable, register_fp32_and_int8
+from export.targets.onnx_fp32 import ort_session
 
 MEANINGS = ("ids", "mask", "token_types", "lengths")
 
@@ -53,13 +54,8 @@ def in_slices(run, batch: int | None):
 
 
 def _load_ort(folder, manifest, threads=None, device="cpu"):
-    import onnxruntime as ort  # the runtime: importing it counts as loading the artifact (bench/probe.py)
-
     spec = manifest["import"]
-    opts = ort.SessionOptions()
-    if threads:
-        opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
-    session = ort.InferenceSession(str(folder / manifest["files"][0]), opts, providers=["CPUExecutionProvider"])
+    session = ort_session(folder / manifest["files"][0], threads, device)
     return in_slices(lambda ids, mask: session.run([spec["output"]], feeds(spec, ids, mask))[0],
                      spec.get("fixed_batch"))
 
@@ -89,19 +85,13 @@ def _load_pte(folder, manifest, threads=None, device="cpu"):
     return in_slices(run, spec.get("fixed_batch"))
 
 
-register_fp32_and_int8("imported-pte", _never_built, load=_load_pte, runtime="executorch", mobile=True,
-                       threads=AT_LOAD, devices=("cpu",), kinds=("imported",),
-                       fp32_doc="an ExecuTorch .pte file made elsewhere (distill-bench import), fp32",
-                       int8_doc="an ExecuTorch .pte file made elsewhere (distill-bench import), int8")
-register_fp32_and_int8("imported-onnx", _never_built, load=_load_ort, runtime="onnxruntime", mobile=False,
-                       threads=AT_LOAD, devices=("cpu",), kinds=("imported",),
-                       fp32_doc="an ONNX file made elsewhere (distill-bench import), fp32",
-                       int8_doc="an ONNX file made elsewhere (distill-bench import), with int8 weights")
-register_fp32_and_int8("imported-ort", _never_built, load=_load_ort, runtime="onnxruntime", mobile=True,
-                       threads=AT_LOAD, devices=("cpu",), kinds=("imported",),
-                       fp32_doc="an ONNX Runtime .ort file made elsewhere (distill-bench import), fp32",
-                       int8_doc="an ONNX Runtime .ort file made elsewhere (distill-bench import), int8 weights")
-register_fp32_and_int8("imported-tflite", _never_built, load=_load_tflite, runtime="litert", mobile=True,
-                       threads=AT_LOAD, devices=("cpu",), kinds=("imported",),
-                       fp32_doc="a LiteRT .tflite file made elsewhere (distill-bench import), fp32",
-                       int8_doc="a LiteRT .tflite file made elsewhere (distill-bench import), int8 tensors")
+# format → (loader, runtime, phone format, what the file is); each gets an fp32 and an -int8 name
+IMPORTED = {"pte": (_load_pte, "executorch", True, "an ExecuTorch .pte file"),
+            "onnx": (_load_ort, "onnxruntime", False, "an ONNX file"),
+            "ort": (_load_ort, "onnxruntime", True, "an ONNX Runtime .ort file"),
+            "tflite": (_load_tflite, "litert", True, "a LiteRT .tflite file")}
+for fmt, (load, runtime, mobile, what) in IMPORTED.items():
+    register_fp32_and_int8(f"imported-{fmt}", _never_built, load=load, runtime=runtime, mobile=mobile,
+                           threads=AT_LOAD, devices=("cpu",), kinds=("imported",),
+                           fp32_doc=f"{what} made elsewhere (distill-bench import), fp32",
+                           int8_doc=f"{what} made elsewhere (distill-bench import), with int8 weights")

@@ -42,6 +42,12 @@ def onnx_info(path: Path) -> dict:
 
 def ort_runner(path: Path, threads: int | None = None, device: str = "cpu"):
     """An ONNX Runtime session (.onnx or .ort) as a runner; `threads` intra-op threads (None: ORT's default)."""
+    session = ort_session(path, threads, device)
+    return lambda ids, mask: session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+
+
+def ort_session(path: Path, threads: int | None = None, device: str = "cpu"):
+    """An ONNX Runtime InferenceSession on `device` with `threads` intra-op threads (None: ORT's default)."""
     import onnxruntime as ort  # the runtime: importing it counts as loading the artifact (bench/probe.py)
 
     providers = ["CPUExecutionProvider"]
@@ -54,8 +60,7 @@ def ort_runner(path: Path, threads: int | None = None, device: str = "cpu"):
     if threads:
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
-    session = ort.InferenceSession(str(path), opts, providers=providers)
-    return lambda ids, mask: session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+    return ort.InferenceSession(str(path), opts, providers=providers)
 
 
 def _load(folder, manifest, threads=None, device="cpu"):
