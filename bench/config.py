@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.loadgen import MODES, SCENARIOS, LoadGenPlan
 from distill.layout import RunLayout
 
 OPTIONS = [  # (flag, default, help)
@@ -28,13 +29,25 @@ OPTIONS = [  # (flag, default, help)
     ("--min-time", "2.0", "minimum seconds of timed rounds per benchmark"),
     ("--max-time", "10.0", "stop adding rounds past this many seconds (the minimum round count still holds)"),
     ("--warmup-time", "0.5", "seconds of untimed warm-up rounds (at least one round)"),
-    ("--server-qps", "50", "Poisson arrival rate of the server scenario's fixed-load run"),
-    ("--server-p99-ms", "50", "p99 latency bound of the server scenario"),
-    ("--server-seconds", "1.5", "seconds of arrivals per server load level (at least 100 requests)"),
-    ("--server-queue", "64", "server queue bound: requests beyond it are dropped"),
+    ("--scenarios", "single-stream,offline,server", "MLPerf LoadGen scenarios per artifact (bench/loadgen.py), "
+     "or 'none'"),
+    ("--loadgen-mode", "quick", "quick (the minimums below; not MLPerf-compliant) | compliant (mlperf.conf's own "
+     "minimums: 600 s per run)"),
+    ("--loadgen-min-seconds", "2.0", "quick mode: LoadGen minimum duration per run"),
+    ("--loadgen-min-queries", "100", "quick mode: LoadGen minimum query count (single-stream, server)"),
+    ("--server-p99-ms", "50", "server scenario: p99 latency bound the peak-QPS search must meet"),
+    ("--interleave-blocks", "5", "blocks of the interleaved headline measurement (A B A B ...; 0: skip it)"),
     ("--dev-limit", "0", "score only the first N dev sentences in the accuracy pass (0: all)"),
     ("--run-id", None, "results folder name under --results-root (default: <run-dir name>-bench)"),
     ("--results-root", "results", "where results/<run_id>/ is written"),
+]
+
+
+SHIP_OPTIONS = [
+    ("--max-p90-ms", None, "p90 latency budget at batch 1, 1 thread"),
+    ("--ship-latency", "end-to-end", "which p90 the budget applies to: end-to-end (text → label) or model-only"),
+    ("--min-accuracy-ratio", "0.99", "dev accuracy / eager fp32 floor"),
+    ("--max-size-mb", None, "file size ceiling"),
 ]
 
 
@@ -42,6 +55,11 @@ def add_options(parser) -> None:
     group = parser.getgroup("distill-bench")
     for flag, default, help_ in OPTIONS:
         group.addoption(flag, default=default, help=f"{help_} (default: {default})")
+    group.addoption("--ship", default=None, metavar="TARGET",
+                    help="after the bench, apply `distill-bench ship`'s gate to the best student's TARGET "
+                         "artifact and fail the pytest run with every failed reason (with --max-p90-ms)")
+    for flag, default, help_ in SHIP_OPTIONS:
+        group.addoption(flag, default=default, help=f"--ship: {help_} (default: {default})")
     group.addoption("--overwrite", "--force", action="store_true", dest="overwrite",
                     help="measure again and replace an existing results/<run_id>/ (default: a folder measured with "
                          "the same settings and inputs is kept and the session ends; a different one is refused)")
@@ -62,14 +80,14 @@ class BenchConfig:
     min_time: float
     max_time: float
     warmup_time: float
-    server_qps: float
-    server_p99_ms: float
-    server_seconds: float
-    server_queue: int
+    scenarios: list[str]
+    loadgen: LoadGenPlan
+    interleave_blocks: int
     dev_limit: int
     run_id: str
     results_root: str
     overwrite: bool
+    ship: dict | None = None  # the release gate to apply after the bench (not a measurement setting)
     # which tests the session runs (paths, -k, -m, --deselect) and whether pytest-benchmark times them: part
     # of what a results folder measured, as the options are
     selection: dict = field(default_factory=dict)
@@ -84,7 +102,8 @@ class BenchConfig:
     def measurement_settings(self) -> dict:
         """What the numbers depend on: every option but where the run and results live and --overwrite
         (the record of a results folder compares these; bench/session.py)."""
-        return {k: v for k, v in asdict(self).items() if k not in ("run_dir", "run_id", "results_root", "overwrite")}
+        where = ("run_dir", "run_id", "results_root", "overwrite", "ship")
+        return {k: v for k, v in asdict(self).items() if k not in where}
 
 
 def _selection(config) -> dict:
@@ -153,10 +172,27 @@ def from_pytest(config) -> BenchConfig:
         min_rounds=_number("--min-rounds", opt("--min-rounds"), 1, int),
         min_rounds_offline=_number("--min-rounds-offline", opt("--min-rounds-offline"), 1, int),
         min_time=min_time, max_time=max_time, warmup_time=_number("--warmup-time", opt("--warmup-time"), 0.0),
-        server_qps=_number("--server-qps", opt("--server-qps"), 1e-3),
-        server_p99_ms=_number("--server-p99-ms", opt("--server-p99-ms"), 1e-3),
-        server_seconds=_number("--server-seconds", opt("--server-seconds"), 0.01),
-        server_queue=_number("--server-queue", opt("--server-queue"), 1, int),
+        scenarios=[] if opt("--scenarios") == "none" else _names("--scenarios", opt("--scenarios"), tuple(SCENARIOS)),
+        loadgen=LoadGenPlan(mode=_names("--loadgen-mode", opt("--loadgen-mode"), MODES)[0],
+                            min_duration_s=_number("--loadgen-min-seconds", opt("--loadgen-min-seconds"), 0.01),
+                            min_queries=_number("--loadgen-min-queries", opt("--loadgen-min-queries"), 1, int),
+                            server_p99_ms=_number("--server-p99-ms", opt("--server-p99-ms"), 1e-3)),
+        interleave_blocks=_number("--interleave-blocks", opt("--interleave-blocks"), 0, int),
         dev_limit=_number("--dev-limit", opt("--dev-limit"), 0, int),
         run_id=opt("--run-id") or f"{Path(run_dir).resolve().name}-bench",
-        results_root=opt("--results-root"), overwrite=bool(opt("--overwrite")), selection=_selection(config))
+        results_root=opt("--results-root"), overwrite=bool(opt("--overwrite")), ship=_ship(opt),
+        selection=_selection(config))
+
+
+def _ship(opt) -> dict | None:
+    """The --ship gate's budget, checked before anything is timed."""
+    target = opt("--ship")
+    if target is None:
+        return None
+    if opt("--max-p90-ms") is None:
+        raise pytest.UsageError("--ship: give the latency budget too, e.g. --max-p90-ms 1")
+    latency = _names("--ship-latency", opt("--ship-latency"), ("end-to-end", "model-only"))[0]
+    size = opt("--max-size-mb")
+    return {"target": target, "max_p90_ms": _number("--max-p90-ms", opt("--max-p90-ms"), 1e-6),
+            "min_accuracy_ratio": _number("--min-accuracy-ratio", opt("--min-accuracy-ratio"), 0.0),
+            "max_size_mb": None if size is None else _number("--max-size-mb", size, 1e-6), "latency": latency}

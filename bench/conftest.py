@@ -18,6 +18,7 @@ import pytest
 
 from bench.config import add_options, from_pytest
 from bench.session import AlreadyMeasured, BenchSession
+from bench.ship import Budget, ship
 from bench.specs import TIMING_ONLY
 from distill.errors import UserError
 
@@ -71,10 +72,14 @@ def pytest_generate_tests(metafunc):
         cases = [(s, d, t, b) for s in session.specs for d in cfg.devices for t in cfg.threads
                  for b in session.batch_sizes(s)]
         metafunc.parametrize("latency_case", cases, ids=[_case_id(*c) for c in cases])
-    if "server_case" in metafunc.fixturenames:
-        cases = [(s, d, t) for s in session.specs if s["role"] not in TIMING_ONLY for d in cfg.devices
-                 for t in cfg.threads]
-        metafunc.parametrize("server_case", cases, ids=[_case_id(*c) for c in cases])
+    if "loadgen_case" in metafunc.fixturenames:
+        cases = [(s, d, t, sc) for s in session.specs if s["role"] not in TIMING_ONLY for d in cfg.devices
+                 for t in cfg.threads for sc in cfg.scenarios]
+        metafunc.parametrize("loadgen_case", cases, ids=[f"{_case_id(*c[:3])}-{c[3]}" for c in cases])
+    if "e2e_case" in metafunc.fixturenames:
+        cases = [(s, d, t) for s in session.specs if s["role"] not in TIMING_ONLY and s["tokenizer"]
+                 for d in cfg.devices for t in cfg.threads]
+        metafunc.parametrize("e2e_case", cases, ids=[_case_id(*c, 1) for c in cases])
     if "artifact" in metafunc.fixturenames:
         specs = [s for s in session.specs if s["role"] != "limit"] if "footprint" in metafunc.function.__name__ \
             else [s for s in session.specs if s["role"] not in TIMING_ONLY]
@@ -82,6 +87,11 @@ def pytest_generate_tests(metafunc):
     if "peak_case" in metafunc.fixturenames:
         cases = [(d, t) for d in cfg.devices for t in cfg.threads]
         metafunc.parametrize("peak_case", cases, ids=[f"{d}-{t}t" for d, t in cases])
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """The interleaved headline measurement reads what the other tests measured: it runs last."""
+    items.sort(key=lambda item: item.name.startswith("test_interleaved"))
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -109,3 +119,14 @@ def pytest_sessionfinish(session, exitstatus):
     if reporter:
         reporter.write_line(f"bench results: {out}" if out else
                             f"bench interrupted: partial results kept in {bench.partial} (not published)")
+    gate = bench.config.ship
+    if gate and out:
+        lines: list[str] = []
+        code = ship(out, gate["target"], Budget(max_p90_ms=gate["max_p90_ms"],
+                                                min_accuracy_ratio=gate["min_accuracy_ratio"],
+                                                max_size_mb=gate["max_size_mb"], latency=gate["latency"]),
+                    log=lines.append)
+        for line in lines:
+            (reporter.write_line(line) if reporter else print(line))
+        if code != 0 and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED  # the release gate fails the pytest run

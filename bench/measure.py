@@ -1,7 +1,8 @@
 """Measurements as dataclasses with units: latency statistics from raw timings, and how many rounds to run.
 
 Percentiles use numpy's default (linear interpolation), so p90 of [1..10] ms is 9.1 ms; the CV is the sample
-standard deviation over the mean, in percent.
+standard deviation over the mean, in percent. Each percentile carries its 95% order-statistic interval
+(bench/intervals.py) in `ci95`.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
+
+from bench.intervals import percentile_cis
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,7 @@ class LatencyStats:
     p95: float
     p99: float
     max: float
+    ci95: dict | None = None  # {"p50": [lo, hi], ...}: None on a side too few calls leave open
     unit: str = "ms"
 
     @classmethod
@@ -37,7 +41,9 @@ class LatencyStats:
         mean = float(ms.mean())
         p50, p90, p95, p99 = (float(v) for v in np.percentile(ms, [50, 90, 95, 99]))
         return cls(count=int(ms.size), mean=mean, stdev=stdev, cv_pct=100 * stdev / mean if mean else 0.0,
-                   min=float(ms.min()), p50=p50, p90=p90, p95=p95, p99=p99, max=float(ms.max()))
+                   min=float(ms.min()), p50=p50, p90=p90, p95=p95, p99=p99, max=float(ms.max()),
+                   ci95={k: [None if v is None else round(v, 6) for v in pair]
+                         for k, pair in percentile_cis(ms).items()})
 
     def as_dict(self) -> dict:
         return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in asdict(self).items()}

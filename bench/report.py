@@ -49,11 +49,15 @@ def deviations(summary) -> str:
 def render_markdown(summary) -> str:
     env, cond = summary.get("env", {}), summary["conditions"]
     lines = [f"# Benchmark `{summary['run_id']}` ({summary['task']})", ""]
+    if (summary.get("load") or {}).get("overloaded"):
+        lines += [f"> **Overloaded machine**: {_load_line(summary)} Every figure below was measured beside "
+                  "other work; do not publish them.", ""]
     lines += ["## Headline figures (ratios from this one run)", ""]
     for h in headlines(summary):
         mark = {True: "met", False: "**not met**", None: "not measured"}[h["met"]]
+        how = f"; {h['how']}" if h.get("how") else ""
         lines.append(f"- {h['name']}: **{h['text']}** (target {h['target_text']}: {mark}; rows: "
-                     f"{', '.join(h['rows'])})")
+                     f"{', '.join(h['rows'])}{how})")
     git = env.get("git") or {}
     lengths = "; ".join(f"{d.get('model')}: mean {d.get('mean')}, p50 {d.get('p50')}, p90 {d.get('p90')}, "
                         f"max {d.get('max')}" for d in cond["dev_lengths"])
@@ -68,21 +72,44 @@ def render_markdown(summary) -> str:
               f"{cond['min_rounds_offline']} above, and at least {cond['min_time_s']} s timed, after warm-up.",
               f"- Accuracy pass: {cond['dev_n']} dev sentences, 95% bootstrap CI; agreement = argmax agreement "
               "with the same model's eager fp32 logits.",
-              f"- Server: {cond['server']['qps']} QPS Poisson, p99 bound {cond['server']['p99_bound_ms']} ms, "
-              f"queue {cond['server']['queue_limit']}, {cond['server']['seconds_per_level']} s per level.",
+              f"- {_loadgen_line(cond)}",
+              f"- Intervals: every latency percentile has its 95% order-statistic interval; headline ratios carry "
+              f"a 95% paired block bootstrap interval when measured interleaved "
+              f"({cond.get('interleave_blocks', 0)} blocks).",
+              f"- Machine load: {_load_line(summary)}",
               f"- Deviations from the paper: {deviations(summary)}.", ""]
     headers, rows = paper_table(summary)
     lines += ["## Efficiency table (paper columns)", "",
               f"p90 at batch 1 and 1 thread; samples/s at the largest batch and {max_threads(summary)} threads; "
               "speed-up and compression against the BERT-large shape (size: fp32 weights).", "",
               table(headers, rows), ""]
+    flag = " — measured on an overloaded machine" if (summary.get("load") or {}).get("overloaded") else ""
     for title, (h, r) in detail_tables(summary).items():
-        lines += [f"## {title}", "", table(h, r), ""]
+        lines += [f"## {title}{flag}", "", table(h, r), ""]
     for key, title in (("skipped", "Skipped (with reason)"), ("failed", "Failed")):
         if summary.get(key):
             lines += [f"## {title}", ""] + [f"- `{s['test']}`: {s.get('reason') or s.get('error', '')[:300]}"
                                             for s in summary[key]] + [""]
     return "\n".join(lines)
+
+
+def _loadgen_line(cond: dict) -> str:
+    lg = cond.get("loadgen")
+    if not cond.get("scenarios") or not lg:
+        return "LoadGen scenarios: none run."
+    mode = ("compliant: mlperf.conf's own minimums" if lg["mode"] == "compliant" else
+            f"quick: minimum {lg['min_duration_s']} s and {lg['min_queries']} queries per run, NOT MLPerf-compliant")
+    return (f"LoadGen scenarios {', '.join(cond['scenarios'])} ({mode}); server p99 bound "
+            f"{lg['server_p99_ms']} ms.")
+
+
+def _load_line(summary) -> str:
+    load = summary.get("load")
+    if not load:
+        return "not recorded."
+    flag = "**above the core count: overloaded**" if load["overloaded"] else "within the core count"
+    return (f"1-minute load average {load['load_1min_before']} before, {load['load_1min_after']} after, "
+            f"{load['cores']} cores ({flag}).")
 
 
 def render_latex(summary) -> str:
@@ -91,7 +118,9 @@ def render_latex(summary) -> str:
     body = table(headers, rows, "latex_booktabs").replace("×", r"$\times$").replace("Δ", r"$\Delta$")
     caption = (f"Efficiency on {summary['task'].upper()} (run \\texttt{{{summary['run_id']}}}, "
                f"{summary.get('env', {}).get('cpu', 'CPU')}). Δ vs teacher in accuracy points. "
-               f"Deviations: {deviations(summary)}.")
+               f"Deviations: {deviations(summary)}."
+               + (" Measured on an overloaded machine (load average above the core count)."
+                  if (summary.get("load") or {}).get("overloaded") else ""))
     return "\n".join([r"\begin{table}[t]", r"\centering", r"\small", body,
                       "\\caption{" + _latex_escape(caption).replace("Δ", r"$\Delta$") + "}",
                       f"\\label{{tab:{summary['run_id']}}}",
@@ -104,7 +133,8 @@ def _latex_escape(text: str) -> str:
 
 def render_csv(summary) -> str:
     buf = io.StringIO()
-    flat = [_flatten(r) for r in summary["records"]]
+    overloaded = bool((summary.get("load") or {}).get("overloaded"))
+    flat = [{**_flatten(r), "machine_overloaded": overloaded} for r in summary["records"]]
     keys = list(dict.fromkeys(k for r in flat for k in r))
     writer = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
     writer.writeheader()
@@ -115,7 +145,7 @@ def render_csv(summary) -> str:
 def _flatten(record: dict, prefix: str = "") -> dict:
     out = {}
     for k, v in record.items():
-        if k == "levels":
+        if k == "settings":  # LoadGen's effective settings: in summary.json and its own logs
             continue
         if isinstance(v, dict):
             out.update(_flatten(v, f"{prefix}{k}."))

@@ -17,8 +17,10 @@ eager model) and of the dev data. It is complete only in a published folder. Bef
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +73,7 @@ class BenchSession:
         self._runner_key, self._runner = None, None
         self._fp32: dict[str, np.ndarray] = {}
         self._flops: dict[str, float] = {}
+        self.interleaved: dict | None = None  # the headline rows timed again in blocks (bench/test_interleaved.py)
 
     # -- what the tests ask for ------------------------------------------------------------------------------
     def batch_sizes(self, spec: dict) -> list[int]:
@@ -216,19 +219,22 @@ class BenchSession:
                                "dev_size": len(self.dev_texts), "dev_limit": self.config.dev_limit,
                                "min_rounds": self.config.min_rounds,
                                "min_rounds_offline": self.config.min_rounds_offline,
-                               "min_time_s": self.config.min_time, "server": {
-                                   "qps": self.config.server_qps, "p99_bound_ms": self.config.server_p99_ms,
-                                   "seconds_per_level": self.config.server_seconds,
-                                   "queue_limit": self.config.server_queue}},
+                               "min_time_s": self.config.min_time, "scenarios": self.config.scenarios,
+                               "loadgen": asdict(self.config.loadgen),
+                               "interleave_blocks": self.config.interleave_blocks},
                 "machine": self.machine, "artifacts": self.artifacts, "records": records,
+                "interleaved": self.interleaved,
                 "skipped": self.outcomes["skipped"], "failed": self.outcomes["failed"]}
 
     def finish(self, benchmark_json: Path | None, interrupted: bool) -> Path | None:
         env = self.env
+        env["load"]["after"] = load_now()
+        write_json(self.partial / "env.json", env)
         if benchmark_json and benchmark_json.is_file() and benchmark_json.parent.resolve() != self.partial.resolve():
             shutil.copy2(benchmark_json, self.partial / "benchmark.json")
         summary = self.summary()
         summary["env"] = {k: env[k] for k in ("utc", "cpu", "cores", "ram_gb", "gpu", "os", "git")}
+        summary["load"] = overload(env)
         write_json(self.partial / "summary.json", summary)
         try:
             if interrupted:
@@ -244,7 +250,36 @@ def _env(config: BenchConfig) -> dict:
     env = env_info()
     env["libraries"].update({k: v for k, v in versions().items() if k not in env["libraries"]})
     env["threads"]["bench"] = config.threads
+    env["load"] = {"before": load_now(), "cpu_affinity": sorted(os.sched_getaffinity(0)),
+                   "cgroup_cpu_quota": cgroup_cpu_quota()}
     return env
+
+
+def load_now() -> dict:
+    one, five, fifteen = os.getloadavg()
+    return {"1min": round(one, 2), "5min": round(five, 2), "15min": round(fifteen, 2)}
+
+
+def cgroup_cpu_quota() -> str | None:
+    """The CPU quota of this process's cgroup as the kernel states it ("max 100000" = none; v1's
+    cfs_quota_us/period_us otherwise); None where neither file exists."""
+    for path in ("/sys/fs/cgroup/cpu.max", "/sys/fs/cgroup/cpu/cpu.cfs_quota_us"):
+        with contextlib.suppress(OSError):
+            text = Path(path).read_text().strip()
+            if path.endswith("cfs_quota_us"):
+                with contextlib.suppress(OSError):
+                    text += " " + Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us").read_text().strip()
+            return text
+    return None
+
+
+def overload(env: dict) -> dict:
+    """Whether the machine was busier than its cores during the bench: the 1-minute load average before or
+    after it above the core count (another job competed with the timings)."""
+    load, cores = env.get("load", {}), env.get("cores") or 0
+    worst = max((load.get(k, {}).get("1min", 0.0) for k in ("before", "after")), default=0.0)
+    return {"load_1min_before": load.get("before", {}).get("1min"), "load_1min_after": load.get("after", {}).get(
+        "1min"), "cores": cores, "overloaded": bool(cores and worst > cores)}
 
 
 def publish(partial: Path, out: Path, overwrite: bool) -> Path:

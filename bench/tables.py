@@ -49,11 +49,23 @@ def _fmt(v, digits=3):
     return f"{v:,.{digits}f}" if isinstance(v, float) else str(v)
 
 
+def _with_ci(latency: dict, key: str) -> str | None:
+    """'0.412 [0.405, 0.420]': a percentile with its order-statistic interval ('open' where too few calls)."""
+    if latency.get(key) is None:
+        return None
+    ci = (latency.get("ci95") or {}).get(key)
+    if not ci:
+        return _fmt(latency[key])
+    return f"{latency[key]:.3f} [{'open' if ci[0] is None else f'{ci[0]:.3f}'}, " \
+           f"{'open' if ci[1] is None else f'{ci[1]:.3f}'}]"
+
+
 def detail_tables(summary) -> dict[str, tuple[list[str], list[list]]]:
     peak = {t: matmul_peak(summary, t) for t in summary["conditions"]["threads"]}
     cpu = summary.get("env", {}).get("cpu") or "CPU model not recorded"
-    single = [[r["artifact"], r["device"], r["threads"], *[_fmt(r["latency_ms"][k]) for k in
-               ("p50", "p90", "p95", "p99", "mean")], _fmt(r["latency_ms"]["cv_pct"], 2), r["rounds"],
+    single = [[r["artifact"], r["device"], r["threads"], *[_with_ci(r["latency_ms"], k) for k in
+               ("p50", "p90", "p95", "p99")], _fmt(r["latency_ms"]["mean"]), _fmt(r["latency_ms"]["cv_pct"], 2),
+               r["rounds"],
                _fmt(limit_fraction(summary, r), 2), "yes" if r["valid"] else "NO",
                "yes (1t)" if r.get("mobile_class") else ""]
               for r in summary["records"] if r["scenario"] == "single-stream"]
@@ -63,11 +75,21 @@ def detail_tables(summary) -> dict[str, tuple[list[str], list[list]]]:
                     r["threads"]) and is_fp32(r["format"]) else None, _fmt(limit_fraction(summary, r), 2), r["rounds"],
                 "yes" if r["valid"] else "NO"]
                for r in summary["records"] if r["scenario"] == "offline"]
-    server = [[r["artifact"], r["device"], r["threads"], _fmt(r["server"]["target_qps"], 1),
-               _fmt(r["server"].get("offered_qps"), 1), _fmt(r["server"]["achieved_qps"], 1),
-               _fmt(r["server"]["p99_ms"]), r["server"]["dropped"],
-               r["server"]["late"], _fmt(r["server"]["capacity_qps"], 1), _fmt(r["server"]["max_qps_under_bound"], 1)]
-              for r in summary["records"] if r["scenario"] == "server"]
+    loadgen = [[r["artifact"], r["scenario"].removeprefix("loadgen-"), r["threads"], r["batch_size"],
+                r["loadgen"]["result"] + (f" ({'; '.join(r['loadgen']['invalid_reasons'])})"
+                                          if r["loadgen"]["invalid_reasons"] else ""),
+                _fmt(r["latency_ms"].get("p50")), _fmt(r["latency_ms"].get("p90")), _fmt(r["latency_ms"].get("p99")),
+                ", ".join(f"{k} {v:.3f}" for k, v in r["loadgen"]["early_stopping"]["estimates_ms"].items()) or None,
+                _fmt(r["throughput_sps"], 1), r["loadgen"]["query_count"],
+                _fmt(r["loadgen"]["settings"].get("min_duration_ms", 0) / 1000, 1),
+                "MLPerf minimums" if r["loadgen"]["compliant"] else "quick: NOT MLPerf-compliant"]
+               for r in summary["records"] if r["scenario"].startswith("loadgen-")]
+    e2e = [[r["artifact"], r["device"], r["threads"], _with_ci(r["latency_ms"], "p50"),
+            _with_ci(r["latency_ms"], "p90"),
+            _with_ci(r["model_only_ms"], "p50"), _with_ci(r["model_only_ms"], "p90"),
+            _fmt(None if r.get("tokenize_share") is None else 100 * r["tokenize_share"], 1), r["rounds"],
+            "yes" if r["valid"] else "NO"]
+           for r in summary["records"] if r["scenario"] == "end-to-end"]
     arts = summary["artifacts"].values()
     accuracy = [[a["id"], _fmt(a["accuracy"], 4), "[{:.4f}, {:.4f}]".format(*a["ci95"]), _fmt(a.get("agreement"), 4),
                  _fmt(a.get("accuracy_ratio"), 4),
@@ -79,17 +101,20 @@ def detail_tables(summary) -> dict[str, tuple[list[str], list[list]]]:
     mobile = [row for row in single if row[-1]]
     return {
         "Single-stream (batch 1): latency per call, ms": (
-            ["artifact", "device", "threads", "p50", "p90", "p95", "p99", "mean", "CV %", "rounds", "of limit",
-             "valid", "mobile-class"], single),
+            ["artifact", "device", "threads", "p50 [95% CI]", "p90 [95% CI]", "p95 [95% CI]", "p99 [95% CI]",
+             "mean", "CV %", "rounds", "of limit", "valid", "mobile-class"], single),
+        "End-to-end (text → label, batch 1, natural dev sentences) beside model-only on the same rows, ms": (
+            ["artifact", "device", "threads", "end-to-end p50", "end-to-end p90", "model-only p50", "model-only p90",
+             "tokenise + post share of p50 %", "rounds", "valid"], e2e),
         f"Mobile-class: phone formats on this machine's CPU ({cpu}) at 1 thread, batch 1 (not phone latency)": (
-            ["artifact", "device", "threads", "p50", "p90", "p95", "p99", "mean", "CV %", "rounds", "of limit",
-             "valid", "mobile-class"], mobile),
+            ["artifact", "device", "threads", "p50 [95% CI]", "p90 [95% CI]", "p95 [95% CI]", "p99 [95% CI]",
+             "mean", "CV %", "rounds", "of limit", "valid", "mobile-class"], mobile),
         "Offline (large batch): throughput": (
             ["artifact", "device", "threads", "batch", "samples/s", "p50 ms/batch", "GFLOP/s", "of fp32 matmul peak",
              "of limit", "rounds", "valid"], offline),
-        "Server: Poisson arrivals, batch 1, one worker": (
-            ["artifact", "device", "threads", "target QPS", "offered QPS", "achieved QPS", "p99 ms", "dropped", "late",
-             "capacity QPS", "max QPS with p99 ≤ bound"], server),
+        "MLPerf LoadGen scenarios (logs under loadgen/; server: LoadGen's peak-QPS search under the p99 bound)": (
+            ["artifact", "scenario", "threads", "batch", "LoadGen result", "p50 ms", "p90 ms", "p99 ms",
+             "early-stopping estimates ms", "samples/s", "queries", "min duration s", "mode"], loadgen),
         "Accuracy pass (dev set, natural lengths)": (
             ["artifact", "accuracy", "95% CI", "agreement with fp32", "ratio to fp32", "max |Δlogit|"], accuracy),
         "Footprint (fresh process, 1 thread)": (

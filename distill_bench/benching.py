@@ -28,6 +28,9 @@ def add_commands(sub) -> None:
                    help="max |Δlogit| vs eager fp32 for lossless formats [1e-3]")
     p.add_argument("--threads", type=positive_int, default=1, help="thread count the latency is read at [1]")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    p.add_argument("--latency", default="end-to-end", choices=("end-to-end", "model-only"),
+                   help="which p90 the budget applies to: text → label as an app calls it, or the model call "
+                        "alone [end-to-end]")
     p.set_defaults(handler=_ship, writes=lambda a: None, parallel=None)
 
 
@@ -39,5 +42,6 @@ def _report(args) -> None:
 def _ship(args) -> int:
     budget = Budget(max_p90_ms=args.max_p90_ms, min_accuracy_ratio=args.min_accuracy_ratio,
                     max_size_mb=args.max_size_mb, min_agreement=args.min_agreement,
-                    max_logit_diff=args.max_logit_diff, threads=args.threads, device=args.device)
+                    max_logit_diff=args.max_logit_diff, threads=args.threads, device=args.device,
+                    latency=args.latency)
     return ship(args.results, args.target, budget, args.model)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import shutil
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import numpy as np
 
 from distill.encode import pad_sides
 from distill.errors import UserError
-from distill.vocab import Vocab
+from distill.vocab import UNK, Vocab
 
 
 class TextEncoder:
@@ -45,6 +46,51 @@ class TextEncoder:
                          if t is not None])
         ids = ids[:, 0] if texts_b is None else ids
         return ids, (ids != 0).astype(np.int64)  # id 0 is [PAD] only: every real token, [UNK] too, is ≥ 1
+
+    def one(self, text: str, max_length: int, text_b: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """One text (and its second sentence) → the same arrays as `self([text], max_length, [text_b])`, on the
+        `tokenizers` library's Rust tokenizer directly: what an app pays per request, without the batch
+        API's Python overhead (bench/test_e2e.py times it)."""
+        if not hasattr(self, "_fast"):
+            self._fast = self._fast_tokenizer(max_length)
+        tok, to_student, limit = self._fast
+        if limit != max_length:
+            self._fast = self._fast_tokenizer(max_length)
+            tok, to_student, limit = self._fast
+        if self.kind == "hf":
+            ids = np.asarray(tok.encode(text, text_b).ids, np.int64)[None]
+            return ids, np.ones_like(ids)
+        if to_student is None:  # a word-level student vocabulary: whitespace split, no subword model
+            return self([text], max_length, None if text_b is None else [text_b])
+        sides = []
+        for t in (text, text_b) if text_b is not None else (text,):
+            wp = tok.encode(t, add_special_tokens=False).ids[:max_length]
+            sides.append(to_student[wp] if wp else np.array([self.vocab.index[UNK]], np.int64))
+        width = max(len(x) for x in sides)
+        ids = np.zeros((len(sides), width), np.int64)
+        for i, x in enumerate(sides):
+            ids[i, :len(x)] = x
+        ids = ids[None] if text_b is not None else ids
+        return ids, (ids != 0).astype(np.int64)
+
+    def _fast_tokenizer(self, max_length: int):
+        if self.kind == "hf":
+            tok = copy.deepcopy(self.tokenizer.backend_tokenizer)
+            tok.no_padding()
+            tok.enable_truncation(max_length)
+            return tok, None, max_length
+        if self.vocab.kind != "wordpiece":
+            return None, None, max_length
+        tok = copy.deepcopy(self.vocab.wordpiece.backend_tokenizer)
+        tok.no_padding()
+        tok.no_truncation()
+        # WordPiece id → the student's id ([UNK] where the student's vocabulary lacks the piece)
+        pieces = tok.get_vocab()
+        to_student = np.full(max(pieces.values()) + 1, self.vocab.index[UNK], np.int64)
+        for piece, i in pieces.items():
+            if piece in self.vocab.index:
+                to_student[i] = self.vocab.index[piece]
+        return tok, to_student, max_length
 
     def token_counts(self, texts: list[str], texts_b: list[str] | None = None) -> list[int]:
         """Untruncated token count of each input as the model would read it (a pair: its longer side for a

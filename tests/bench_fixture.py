@@ -4,8 +4,10 @@ from __future__ import annotations
 
 
 def _lat(p50, p90, cv=1.0, count=50):
-    return {"count": count, "mean": p50, "stdev": p50 * cv / 100, "cv_pct": cv, "min": p50 * 0.9, "p50": p50,
-            "p90": p90, "p95": p90 * 1.05, "p99": p90 * 1.2, "max": p90 * 1.5, "unit": "ms"}
+    ci = {"p50": [p50 * 0.98, p50 * 1.02], "p90": [p90 * 0.97, p90 * 1.04], "p95": [p90, p90 * 1.1],
+          "p99": [p90 * 1.1, None]}
+    return {"count": count, "ci95": ci, "mean": p50, "stdev": p50 * cv / 100, "cv_pct": cv, "min": p50 * 0.9,
+            "p50": p50, "p90": p90, "p95": p90 * 1.05, "p99": p90 * 1.2, "max": p90 * 1.5, "unit": "ms"}
 
 
 def _artifact(model, role, fmt, params, size, acc=None, ratio=None, agreement=None, diff=None, lossy=False,
@@ -42,9 +44,16 @@ def summary() -> dict:
         _rec(onnx, 1, 1, 0.4, 0.5, 2500.0), _rec(onnx, 2, 512, 51.2, 52.0, 10000.0, 100.0),
         _rec(teacher, 1, 1, 10.0, 11.0, 100.0), _rec(teacher, 2, 512, 2000.0, 2010.0, 256.0),
         _rec(large, 1, 1, 250.0, 260.0, 4.0), _rec(large, 2, 16, 1000.0, 1010.0, 16.0),
-        {**_rec(int8, 1, 1, 0.3, 0.5, 49.9), "scenario": "server",
-         "server": {"target_qps": 50.0, "achieved_qps": 49.9, "p99_ms": 0.5, "dropped": 0, "late": 0,
-                    "capacity_qps": 5000.0, "max_qps_under_bound": 4750.0}},
+        {**_rec(int8, 1, 1, 0.3, 0.5, 3800.0), "scenario": "loadgen-server",
+         "loadgen": {"result": "VALID", "valid": True, "invalid_reasons": [], "early_stopping": {
+             "estimates_ms": {}, "text": "* Run successful."}, "query_count": 7600,
+             "settings": {"scenario": "Server", "min_duration_ms": 2000}, "mode": "quick", "compliant": False}},
+        {**_rec(int8, 1, 1, 0.21, 0.26, 4700.0), "scenario": "loadgen-single-stream",
+         "loadgen": {"result": "VALID", "valid": True, "invalid_reasons": [], "early_stopping": {
+             "estimates_ms": {"p90": 0.262, "p99": 0.31}, "text": ""}, "query_count": 9400,
+             "settings": {"scenario": "SingleStream", "min_duration_ms": 2000}, "mode": "quick", "compliant": False}},
+        {**_rec(int8, 1, 1, 0.29, 0.33, 3400.0), "scenario": "end-to-end", "seq_len": "natural",
+         "model_only_ms": _lat(0.18, 0.22), "tokenize_share": 0.3793},
     ]
     return {"version": 1, "run_id": "golden-bench", "run_dir": "runs/golden", "task": "sst2",
             "conditions": {"seq_len": 32, "threads": [1, 2], "batch_sizes": [1, 512], "reference_batch_sizes": [1, 16],
@@ -52,10 +61,15 @@ def summary() -> dict:
                            "dev_lengths": [{"model": "stu", "mean": 25.0, "p50": 24.0, "p90": 40.0,
                                             "max": 55}], "dev_n": 872, "dev_size": 872, "dev_limit": 0,
                            "min_rounds": 20, "min_rounds_offline": 3, "min_time_s": 2.0,
-                           "server": {"qps": 50.0, "p99_bound_ms": 50.0, "seconds_per_level": 1.5,
-                                      "queue_limit": 64}},
+                           "scenarios": ["single-stream", "offline", "server"],
+                           "loadgen": {"mode": "quick", "min_duration_s": 2.0, "min_queries": 100,
+                                       "server_p99_ms": 50.0}, "interleave_blocks": 5},
             "machine": {"matmul_fp32_cpu_1t": {"gflops": 90.0}, "matmul_fp32_cpu_2t": {"gflops": 125.0}},
-            "artifacts": {a["id"]: a for a in arts}, "records": records, "skipped": [
+            "artifacts": {a["id"]: a for a in arts}, "records": records,
+            "interleaved": {"blocks": 5, "block_min_s": 1.0, "arms": [], "ratios": {
+                "student_vs_bert_large": {"value": 398.0, "ci95": [380.5, 410.25], "figure": "samples_per_s",
+                                          "rows": ["stu/torch-cpu-2t-bs512", "bert-large/torch-cpu-2t-bs16"]}}},
+            "load": {"load_1min_before": 0.8, "load_1min_after": 1.9, "cores": 2, "overloaded": False}, "skipped": [
                 {"test": "bench/test_latency.py::test_latency[stu/torch-cuda-1t-bs1]",
                  "reason": "cuda: no CUDA device here (torch.cuda.is_available() is False)"}], "failed": [],
             "env": {"utc": "2026-11-24T00:00:00+00:00", "cpu": "Test CPU", "cores": 2, "ram_gb": 24.0, "gpu": None,

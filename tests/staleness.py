@@ -74,7 +74,7 @@ STAGE_LABEL = ["label", "--teacher", "stage/teacher/model", "--transfer", "stage
 EXPORT = ["export", RUN, "--models", "kd-s0", "--targets", "onnx,onnx-int8"]
 BENCH = ["bench", "--run-dir", RUN, "--results-root", "results", "--run-id", "b", "--benchmark-disable", "--threads",
          "1", "--batch-sizes", "1", "--references", "none", "--targets", "onnx,onnx-int8", "--dev-limit", "20",
-         "--min-rounds", "3", "-k", "not footprint and not server and not matmul"]
+         "--min-rounds", "3", "-k", "not footprint and not loadgen and not matmul"]
 STAGE_STUDENT = ["student", *TASK, "--transfer", "stage/transfer.tsv", "--logits", "stage/logits", "--embedding",
                  "random", "--embed-dim", "8", "--hidden", "4", "--fc", "4", "--batch-size", "25", "--epochs", "1",
                  "--eval-every", "100", "--out", "stage/student"]

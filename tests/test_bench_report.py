@@ -21,8 +21,19 @@ GOLDEN = Path(__file__).parent / "golden"
 
 def test_headlines_are_ratios_of_the_fixed_records():
     h = {x["key"]: x for x in headlines(summary())}
-    assert h["student_vs_bert_large"]["value"] == pytest.approx(6400 / 16)
-    assert h["student_vs_bert_large"]["met"] is False  # 400× < 434×
+    # measured interleaved: the ratio and its interval come from there, and say so
+    assert h["student_vs_bert_large"]["value"] == 398.0 and h["student_vs_bert_large"]["ci95"] == [380.5, 410.25]
+    assert h["student_vs_bert_large"]["text"] == "398.0× [380.5, 410.2]" and "interleaved" in h[
+        "student_vs_bert_large"]["how"]
+    assert h["student_vs_bert_large"]["met"] is False  # 398× < 434×
+    plain = summary()
+    plain["interleaved"] = None  # without it: the separate tests' records, and no interval
+    h0 = {x["key"]: x for x in headlines(plain)}
+    assert h0["student_vs_bert_large"]["value"] == pytest.approx(6400 / 16) and h0["student_vs_bert_large"][
+        "ci95"] is None
+    moved = summary()  # an interleaved ratio of other rows than the headline's is not used for it
+    moved["interleaved"]["ratios"]["student_vs_bert_large"]["rows"][0] = "stu/onnx-cpu-2t-bs512"
+    assert {x["key"]: x for x in headlines(moved)}["student_vs_bert_large"]["value"] == pytest.approx(400)
     assert h["artifact_vs_bert_large"]["value"] == pytest.approx(16000 / 16) and h["artifact_vs_bert_large"]["met"]
     assert h["artifact_vs_eager_p50"]["value"] == pytest.approx(1.0 / 0.2) and h["artifact_vs_eager_p50"]["met"]
     flops = h["gflops_of_peak"]
@@ -67,7 +78,21 @@ def test_ship_gate_passes_within_budget():
     assert ok and all(c["ok"] for c in checks)
     assert [c["name"] for c in checks] == [
         "argmax agreement with eager fp32", "dev accuracy / eager fp32", "accuracy pass covered the whole dev set",
-        "p90 latency, batch 1, 1 thread(s), cpu", "latency measurement valid", "file size"]
+        "p90 latency, end-to-end, batch 1, 1 thread(s), cpu", "latency measurement valid",
+        "machine not overloaded during the bench", "file size"]
+    # the budget reads the end-to-end p90 (0.33 ms) by default, the model call's (0.25 ms) when asked
+    assert next(c for c in checks if c["name"].startswith("p90"))["measured"] == 0.33
+    _, model_only = check(summary(), "ort-mobile-int8", Budget(max_p90_ms=0.3, latency="model-only"))
+    assert next(c for c in model_only if c["name"].startswith("p90"))["measured"] == 0.25
+    assert not check(summary(), "ort-mobile-int8", Budget(max_p90_ms=0.3))[0]  # 0.33 ms end to end: over
+
+
+def test_ship_gate_refuses_an_overloaded_bench():
+    busy = summary()
+    busy["load"].update(load_1min_after=3.4, overloaded=True)
+    ok, checks = check(busy, "ort-mobile-int8", Budget(max_p90_ms=1.0))
+    assert not ok and "3.4 after, above its 2 cores" in _failed(checks)["machine not overloaded during the bench"]
+    assert "Overloaded machine" in report.render_markdown(busy)
 
 
 @pytest.mark.parametrize("budget,reason", [
@@ -75,7 +100,8 @@ def test_ship_gate_passes_within_budget():
     (Budget(max_p90_ms=1.0, max_size_mb=0.5), "file size"),
     (Budget(max_p90_ms=1.0, min_accuracy_ratio=0.995), "dev accuracy / eager fp32"),
     (Budget(max_p90_ms=1.0, min_agreement=0.999), "argmax agreement"),
-    (Budget(max_p90_ms=1.0, threads=2), "no single-stream record at batch 1, 2 thread(s)"),
+    (Budget(max_p90_ms=1.0, threads=2), "no end-to-end record at end-to-end, batch 1, 2 thread(s)"),
+    (Budget(max_p90_ms=1.0, threads=2, latency="model-only"), "no single-stream record at model-only, batch 1, 2"),
 ])
 def test_ship_gate_names_each_failure(budget, reason):
     ok, checks = check(summary(), "ort-mobile-int8", budget)
@@ -106,22 +132,23 @@ def test_ship_refuses_an_invalid_latency_record_and_says_why():
     row = next(r for r in short["records"] if r["artifact"] == "stu/ort-mobile-int8" and r["threads"] == 1
                and r["scenario"] == "single-stream")
     row.update(valid=False, min_time_met=False, duration_s=1.8)
-    ok, checks = check(short, "ort-mobile-int8", Budget(max_p90_ms=1.0))
+    ok, checks = check(short, "ort-mobile-int8", Budget(max_p90_ms=1.0, latency="model-only"))
     assert not ok
     failed = _failed(checks)
     assert list(failed) == ["latency measurement valid"]  # the p90 itself is there: never "not measured"
     assert failed["latency measurement valid"] == ("latency measurement valid: 1.8 s of timed rounds, below the "
-                                                   "minimum 2.0 s (at batch 1, 1 thread(s), cpu)")
+                                                   "minimum 2.0 s (at model-only, batch 1, 1 thread(s), cpu)")
     assert "not measured" not in str(checks)
     row.update(min_rounds_met=False, rounds=7)
-    ok, checks = check(short, "ort-mobile-int8", Budget(max_p90_ms=1.0))
+    ok, checks = check(short, "ort-mobile-int8", Budget(max_p90_ms=1.0, latency="model-only"))
     assert "7 timed rounds, below the minimum 20" in _failed(checks)["latency measurement valid"]
 
 
 def test_ship_command_names_the_failed_checks(tmp_path, capsys):
     bad = summary()
     bad["artifacts"]["stu/ort-mobile-int8"]["dev_n"] = 40
-    next(r for r in bad["records"] if r["artifact"] == "stu/ort-mobile-int8")["valid"] = False
+    next(r for r in bad["records"] if r["artifact"] == "stu/ort-mobile-int8" and r["scenario"] == "end-to-end")[
+        "valid"] = False
     (tmp_path / "summary.json").write_text(json.dumps(bad))
     assert main(["ship", str(tmp_path), "--target", "ort-mobile-int8", "--max-p90-ms", "1"]) == 1
     out = capsys.readouterr().out

@@ -28,7 +28,8 @@ def _bench(run: Path, results: Path, *extra: str) -> subprocess.CompletedProcess
     args = [sys.executable, "-m", "pytest", "bench", "-p", "no:cacheprovider", "--run-dir", str(run),
             "--results-root", str(results), "--run-id", "smoke", "--benchmark-disable", "--threads", "1",
             "--batch-sizes", "1,4", "--reference-batch-sizes", "1", "--references", "bert-base", "--seq-len", "6",
-            "--server-qps", "2000", "--server-seconds", "0.01", "--dev-limit", "40", *extra]
+            "--loadgen-min-seconds", "0.3", "--loadgen-min-queries", "20", "--interleave-blocks", "2",
+            "--dev-limit", "40", *extra]
     return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600)
 
 
@@ -54,7 +55,13 @@ def test_bench_suite_runs_and_writes_results(exported_run, tmp_path):
         if not art.startswith("bert-base"):
             assert (art, "offline", 1, 4) in keyed
         if arts[art]["role"] not in ("reference", "limit"):
-            assert (art, "server", 1, 1) in keyed
+            for scenario, batch in (("single-stream", 1), ("offline", 4), ("server", 1)):
+                lg = keyed[(art, f"loadgen-{scenario}", 1, batch)]["loadgen"]
+                assert lg["result"] in ("VALID", "INVALID") and lg["mode"] == "quick" and not lg["compliant"]
+                logs = out / lg["log_dir"]
+                assert (logs / "mlperf_log_summary.txt").is_file() and (logs / "mlperf_log_detail.txt").is_file()
+            e2e = keyed[(art, "end-to-end", 1, 1)]
+            assert e2e["latency_ms"]["p50"] >= e2e["model_only_ms"]["p50"] > 0
     # every student row is read against its runtime's recurrence limit, timed in the same run
     from bench.selection import limit_fraction, limit_row
     for fmt, limit in (("torch", "tiny-s0:recurrence/torch"), ("onnx-int8", "tiny-s0:recurrence/onnx")):
@@ -91,7 +98,8 @@ def test_bench_suite_runs_and_writes_results(exported_run, tmp_path):
 def test_bench_ids_and_option_errors(exported_run, tmp_path):
     listed = _bench(exported_run, tmp_path, "--collect-only")
     assert "test_latency[tiny-s0/onnx-int8-cpu-1t-bs1]" in listed.stdout, listed.stdout[-2000:]
-    assert "test_server[teacher/onnx-cpu-1t]" in listed.stdout
+    assert "test_loadgen[teacher/onnx-cpu-1t-server]" in listed.stdout
+    assert "test_e2e[tiny-s0/onnx-int8-cpu-1t-bs1]" in listed.stdout
     assert not (tmp_path / "smoke").exists(), "listing the tests must not write results"
     bad = _bench(exported_run, tmp_path, "--threads", "0,x")
     assert bad.returncode != 0 and "--threads: expected comma-separated integers" in bad.stderr
@@ -130,8 +138,8 @@ def test_bench_killed_midway_then_rerun_writes_whole_results(exported_run, tmp_p
 
     args = [sys.executable, "-m", "pytest", "bench", "-p", "no:cacheprovider", "--run-dir", str(exported_run),
             "--results-root", str(tmp_path), "--run-id", "smoke", "--benchmark-disable", "--threads", "1",
-            "--batch-sizes", "1", "--references", "none", "--seq-len", "6", "--server-qps", "2000",
-            "--server-seconds", "0.01", "--dev-limit", "40", "--targets", "onnx"]
+            "--batch-sizes", "1", "--references", "none", "--seq-len", "6", "--scenarios", "none",
+            "--dev-limit", "40", "--targets", "onnx"]
     proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     partial = tmp_path / ".smoke.partial" / "config.json"
     while proc.poll() is None and not partial.exists():

@@ -1,9 +1,7 @@
-"""The bench suite's measurement pieces: latency statistics against numpy, round planning, the server load
-generator's accounting, FLOP counting of the LSTM, packed inputs, and the skip-with-reason path."""
+"""The bench suite's measurement pieces: latency statistics against numpy, round planning, FLOP counting of the LSTM,
+packed inputs, and the skip-with-reason path."""
 
 from __future__ import annotations
-
-import time
 
 import numpy as np
 import pytest
@@ -12,7 +10,6 @@ import torch
 from bench.flops import flops_per_sample
 from bench.inputs import batches, packed_rows
 from bench.measure import LatencyStats, RoundPlan, throughput_sps
-from bench.server import max_qps_under_bound, run_server
 from bench.timing import device_or_skip, load_or_skip
 from export.registry import TargetUnavailable
 
@@ -45,22 +42,6 @@ def test_round_plan_meets_both_minimums_and_caps_by_time():
     assert plan.met([0.1] * 20) == {"rounds": 20, "duration_s": 2.0, "min_rounds_met": True, "min_time_met": True,
                                     "valid": True}
     assert not plan.met([0.01] * 20)["valid"] and not plan.met([1.0] * 5)["valid"]
-
-
-def test_server_counts_every_request_and_drops_beyond_the_queue():
-    calls = []
-    fast = run_server(lambda i: calls.append(i), qps=2000, requests=200, bound_ms=50)
-    assert fast.completed == 200 and fast.dropped == 0 and fast.within_bound and len(calls) == 200
-    slow = run_server(lambda i: time.sleep(0.004), qps=1000, requests=60, bound_ms=5, queue_limit=4)
-    assert slow.completed + slow.dropped == 60 and slow.dropped > 0 and not slow.within_bound
-    assert slow.achieved_qps < 300  # one worker at 4 ms per request
-    assert slow.late > 0
-
-
-def test_max_qps_search_stops_at_the_first_level_that_misses():
-    best, levels = max_qps_under_bound(lambda i: time.sleep(0.002), capacity_qps=500, bound_ms=20, seconds=0.2,
-                                       fractions=(0.2, 3.0, 0.4))
-    assert best == pytest.approx(100) and len(levels) == 2 and not levels[-1]["within_bound"]
 
 
 def test_lstm_flops_are_counted():

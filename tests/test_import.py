@@ -75,7 +75,7 @@ def test_an_imported_artifact_is_benchmarked_reported_and_shipped(foreign_onnx, 
     args = [sys.executable, "-m", "pytest", "bench", "-p", "no:cacheprovider", "--run-dir", str(run),
             "--results-root", str(tmp_path), "--run-id", "byo", "--threads", "1", "--batch-sizes", "1",
             "--references", "none", "--seq-len", "6", "--min-rounds", "500", "--min-time", "0.02", "--max-time", "1",
-            "--server-qps", "2000", "--server-seconds", "0.01", "--targets", "imported-onnx"]
+            "--loadgen-min-seconds", "0.2", "--loadgen-min-queries", "20", "--targets", "imported-onnx"]
     proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     summary = json.loads((tmp_path / "byo" / "summary.json").read_text())
