@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.report import render
+from bench.repro import repro
 from bench.ship import Budget, ship
 from distill_bench.common import positive_float, positive_int
 
@@ -13,6 +14,13 @@ def add_commands(sub) -> None:
     p = sub.add_parser("report", help="render summary.md/.csv, table.tex and pareto.png from a bench summary.json")
     p.add_argument("results", type=Path, help="results folder written by `pytest bench` (holds summary.json)")
     p.set_defaults(handler=_report, writes=lambda a: None, parallel=None)
+
+    p = sub.add_parser("repro", help="the headline figures of several bench runs side by side, with their spread")
+    p.add_argument("results", type=Path, nargs="+", help="results folders written by `pytest bench`")
+    p.add_argument("--out", type=Path, required=True, help="folder for repro.json and repro.md")
+    p.add_argument("--artifact", default=None, help="artifact id whose latency is compared [the first run's "
+                                                     "fastest student artifact at batch 1]")
+    p.set_defaults(handler=_repro, writes=lambda a: a.out, parallel=None)
 
     p = sub.add_parser("ship", help="check one benchmarked artifact against a mobile release budget (exit 1: no)")
     p.add_argument("results", type=Path, help="results folder written by `pytest bench` (holds summary.json)")
@@ -37,6 +45,13 @@ def add_commands(sub) -> None:
 def _report(args) -> None:
     for path in render(args.results):
         print(path)
+
+
+def _repro(args) -> None:
+    result = repro(args.results, args.out, args.artifact)
+    for f in result["figures"]:
+        print(f"{f['name']}: {f['values']} (spread {f['spread_pct']}%)")
+    print(args.out / "repro.md")
 
 
 def _ship(args) -> int:

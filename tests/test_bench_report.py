@@ -172,3 +172,28 @@ def test_ship_command_exit_codes(tmp_path, capsys):
     assert "NO SHIP" in out and "p90 latency" in out and "file size" in out
     assert main(["ship", str(tmp_path), "--target", "litert", "--max-p90-ms", "1"]) == 2
     assert "no artifact 'stu/litert'" in capsys.readouterr().err
+
+
+def test_repro_lines_up_runs_and_measures_their_spread(tmp_path, capsys):
+    runs = []
+    for i, scale in enumerate((1.0, 1.02, 0.99)):
+        s = summary()
+        s["run_id"] = f"rep{i}"
+        for r in s["records"]:
+            if r["artifact"] == "stu/ort-mobile-int8" and r["scenario"] in ("single-stream", "end-to-end"):
+                r["latency_ms"] = {**r["latency_ms"], "p50": r["latency_ms"]["p50"] * scale}
+        (tmp_path / f"rep{i}").mkdir()
+        (tmp_path / f"rep{i}" / "summary.json").write_text(json.dumps(s))
+        runs.append(str(tmp_path / f"rep{i}"))
+    assert main(["repro", *runs, "--out", str(tmp_path / "repro")]) == 0
+    got = json.loads((tmp_path / "repro" / "repro.json").read_text())
+    assert got["runs"] == ["rep0", "rep1", "rep2"] and got["artifact"] == "stu/ort-mobile-int8"
+    by = {f["name"]: f for f in got["figures"]}
+    model = by["stu/ort-mobile-int8: p50 batch 1, 1 thread, model-only (ms)"]
+    assert model["values"] == pytest.approx([0.2, 0.204, 0.198])
+    assert model["spread_pct"] == pytest.approx(100 * 0.006 / (0.602 / 3), rel=1e-3)
+    assert model["ci95"][0] == pytest.approx([0.196, 0.204])  # each run's own interval rides along
+    assert by["best student artifact vs BERT-large eager, samples/s (×)"]["spread_pct"] == 0
+    assert "spread %" in (tmp_path / "repro" / "repro.md").read_text()
+    assert main(["repro", runs[0], "--out", str(tmp_path / "one")]) != 0
+    assert "give at least two bench results folders" in capsys.readouterr().err

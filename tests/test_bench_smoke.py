@@ -54,6 +54,8 @@ def test_bench_suite_runs_and_writes_results(exported_run, tmp_path):
         assert (art, "single-stream", 1, 1) in keyed
         if not art.startswith("bert-base"):
             assert (art, "offline", 1, 4) in keyed
+        if arts[art]["role"] == "reference":
+            assert (art, "loadgen-single-stream", 1, 1) in keyed and (art, "loadgen-server", 1, 1) not in keyed
         if arts[art]["role"] not in ("reference", "limit"):
             for scenario, batch in (("single-stream", 1), ("offline", 4), ("server", 1)):
                 lg = keyed[(art, f"loadgen-{scenario}", 1, batch)]["loadgen"]
@@ -90,6 +92,13 @@ def test_bench_suite_runs_and_writes_results(exported_run, tmp_path):
     same = _bench(exported_run, tmp_path)  # the same settings and inputs: nothing to do, and not an error
     assert same.returncode == 0 and "already measured with these settings" in same.stderr + same.stdout
     assert (out / "summary.json").read_bytes() == before
+    # the release gate as a pytest option: it judges the measured folder and fails the run with every reason
+    gated = _bench(exported_run, tmp_path, "--ship", "onnx-int8", "--max-p90-ms", "0.000001", "--max-size-mb",
+                   "0.000001")
+    said = gated.stdout + gated.stderr
+    assert gated.returncode == pytest.ExitCode.TESTS_FAILED, said[-3000:]
+    assert "NO SHIP" in said and "p90 latency, end-to-end, batch 1, 1 thread(s), cpu" in said and "file size" in said
+    assert _bench(exported_run, tmp_path, "--ship", "onnx-int8").returncode == pytest.ExitCode.USAGE_ERROR
     forced = _bench(exported_run, tmp_path, "-k", "matmul", "--force")  # --force = --overwrite
     assert forced.returncode == 0, forced.stdout[-3000:] + forced.stderr[-3000:]
     assert json.loads((out / "record.json").read_text())["settings"]["selection"]["keyword"] == "matmul"
