@@ -18,6 +18,8 @@ import torch
 from torch import nn
 
 from bench.formats import EAGER, LIMIT_FORMATS, LIMIT_SUFFIX, format_facts
+from distill.families import get_family
+from distill.students import DEFAULT_FAMILY
 from export.registry import all_targets
 
 
@@ -40,9 +42,10 @@ class RecurrenceLimit(nn.Module):
 def limit_specs(student: dict, formats: list[str]) -> list[dict]:
     """The limit specs of a student (its eager spec), one per runtime that runs any of `formats` (the student's
     timed formats) and has a limit form (LIMIT_FORMATS)."""
-    hidden = (student.get("student_arch") or {}).get("hidden")
-    if hidden is None:
-        return []
+    arch = student.get("student_arch") or {}
+    hidden = arch.get("hidden")
+    if hidden is None or not get_family(arch.get("family", DEFAULT_FAMILY)).recurrent:
+        return []  # no recurrence, no recurrence limit
     targets = all_targets()
     runtimes = {"torch" if f == EAGER else targets[f].runtime for f in formats}
     return [{**student, "id": f"{student['model']}{LIMIT_SUFFIX}/{fmt}", "model": f"{student['model']}{LIMIT_SUFFIX}",

@@ -16,8 +16,10 @@ from distill.students import StudentConfig, build_student
 PAPER_TEACHER = ("BERT-large", 340e6)  # Tang et al. 2019's teacher and its parameter count
 PAPER_EMBEDDING = "word2vec GoogleNews 300-d"
 PAPER_EMBED_DIM = 300
+# what each value of the students' `embedding` setting reads
 EMBEDDINGS = {"wordpiece": "the teacher's WordPiece input vectors", "glove50": "GloVe 6B 50-d",
-              "random": "random vectors"}  # what each value of the students' `embedding` setting reads
+              "random": "random vectors",
+              "teacher-pca": "the teacher's contextual token vectors reduced by PCA"}
 
 
 def deviations(config: dict, teacher: dict, task, env: dict | None, rows: list[dict], folder: Path) -> list[str]:

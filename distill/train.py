@@ -34,7 +34,7 @@ from distill import dist
 from distill.batching import epoch_batches
 from distill.curves import plateau_reached, stop_record
 from distill.data import Task, load_split
-from distill.embeddings import EMBEDDINGS, initial_vectors
+from distill.embeddings import EMBEDDINGS, TEACHER_EMBEDDINGS, initial_vectors
 from distill.encode import encode_split, model_inputs, total_lengths
 from distill.errors import UserError
 from distill.evaluate import evaluate_splits, predict_logits
@@ -62,7 +62,8 @@ class StudentRunConfig(StudentArch):
     alpha: float = _opt(0.0, "weight of CE on hard labels; 0 = pure logit MSE (the paper's best, BiLSTM_SOFT)")
     loss: str = _opt("mse", "distillation term: mse (paper) or kl")
     temperature: float = _opt(1.0, "for loss kl")
-    embedding: str = _opt("wordpiece", "random | glove50 | wordpiece (the teacher's input embeddings)")
+    embedding: str = _opt("wordpiece", "random | glove50 | wordpiece (the teacher's input embeddings) | "
+                                       "teacher-pca (its contextual token vectors, PCA: the static family's start)")
     batch_size: int = 50
     epochs: float = 10.0
     lr: float = _opt(1.0, "Adadelta learning rate")
@@ -96,6 +97,7 @@ class StudentRunConfig(StudentArch):
         for name in ("train_limit", "patience"):
             if getattr(self, name) is not None and getattr(self, name) <= 0:
                 raise UserError(f"{name} must be positive, got {getattr(self, name)}")
+        self.family_options()  # the family exists, its options are its own, no common size it ignores is set
 
 
 EXECUTION_ONLY = ("threads",)  # how a job ran, not what it computes
@@ -112,11 +114,12 @@ def student_record(task: Task, transfer: str | Path, logits: str | Path | None, 
         raise UserError(f"{transfer}: transfer set not found (run `distill-bench augment` first)")
     if logits_file is not None and not logits_file.is_file():
         raise UserError(f"{logits_file}: logits not found (run `distill-bench label` first)")
-    settings = {k: v for k, v in asdict(cfg).items() if k not in EXECUTION_ONLY}
+    settings = {k: v for k, v in cfg.identity().items() if k not in EXECUTION_ONLY}
     return make_record("student", {"task": task_settings, "student": settings}, {
         **task_inputs, "transfer": file_sha256(transfer),
         "logits": file_sha256(logits_file) if logits_file is not None else None,
-        "teacher": folder_sha256(teacher) if teacher is not None and cfg.embedding == "wordpiece" else None})
+        "teacher": folder_sha256(teacher) if teacher is not None and cfg.embedding in TEACHER_EMBEDDINGS
+        else None})
 
 
 def train_student(task: Task, transfer: str | Path, logits: str | Path | None, out: str | Path,
@@ -161,9 +164,9 @@ def train_student(task: Task, transfer: str | Path, logits: str | Path | None, o
     hard = torch.from_numpy(hard)
 
     wordpiece = None
-    if cfg.embedding == "wordpiece":
+    if cfg.embedding in TEACHER_EMBEDDINGS:
         if teacher is None:
-            raise UserError("embedding 'wordpiece' needs the teacher folder (--teacher)")
+            raise UserError(f"embedding {cfg.embedding!r} needs the teacher folder (--teacher)")
         wordpiece = load_wordpiece(teacher)
     sides = [[col[i] for i in rows] for col in (ts.texts, ts.texts_b) if col is not None]
     vocab = Vocab.build([t for side in sides for t in side], "wordpiece" if wordpiece else "word", wordpiece)
@@ -174,11 +177,13 @@ def train_student(task: Task, transfer: str | Path, logits: str | Path | None, o
 
     torch.manual_seed(cfg.seed)
     vectors, coverage = initial_vectors(vocab, cfg.embedding, cfg.seed, cfg.embed_dim, teacher)
-    arch = StudentConfig(vocab_size=len(vocab), embed_dim=vectors.shape[1], multichannel=cfg.multichannel,
-                         hidden=cfg.hidden, fc=cfg.fc, num_labels=task.num_labels, dropout=cfg.dropout,
-                         pair=task.is_pair)
+    arch = StudentConfig(family=cfg.family, options=dict(cfg.options), vocab_size=len(vocab),
+                         embed_dim=vectors.shape[1], multichannel=cfg.multichannel, hidden=cfg.hidden, fc=cfg.fc,
+                         num_labels=task.num_labels, dropout=cfg.dropout, pair=task.is_pair)
     model = build_student(arch)
     model.init_embeddings(vectors)
+    model.fit_statistics(torch.from_numpy(np.bincount(np.concatenate([x for side in encoded for x in side]),
+                                                      minlength=len(vocab))))
     device, world, rank = dist.device(), dist.world_size(), dist.rank()
     model.to(device)
     forward = model

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from distill.errors import UserError
+from distill.families import get_family
 from distill.folded import MeasuredForm
 from distill.student_files import load_student
 from export.contract import PairStudentForExport, StudentForExport
@@ -24,6 +25,7 @@ def load_student_source(folder: str | Path, name: str | None = None, folded: boo
         raise UserError(f"{folder / 'config.json'}: no max_length recorded (the length the student was trained "
                         f"at, a positive integer; got {config.get('max_length')!r})")
     wrapper = PairStudentForExport if model.cfg.pair else StudentForExport
+    folded = folded and get_family(model.cfg.family).foldable  # a family without a fold runs as trained
     form = MeasuredForm(model) if folded else model
     module = wrapper(form).eval()
     return Source(name=name or folder.name, kind="student", module=module, pair=model.cfg.pair,

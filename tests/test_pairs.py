@@ -19,7 +19,7 @@ from distill.errors import UserError
 from distill.evaluate import predict_logits
 from distill.metrics import f1_ci, scores
 from distill.protocol import dev_split, resolve
-from distill.students import SiameseBiLSTMClassifier, StudentConfig, build_student
+from distill.students import BiLSTMClassifier, StudentConfig, build_student
 from distill.transfer_set import read_transfer_set
 
 TAGGED_A = [("the", "DT"), ("cat", "NN"), ("sat", "VBD"), ("down", "RP")]
@@ -70,7 +70,7 @@ def test_siamese_features_and_shapes():
     torch.manual_seed(0)
     cfg = StudentConfig(vocab_size=40, embed_dim=8, hidden=5, fc=7, num_labels=3, pair=True)
     model = build_student(cfg).eval()
-    assert isinstance(model, SiameseBiLSTMClassifier) and model.fc.in_features == 8 * 5
+    assert isinstance(model, BiLSTMClassifier) and model.cfg.pair and model.fc.in_features == 8 * 5
     ids_a, ids_b = torch.randint(3, 40, (4, 6)), torch.randint(3, 40, (4, 6))
     len_a, len_b = torch.tensor([6, 1, 3, 2]), torch.tensor([2, 6, 1, 3])
     logits = model(ids_a, len_a, ids_b, len_b)

@@ -12,8 +12,9 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from distill.families import get_family
 from distill.folded import fold
-from export.registry import AT_LOAD, BuildResult, register_fp32_and_int8
+from export.registry import AT_LOAD, BuildResult, TargetUnavailable, register_fp32_and_int8
 from export.targets.onnx_fp32 import export_onnx, onnx_info, ort_runner
 from export.targets.ort_mobile import convert_to_ort
 
@@ -28,6 +29,10 @@ def folded_source(source, int8: bool):
     """The source with its student folded: the same wrapper (single sentence or pair) around the folded
     module, so the artifact keeps the input contract."""
     student = source.module.student
+    family = get_family(student.cfg.family)
+    if not family.foldable:
+        raise TargetUnavailable(f"student family {family.name} has no embedding → recurrent input projection to "
+                                "fold into gate tables (distill/folded.py folds the BiLSTM)")
     folded = fold(student, int8=int8, export_buckets=export_buckets(source.max_length))
     return dataclasses.replace(source, module=type(source.module)(folded).eval()), folded
 
