@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.report import render
+from bench.recommend import Budget as RecommendBudget
+from bench.recommend import run as recommend_run
 from bench.repro import repro
 from bench.ship import Budget, ship
 from distill_bench.common import positive_float, positive_int
@@ -21,6 +23,17 @@ def add_commands(sub) -> None:
     p.add_argument("--artifact", default=None, help="artifact id whose latency is compared [the first run's "
                                                      "fastest student artifact at batch 1]")
     p.set_defaults(handler=_repro, writes=lambda a: a.out, parallel=None)
+
+    p = sub.add_parser("recommend", help="the most accurate benchmarked artifact within a latency (and size, "
+                                         "accuracy) budget, and why each other one lost (exit 1: none fits)")
+    p.add_argument("results", type=Path, help="results folder written by `pytest bench` (holds summary.json)")
+    p.add_argument("--max-p90-ms", type=positive_float, required=True, help="p90 budget at batch 1")
+    p.add_argument("--max-size-mb", type=positive_float, default=None, help="file size budget [none]")
+    p.add_argument("--min-accuracy", type=positive_float, default=None, help="dev accuracy floor [none]")
+    p.add_argument("--latency", default="end-to-end", choices=("end-to-end", "model-only"),
+                   help="which p90 the budget applies to [end-to-end]")
+    p.add_argument("--threads", type=positive_int, default=1, help="thread count the latency is read at [1]")
+    p.set_defaults(handler=_recommend, writes=lambda a: None, parallel=None)
 
     p = sub.add_parser("ship", help="check one benchmarked artifact against a mobile release budget (exit 1: no)")
     p.add_argument("results", type=Path, help="results folder written by `pytest bench` (holds summary.json)")
@@ -52,6 +65,12 @@ def _repro(args) -> None:
     for f in result["figures"]:
         print(f"{f['name']}: {f['values']} (spread {f['spread_pct']}%)")
     print(args.out / "repro.md")
+
+
+def _recommend(args) -> int:
+    return recommend_run(args.results, RecommendBudget(max_p90_ms=args.max_p90_ms, max_size_mb=args.max_size_mb,
+                                                       min_accuracy=args.min_accuracy, latency=args.latency,
+                                                       threads=args.threads))
 
 
 def _ship(args) -> int:

@@ -197,3 +197,30 @@ def test_repro_lines_up_runs_and_measures_their_spread(tmp_path, capsys):
     assert "spread %" in (tmp_path / "repro" / "repro.md").read_text()
     assert main(["repro", runs[0], "--out", str(tmp_path / "one")]) != 0
     assert "give at least two bench results folders" in capsys.readouterr().err
+
+
+def test_recommend_names_the_most_accurate_artifact_in_budget_and_why_others_lost(tmp_path, capsys):
+    from bench.recommend import Budget as Rb
+    from bench.recommend import recommend
+
+    s = summary()
+    best, rows = recommend(s, Rb(max_p90_ms=1.0))
+    # only stu/ort-mobile-int8 has an end-to-end record in the fixture: the others cannot be judged end to end
+    assert best["id"] == "stu/ort-mobile-int8"
+    why = {r["id"]: r["why"] for r in rows}
+    assert "no end-to-end batch-1 latency at 1 thread(s)" in why["stu/onnx"][0]
+    best, rows = recommend(s, Rb(max_p90_ms=1.3, latency="model-only"))
+    assert best["id"] == "stu/onnx"  # 0.88 (eager) = 0.88 (onnx): the tie goes to the faster
+    why = {r["id"]: r for r in rows}
+    assert why["teacher/torch"]["why"] == ["too slow: p90 11.000 ms > 1.3 ms"]
+    assert why["stu/ort-mobile-int8"]["why"] == ["less accurate: 0.8730 vs 0.8800"]
+    assert why["stu/torch"]["why"] == ["as accurate but slower: p90 1.200 vs 0.500 ms"]
+    best, rows = recommend(s, Rb(max_p90_ms=20, max_size_mb=2.0, latency="model-only"))
+    assert best["id"] == "stu/ort-mobile-int8"
+    assert {r["id"]: r["why"] for r in rows}["teacher/torch"] == ["too big: 80.00 MB > 2 MB"]
+    (tmp_path / "summary.json").write_text(json.dumps(s))
+    assert main(["recommend", str(tmp_path), "--max-p90-ms", "0.01"]) == 1
+    out = capsys.readouterr().out
+    assert "nothing fits this budget" in out and "too slow: p90 0.330 ms > 0.01 ms" in out
+    assert main(["recommend", str(tmp_path), "--max-p90-ms", "1", "--min-accuracy", "0.88"]) == 1
+    assert "not accurate enough: 0.8730 < 0.88" in capsys.readouterr().out
