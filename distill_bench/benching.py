@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.report import render
 from bench.recommend import Budget as RecommendBudget
 from bench.recommend import run as recommend_run
+from bench.report import render
 from bench.repro import repro
 from bench.ship import Budget, ship
 from distill_bench.common import positive_float, positive_int
