@@ -38,6 +38,7 @@ from distill.embeddings import EMBEDDINGS, TEACHER_EMBEDDINGS, initial_vectors
 from distill.encode import encode_split, model_inputs, total_lengths
 from distill.errors import UserError
 from distill.evaluate import evaluate_splits, predict_logits
+from distill.families import get_family
 from distill.io import atomic_path, file_sha256, read_json, write_json
 from distill.losses import DISTILL_LOSSES, total_loss
 from distill.metrics import f1_score
@@ -177,11 +178,17 @@ def train_student(task: Task, transfer: str | Path, logits: str | Path | None, o
 
     torch.manual_seed(cfg.seed)
     vectors, coverage = initial_vectors(vocab, cfg.embedding, cfg.seed, cfg.embed_dim, teacher)
-    arch = StudentConfig(family=cfg.family, options=dict(cfg.options), vocab_size=len(vocab),
+    family = get_family(cfg.family)
+    options = family.prepare(cfg.options, teacher) if family.prepare else dict(cfg.options)
+    arch = StudentConfig(family=cfg.family, options=options, vocab_size=len(vocab),
                          embed_dim=vectors.shape[1], multichannel=cfg.multichannel, hidden=cfg.hidden, fc=cfg.fc,
                          num_labels=task.num_labels, dropout=cfg.dropout, pair=task.is_pair)
     model = build_student(arch)
     model.init_embeddings(vectors)
+    if hasattr(model, "init_from_teacher"):  # a family that starts from the teacher's own layers
+        if teacher is None:
+            raise UserError(f"family {cfg.family} starts from the teacher's layers: give the teacher folder")
+        coverage = {**coverage, **model.init_from_teacher(teacher)}
     model.fit_statistics(torch.from_numpy(np.bincount(np.concatenate([x for side in encoded for x in side]),
                                                       minlength=len(vocab))))
     device, world, rank = dist.device(), dist.world_size(), dist.rank()
@@ -193,7 +200,8 @@ def train_student(task: Task, transfer: str | Path, logits: str | Path | None, o
     if teacher_logits is not None:
         teacher_logits = teacher_logits.to(device)
     hard = hard.to(device)
-    optim = torch.optim.Adadelta([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, rho=cfg.rho)
+    optim = family.optimizer(model, cfg, arch.family_options()) if family.optimizer else \
+        torch.optim.Adadelta([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, rho=cfg.rho)
 
     steps_per_epoch = (len(rows) + cfg.batch_size - 1) // cfg.batch_size
     total_steps = max(1, int(round(cfg.epochs * steps_per_epoch)))

@@ -22,7 +22,8 @@ from distill.vocab import Vocab
 ROOT = Path(__file__).resolve().parent.parent
 
 # family → (options, non-embedding params single, pair) at vocab 50, embed 8, fc 7, 2 labels:
-OPTIONS = {"bilstm": {}, "cnn": {"filters": 4, "widths": [2, 3]}, "static": {}}
+OPTIONS = {"bilstm": {}, "cnn": {"filters": 4, "widths": [2, 3]}, "static": {},
+           "tiny-transformer": {"layers": 2, "heads": 2, "intermediate": 16, "max_positions": 32}}
 PINNED = {
     # 2 LSTMs × (4·6·(8+6) + 2·4·6) = 768; FC (2·6 → 7) 91 | (8·6 → 7) 343; out 16
     "bilstm": (875, 1127),
@@ -30,6 +31,9 @@ PINNED = {
     "cnn": (247, 415),
     # no encoder weights; FC (8 → 7) 63 | (32 → 7) 231; out 16
     "static": (79, 247),
+    # 2 BERT layers of width 8 (q,k,v 216, attention out + LN 88, FF 144 + 152) = 1200; positions 32·8 and
+    # LayerNorm 16 = 272; FC (8 → 7) 63 | (32 → 7) 231; out 16
+    "tiny-transformer": (1551, 1719),
 }
 
 
@@ -79,7 +83,7 @@ def test_family_options_are_checked_and_unused_common_sizes_refused():
         StudentConfig(family="cnn", vocab_size=5, options={"kernel": 3}).family_options()
     with pytest.raises(UserError, match="filters and every width must be positive"):
         StudentConfig(family="cnn", vocab_size=5, options={"filters": 0}).family_options()
-    with pytest.raises(UserError, match="unknown student family 'gru'; registered: bilstm, cnn, static"):
+    with pytest.raises(UserError, match="unknown student family 'gru'; registered: bilstm, cnn, static, tiny-"):
         build_student(StudentConfig(family="gru", vocab_size=5))
     with pytest.raises(UserError, match="weighting must be one of none, frequency"):
         StudentConfig(family="static", vocab_size=5, options={"weighting": "idf"}).family_options()
@@ -114,17 +118,40 @@ def transfer(tmp_path_factory):
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
-def test_each_family_trains_and_reloads(family, transfer, tmp_path):
+def test_each_family_trains_and_reloads(family, transfer, tmp_path, tiny_teacher):
     from distill.train import StudentRunConfig, train_student
 
     sizes = {"hidden": 6} if family == "bilstm" else {}
-    cfg = StudentRunConfig(family=family, options=OPTIONS[family], examples="original", alpha=1.0,
-                           embedding="random", embed_dim=8, fc=6, batch_size=20, epochs=1.0, eval_every=5,
-                           threads=1, **sizes)
-    metrics = train_student(get_task("sst2"), transfer, None, tmp_path / "s", cfg, progress=False)
+    # the tiny transformer starts from the teacher's layers, so it reads the teacher's WordPiece vectors
+    embedding = {"embedding": "wordpiece"} if family == "tiny-transformer" else {"embedding": "random",
+                                                                                "embed_dim": 8}
+    options = {"layers": 1} if family == "tiny-transformer" else OPTIONS[family]
+    cfg = StudentRunConfig(family=family, options=options, examples="original", alpha=1.0, fc=6, batch_size=20,
+                           epochs=1.0, eval_every=5, threads=1, **embedding, **sizes)
+    metrics = train_student(get_task("sst2"), transfer, None, tmp_path / "s", cfg, teacher=tiny_teacher,
+                            progress=False)
     assert metrics["steps"] == 10 and 0.0 <= metrics["accuracy"] <= 1.0
     model, _, config = load_student(tmp_path / "s")
     assert config["student"]["family"] == family and type(model).__name__.lower().startswith(family[:3])
+    if family == "tiny-transformer":  # sizes read from the teacher are saved, so it rebuilds without it
+        assert config["student"]["options"] == {"layers": 1, "heads": 2, "intermediate": 64, "max_positions": 128}
+
+
+def test_tiny_transformer_starts_from_the_teachers_first_layers(tiny_teacher):
+    from transformers import AutoModel
+
+    from distill.families.tiny_transformer import prepare
+
+    options = prepare({"layers": 1}, tiny_teacher)
+    student = build_student(StudentConfig(family="tiny-transformer", options=options, vocab_size=10, embed_dim=32))
+    info = student.init_from_teacher(tiny_teacher)
+    teacher = AutoModel.from_pretrained(str(tiny_teacher))
+    assert info == {"from_teacher_layers": 1, "teacher_layers": 2}
+    for (k, mine), theirs in zip(student.layers[0].state_dict().items(), teacher.encoder.layer[0].state_dict().values()):
+        assert torch.equal(mine, theirs), k
+    narrow = build_student(StudentConfig(family="tiny-transformer", options=options, vocab_size=10, embed_dim=8))
+    with pytest.raises(UserError, match="train it with embedding = 'wordpiece'"):
+        narrow.init_from_teacher(tiny_teacher)
 
 
 def test_teacher_pca_vectors_come_from_the_teachers_outputs(tiny_teacher):

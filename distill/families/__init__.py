@@ -12,7 +12,7 @@ tests/test_families.py fails for a registered family its export and bench tests 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from distill.errors import UserError
 
@@ -28,7 +28,10 @@ class Family:
     reads: tuple[str, ...]  # the common StudentArch fields it uses; the others must stay at their defaults
     foldable: bool = False  # its embedding → first projection folds into tables (distill/folded.py)
     recurrent: bool = False  # an LSTM of `hidden` units: the bench times its recurrence limit (bench/limit.py)
-    cannot_export: dict[str, str] = field(default_factory=dict)  # target → why it cannot hold this family
+    # (options dict, teacher folder or None) → options with what it reads from the teacher filled in
+    prepare: Callable | None = None
+    # (model, run config, options instance) → optimizer; None: Adadelta at the run's lr and rho (the paper's)
+    optimizer: Callable | None = None
 
 
 FAMILIES: dict[str, Family] = {}
@@ -48,4 +51,4 @@ def get_family(name: str) -> Family:
 
 
 # the registered families (each file calls register() when imported)
-from distill.families import bilstm, cnn, static  # noqa: E402,F401
+from distill.families import bilstm, cnn, static, tiny_transformer  # noqa: E402,F401
