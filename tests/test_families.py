@@ -230,3 +230,15 @@ def test_each_family_is_benchmarked(family_run, tmp_path):
     # a recurrence limit only for the families that have a recurrence
     limits = {a.split(":")[0] for a in summary["artifacts"] if ":recurrence" in a}
     assert limits == {f"{f}-s0" for f, fam in FAMILIES.items() if fam.recurrent}
+
+
+def test_vectors_from_names_the_folder_a_wordpiece_student_reads(tmp_path):
+    from distill.hf import default_teacher_path
+    from distill.train import StudentRunConfig, vectors_source
+
+    assert vectors_source(StudentRunConfig(), "teacher/model") == "teacher/model"
+    assert vectors_source(StudentRunConfig(vectors_from="minilm"), "mpnet/model") == default_teacher_path()
+    assert vectors_source(StudentRunConfig(vectors_from=str(tmp_path)), None) == str(tmp_path)
+    assert "vectors_from" not in StudentRunConfig().identity()  # records from before the setting still match
+    with pytest.raises(UserError, match="vectors_from: /no/such is not a folder"):
+        StudentRunConfig(vectors_from="/no/such")
