@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
+import json
 import types
 import typing
 from typing import Any
@@ -83,4 +84,12 @@ def add_flags(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, ...] 
 def given_flags(args: argparse.Namespace, cls: type) -> dict[str, Any]:
     """The fields of `cls` the user set on the command line, checked and converted to their types."""
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if hasattr(args, f.name)}
+    hints = typing.get_type_hints(cls)
+    for name, value in given.items():  # a table-valued setting is given as JSON on the command line
+        if typing.get_origin(hints[name]) is dict and isinstance(value, str):
+            try:
+                given[name] = json.loads(value)
+            except json.JSONDecodeError as e:
+                raise UserError(f"--{name.replace('_', '-')}: expected a JSON object, e.g. '{{\"filters\": 100}}' "
+                                f"({e.msg})") from None
     return check_values(cls, given, "flags", strict=False)

@@ -30,7 +30,8 @@ class StudentArch:
     family: str = field(default=DEFAULT_FAMILY, metadata={"help": "student family: " + ", ".join(
         f"{f.name} ({f.summary})" for f in FAMILIES.values())})
     options: dict[str, Any] = field(default_factory=dict, metadata={
-        "help": "the family's own sizes (TOML table, e.g. options = {filters = 100} for cnn)"})
+        "help": "the family's own sizes: a TOML table (options = {filters = 100}) or on the command line JSON "
+                "('{\"filters\": 100}')"})
     embed_dim: int = field(default=300, metadata={"help": "embedding width (random embeddings; the others "
                                                            "take their table's width)"})
     multichannel: bool = field(default=False, metadata={"help": "a frozen + a trainable copy of the "

@@ -242,3 +242,17 @@ def test_vectors_from_names_the_folder_a_wordpiece_student_reads(tmp_path):
     assert "vectors_from" not in StudentRunConfig().identity()  # records from before the setting still match
     with pytest.raises(UserError, match="vectors_from: /no/such is not a folder"):
         StudentRunConfig(vectors_from="/no/such")
+
+
+def test_family_options_on_the_command_line_are_json():
+    import argparse
+
+    from distill.settings import add_flags, given_flags
+    from distill.train import StudentRunConfig
+
+    parser = argparse.ArgumentParser()
+    add_flags(parser, StudentRunConfig)
+    got = given_flags(parser.parse_args(["--family", "cnn", "--options", '{"filters": 4}']), StudentRunConfig)
+    assert got == {"family": "cnn", "options": {"filters": 4}}
+    with pytest.raises(UserError, match="--options: expected a JSON object"):
+        given_flags(parser.parse_args(["--options", "filters=4"]), StudentRunConfig)
