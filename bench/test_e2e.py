@@ -50,7 +50,8 @@ def test_e2e(bench, e2e_case):
         pair_of_calls(i % len(texts))
         i += 1
     per_pair = (time.perf_counter() - start) / i
-    e2e.clear(), model.clear()
+    e2e.clear()
+    model.clear()
     plan = RoundPlan(cfg.min_rounds, cfg.min_time, cfg.max_time)
     for r in range(plan.rounds(per_pair / 2)):  # min-time counts end-to-end calls' time, as test_latency's
         pair_of_calls(r % len(texts))
