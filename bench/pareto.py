@@ -1,11 +1,51 @@
 """pareto.png: dev accuracy against p90 latency at batch 1 and 1 thread, one point per artifact, with the
-Pareto front. A pure function of summary.json."""
+Pareto front. A pure function of summary.json.
+
+Latency is end to end (text → label, bench/test_e2e.py) when the run measured it, else model-only; the axis
+says which. Each point carries its intervals as error bars: the accuracy's 95% bootstrap CI vertically, the
+p90's 95% order-statistic interval horizontally. Colour = model (a student's family is in its legend entry),
+marker = format; both have a legend, and no point is labelled in the plot, so no labels overlap.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from bench.selection import timed
+
+MARKERS = "osD^v<>pP*hXd8H"
+
+
+def _latency_row(summary, artifact_id: str):
+    e2e = next((r for r in summary["records"] if r["artifact"] == artifact_id and r["scenario"] == "end-to-end"
+                and r["threads"] == 1 and r.get("device", "cpu") == "cpu"), None)
+    return (e2e, "end-to-end") if e2e else (next(iter(timed(summary, artifact=artifact_id, threads=1,
+                                                             batch_size=1)), None), "model-only")
+
+
+def points(summary) -> tuple[list[dict], str]:
+    """One point per artifact with an accuracy and a batch-1 latency; end to end only if every point has it."""
+    rows = []
+    for a in summary["artifacts"].values():
+        if a.get("accuracy") is None or a["role"] in ("reference", "limit"):
+            continue
+        row, kind = _latency_row(summary, a["id"])
+        if row:
+            rows.append({"artifact": a, "row": row, "kind": kind})
+    kind = "end-to-end" if rows and all(p["kind"] == "end-to-end" for p in rows) else "model-only"
+    out = []
+    for p in rows:
+        row = p["row"] if p["kind"] == kind else next(iter(timed(summary, artifact=p["artifact"]["id"], threads=1,
+                                                                  batch_size=1)), None)
+        if row is None:
+            continue
+        lat = row["latency_ms"]
+        ci = (lat.get("ci95") or {}).get("p90") or [None, None]
+        a = p["artifact"]
+        family = (a.get("student_arch") or {}).get("family", "bilstm") if a["role"] == "student" else None
+        out.append({"x": lat["p90"], "x_ci": ci, "y": a["accuracy"], "y_ci": a.get("ci95"), "model": a["model"],
+                    "format": a["format"], "role": a["role"], "family": family})
+    return out, kind
 
 
 def render_pareto(summary, path: Path) -> None:
@@ -14,29 +54,37 @@ def render_pareto(summary, path: Path) -> None:
 
     matplotlib.use("Agg")  # no display: the backend must be chosen before pyplot is imported
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
-    points = []
-    for a in summary["artifacts"].values():
-        row = next((r for r in timed(summary, artifact=a["id"], threads=1, batch_size=1)), None)
-        if row and a.get("accuracy") is not None:
-            points.append((row["latency_ms"]["p90"], a["accuracy"], a["id"], a["role"]))
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    colors = {"student": "tab:blue", "teacher": "tab:red"}
-    for x, y, label, role in points:
-        ax.scatter(x, y, color=colors.get(role, "gray"), s=18)
-        ax.annotate(label.split("/")[-1] if role == "student" else label, (x, y), fontsize=6,
-                    xytext=(3, 2), textcoords="offset points")
+    pts, kind = points(summary)
+    fig, ax = plt.subplots(figsize=(8, 5))
+    models = list(dict.fromkeys(p["model"] for p in pts))
+    formats = list(dict.fromkeys(p["format"] for p in pts))
+    palette = plt.get_cmap("tab10" if len(models) <= 10 else "tab20")
+    colour = {m: palette(i % palette.N) for i, m in enumerate(models)}
+    marker = {f: MARKERS[i % len(MARKERS)] for i, f in enumerate(formats)}
+    for p in pts:
+        xerr = [[p["x"] - p["x_ci"][0] if p["x_ci"][0] is not None else 0],
+                [p["x_ci"][1] - p["x"] if p["x_ci"][1] is not None else 0]]
+        yerr = [[p["y"] - p["y_ci"][0]], [p["y_ci"][1] - p["y"]]] if p.get("y_ci") else None
+        ax.errorbar(p["x"], p["y"], xerr=xerr, yerr=yerr, fmt=marker[p["format"]], color=colour[p["model"]],
+                    ms=5, elinewidth=0.7, capsize=2)
     front, best = [], -1.0
-    for x, y, *_ in sorted(points):
-        if y > best:
-            front.append((x, y))
-            best = y
+    for p in sorted(pts, key=lambda p: p["x"]):
+        if p["y"] > best:
+            front.append((p["x"], p["y"]))
+            best = p["y"]
+    handles = [Line2D([], [], color=colour[m], marker="o", ls="", label=m + next(
+        (f" ({p['family']})" for p in pts if p["model"] == m and p["family"]), "")) for m in models]
+    handles += [Line2D([], [], color="gray", marker=marker[f], ls="", label=f) for f in formats]
     if front:
-        ax.plot(*zip(*front), color="black", lw=0.8, ls="--", label="Pareto front")
-        ax.legend(fontsize=7)
+        ax.plot(*zip(*front), color="black", lw=0.8, ls="--")
+        handles.append(Line2D([], [], color="black", lw=0.8, ls="--", label="Pareto front"))
+    ax.legend(handles=handles, fontsize=6, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False,
+              title="colour: model · marker: format", title_fontsize=6)
     ax.set_xscale("log")
-    ax.set_xlabel("p90 latency, batch 1, 1 thread (ms, log scale)")
-    ax.set_ylabel("dev accuracy")
+    ax.set_xlabel(f"p90 latency, {kind}, batch 1, 1 thread (ms, log scale; bars: 95% intervals)")
+    ax.set_ylabel("dev accuracy (bars: 95% CI)")
     ax.set_title(f"{summary['run_id']}: accuracy vs latency ({summary.get('env', {}).get('cpu', '')})", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=150)

@@ -224,3 +224,18 @@ def test_recommend_names_the_most_accurate_artifact_in_budget_and_why_others_los
     assert "nothing fits this budget" in out and "too slow: p90 0.330 ms > 0.01 ms" in out
     assert main(["recommend", str(tmp_path), "--max-p90-ms", "1", "--min-accuracy", "0.88"]) == 1
     assert "not accurate enough: 0.8730 < 0.88" in capsys.readouterr().out
+
+
+def test_pareto_points_carry_intervals_and_use_end_to_end_only_when_every_point_has_it():
+    from bench.pareto import points
+
+    s = summary()
+    pts, kind = points(s)
+    assert kind == "model-only" and {p["model"] for p in pts} == {"stu", "teacher"}
+    int8 = next(p for p in pts if p["format"] == "ort-mobile-int8")
+    assert int8["x"] == 0.25 and int8["y_ci"] == pytest.approx([0.853, 0.893]) and int8["family"] == "bilstm"
+    s["records"] = [r for r in s["records"] if r["scenario"] == "end-to-end" or r["artifact"] !=
+                    "stu/ort-mobile-int8"]
+    s["artifacts"] = {k: v for k, v in s["artifacts"].items() if k in ("stu/ort-mobile-int8", "bert-large/torch")}
+    pts, kind = points(s)
+    assert kind == "end-to-end" and [p["x"] for p in pts] == [0.33]
