@@ -53,7 +53,9 @@ def collect(run_dir: Path, curves: dict | None = None) -> dict:
                      "accuracy": m["accuracy"], "ci95": m["ci95"], "n": m["n"], **_f1_and_extra(m),
                      "params": m["params"],
                      "params_no_embedding": m["params_no_embedding"], "embedding": m["embedding"],
-                     "train_seconds": m["train_seconds"], "epochs": m["config"]["epochs"],
+                     "family": m["config"].get("family", "bilstm"), "examples": m["config"].get("examples"),
+                     "alpha": m["config"].get("alpha"), "train_seconds": m["train_seconds"],
+                     "epochs": m["config"]["epochs"],
                      "train_rows": m["train_rows"], "threads": m.get("threads"), "folder": job["folder"],
                      **curve_fields(m), "command": m.get("command") or config["command"]})
     budget = add_equal_budget(rows, histories, batch, teacher["n_dev"])
@@ -64,6 +66,8 @@ def collect(run_dir: Path, curves: dict | None = None) -> dict:
         summary.append({"name": name, "group": first["group"], "n_seeds": len(accs),
                         "mean": statistics.fmean(accs), "std": statistics.stdev(accs) if len(accs) > 1 else 0.0,
                         "accuracies": accs, "embedding": first["embedding"], "params": first["params"],
+                        "family": first["family"], "examples": first["examples"], "alpha": first["alpha"],
+                        "folders": [r["folder"] for r in seeds],
                         "params_no_embedding": first["params_no_embedding"],
                         "ci_half_width_mean": statistics.fmean([(r["ci95"][1] - r["ci95"][0]) / 2 for r in seeds
                                                                 if r.get("ci95")] or [0.0]),

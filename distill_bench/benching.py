@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bench.families import write as families_write
 from bench.recommend import Budget as RecommendBudget
 from bench.recommend import run as recommend_run
 from bench.report import render
@@ -34,6 +35,15 @@ def add_commands(sub) -> None:
                    help="which p90 the budget applies to [end-to-end]")
     p.add_argument("--threads", type=positive_int, default=1, help="thread count the latency is read at [1]")
     p.set_defaults(handler=_recommend, writes=lambda a: None, parallel=None)
+
+    p = sub.add_parser("families", help="student families side by side: an ablation joined with a bench run, "
+                                        "targets, recommend verdicts and a Pareto plot")
+    p.add_argument("--ablation", type=Path, required=True, help="folder with ablation.json (distill-bench ablation)")
+    p.add_argument("--bench", type=Path, required=True, help="folder with summary.json (pytest bench)")
+    p.add_argument("--out", type=Path, required=True, help="folder for families.md/.json and pareto.png")
+    p.add_argument("--budget-ms", type=positive_float, action="append", default=None,
+                   help="a p90 budget (end-to-end, batch 1, 1 thread) to name recommend's choice for; repeatable")
+    p.set_defaults(handler=_families, writes=lambda a: a.out, parallel=None)
 
     p = sub.add_parser("ship", help="check one benchmarked artifact against a mobile release budget (exit 1: no)")
     p.add_argument("results", type=Path, help="results folder written by `pytest bench` (holds summary.json)")
@@ -71,6 +81,13 @@ def _recommend(args) -> int:
     return recommend_run(args.results, RecommendBudget(max_p90_ms=args.max_p90_ms, max_size_mb=args.max_size_mb,
                                                        min_accuracy=args.min_accuracy, latency=args.latency,
                                                        threads=args.threads))
+
+
+def _families(args) -> None:
+    report = families_write(args.ablation, args.bench, args.out, args.budget_ms or [])
+    for c in report["checks"]:
+        print(f"{'met' if c['met'] else 'NOT MET'}  {c['name']}: {c['value']}")
+    print(args.out / "families.md")
 
 
 def _ship(args) -> int:

@@ -239,3 +239,54 @@ def test_pareto_points_carry_intervals_and_use_end_to_end_only_when_every_point_
     s["artifacts"] = {k: v for k, v in s["artifacts"].items() if k in ("stu/ort-mobile-int8", "bert-large/torch")}
     pts, kind = points(s)
     assert kind == "end-to-end" and [p["x"] for p in pts] == [0.33]
+
+
+def test_families_report_joins_ablation_and_bench_and_checks_its_targets(tmp_path, capsys):
+    import copy
+
+    s = summary()
+    for a in list(s["artifacts"].values()):  # a second, static student: every stu artifact again, 4x faster
+        if a["model"] == "stu":
+            b = {**copy.deepcopy(a), "model": "sta", "id": a["id"].replace("stu/", "sta/"), "accuracy": 0.84,
+                 "ci95": [0.82, 0.86],
+                 "student_arch": {"family": "static"}}
+            s["artifacts"][b["id"]] = b
+    for r in list(s["records"]):
+        if r["model"] == "stu" and not r["scenario"].startswith("loadgen"):
+            q = copy.deepcopy(r)
+            q.update(model="sta", artifact=r["artifact"].replace("stu/", "sta/"))
+            for key in ("latency_ms", "model_only_ms"):
+                if key in q:
+                    q[key] = {k: (v / 4 if isinstance(v, float) else v) for k, v in q[key].items()}
+                    q[key]["ci95"] = {k: [None if x is None else x / 4 for x in ci]
+                                      for k, ci in r[key]["ci95"].items()}
+            s["records"].append(q)
+
+    def row(name, family, arm, mean, folder, pne):
+        examples, alpha = ("original", 1.0) if arm == "plain" else ("all", 0.0)
+        return {"name": name, "group": family, "family": family, "examples": examples, "alpha": alpha,
+                "n_seeds": 3, "mean": mean, "std": 0.004, "accuracies": [mean] * 3, "params": 10 * pne,
+                "params_no_embedding": pne, "folders": [folder]}
+
+    ablation = {"run_id": "fam", "n": 872, "summary": [
+        row("bilstm-plain", "bilstm", "plain", 0.836, "none-s0", 1000), row("bilstm-kd-aug", "bilstm", "kd-aug",
+                                                                              0.879, "stu", 1000),
+        row("static-plain", "static", "plain", 0.830, "none-s1", 50), row("static-kd-aug", "static", "kd-aug",
+                                                                           0.840, "sta", 50)]}
+    (tmp_path / "abl").mkdir()
+    (tmp_path / "abl" / "ablation.json").write_text(json.dumps(ablation))
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "summary.json").write_text(json.dumps(s))
+    assert main(["families", "--ablation", str(tmp_path / "abl"), "--bench", str(tmp_path / "b"), "--out",
+                 str(tmp_path / "out"), "--budget-ms", "0.1", "--budget-ms", "1"]) == 0
+    got = json.loads((tmp_path / "out" / "families.json").read_text())
+    checks = {c["name"].split(":")[0]: c for c in got["checks"] if "beats" in c["name"]}
+    assert checks["bilstm"]["value"] == pytest.approx(4.3) and checks["bilstm"]["met"]
+    assert checks["static"]["value"] == pytest.approx(1.0) and not checks["static"]["met"]
+    e2e = [c for c in got["checks"] if "end-to-end p50" in c["name"]][0]
+    assert e2e["value"] == pytest.approx(0.29 / 4) and e2e["met"] and "sta/ort-mobile-int8" in e2e["name"]
+    assert [v["chosen"] for v in got["recommend"]] == ["sta/ort-mobile-int8", "stu/ort-mobile-int8"]
+    assert "The most accurate student row is bilstm-kd-aug" in got["paragraph"]
+    assert "the BiLSTM is on it (bilstm-kd-aug)" in got["paragraph"]
+    md = (tmp_path / "out" / "families.md").read_text()
+    assert "| static-kd-aug" in md and "**not met**" in md and (tmp_path / "out" / "pareto.png").is_file()
