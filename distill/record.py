@@ -155,6 +155,8 @@ def decide(output: str | Path, record: dict) -> tuple[str, list[str]]:
                                "since it was made)"]
         return "skip", []
     if old is not None:
+        if not old.get("complete") and not _has_output(output):
+            return "run", []  # claimed, then stopped before making anything (a refused labeller): nothing to keep
         return "differs", differences(old, record)
     if _has_output(output):
         return "differs", ["(no record of what made it: made by hand or by a version that kept no records)"]

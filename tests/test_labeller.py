@@ -54,6 +54,9 @@ def test_int8_labeller_below_its_threshold_is_refused_before_labelling(tiny_teac
         label_transfer_set(tiny_teacher, transfer, tmp_path / "out", progress=False, labeller="onnx-int8",
                            task=get_task("sst2"), make_labeller=make_labeller)
     assert not (tmp_path / "out" / "logits.npy").exists() and not list((tmp_path / "out").glob("chunk_*"))
+    # nothing was made, so the refused claim does not block labelling with the fp32 teacher instead
+    stats = label_transfer_set(tiny_teacher, transfer, tmp_path / "out", progress=False)
+    assert stats["labeller"] == "torch" and (tmp_path / "out" / "logits.npy").exists()
 
 
 def test_int8_labeller_needs_a_task_and_a_known_name(tiny_teacher, transfer, tmp_path):
