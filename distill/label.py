@@ -35,7 +35,7 @@ from distill.io import atomic_path, file_sha256, read_json, write_json
 from distill.record import add_seconds, claim, complete, folder_sha256, make_record
 from distill.transfer_set import label_subset, read_transfer_set
 
-LABELLERS = ("torch", "onnx-int8")
+LABELLERS = ("torch", "onnx-int8", "onnx-int8-pc")  # pc: per-channel int8 weights (export/labeller.py)
 
 
 @dataclass
@@ -46,7 +46,8 @@ class LabelConfig:
                                                                     "teacher was trained at"})
     precision: str = field(default="auto", metadata={"help": "auto (bf16 on a GPU that has it, else fp32) | fp32 "
                                                               "| bf16 | fp16"})
-    labeller: str = field(default="torch", metadata={"help": "torch (the eager teacher) | onnx-int8 (its int8 "
+    labeller: str = field(default="torch", metadata={"help": "torch (the eager teacher) | onnx-int8 / onnx-int8-pc "
+                                                              "(per-tensor / per-channel weights) (its int8 "
                                                               "ONNX, only if it agrees with fp32 on dev ≥ "
                                                               "min_agreement)"})
     min_agreement: float = field(default=0.98, metadata={"help": "the onnx-int8 labeller's floor: argmax agreement "

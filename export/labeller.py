@@ -23,14 +23,17 @@ from export.targets.onnx_fp32 import ort_runner
 from export.targets.onnx_int8 import int8_onnx
 from export.teacher_source import load_teacher_source
 
+PER_CHANNEL = {"onnx-int8": False, "onnx-int8-pc": True}  # labeller → per-channel int8 weights
+
 
 class OnnxInt8Labeller:
-    """Teacher logits from its dynamic-int8 ONNX (ONNX Runtime), each batch padded to its longest example."""
+    """Teacher logits from its dynamic-int8 ONNX (ONNX Runtime), each batch padded to its longest example.
+    "onnx-int8" quantises each weight matrix with one scale (the shipped onnx-int8 artifact's default);
+    "onnx-int8-pc" with one scale per output channel (export --per-channel), closer to fp32: on the SST-2
+    MiniLM teacher its dev agreement was 0.9839 against 0.9576 per tensor (2026-11-30)."""
 
-    name = "onnx-int8"
-
-    def __init__(self, source: Source, path: Path, threads: int | None = None):
-        self.source, self.path = source, path
+    def __init__(self, source: Source, path: Path, threads: int | None = None, name: str = "onnx-int8"):
+        self.source, self.path, self.name = source, path, name
         self.runner = ort_runner(path, threads)
         self.gate: dict | None = None
 
@@ -57,7 +60,7 @@ class OnnxInt8Labeller:
                      "n_dev": len(texts), "fp32_dev_accuracy": float((a == labels).mean()),
                      "int8_dev_accuracy": float((b == labels).mean())}
         if not self.gate["passed"]:
-            raise UserError(f"labeller onnx-int8 refused: its argmax agreement with the fp32 teacher on {task.name} "
+            raise UserError(f"labeller {self.name} refused: its argmax agreement with the fp32 teacher on {task.name} "
                             f"dev is {agreement:.4f}, below the threshold {min_agreement} (n = {len(texts)}; dev "
                             f"accuracy int8 {self.gate['int8_dev_accuracy']:.4f}, fp32 "
                             f"{self.gate['fp32_dev_accuracy']:.4f}); label with --labeller torch, or lower "
@@ -68,10 +71,10 @@ class OnnxInt8Labeller:
 def make_labeller(name: str, teacher: Path, task: Task, max_length: int, min_agreement: float,
                   scratch: Path):
     """The labeller `name` for `teacher`, its dev gate measured (distill/label.py calls this, lazily)."""
-    if name != OnnxInt8Labeller.name:
+    if name not in PER_CHANNEL:
         raise UserError(f"unknown labeller {name!r}")
     source = load_teacher_source(teacher, max_length=max_length, pair=task.is_pair)
-    path = int8_onnx(source, ExportContext(Path(scratch), ExportOptions()))
-    labeller = OnnxInt8Labeller(source, path)
+    path = int8_onnx(source, ExportContext(Path(scratch), ExportOptions(per_channel=PER_CHANNEL[name])))
+    labeller = OnnxInt8Labeller(source, path, name=name)
     labeller.check(task, min_agreement)
     return labeller

@@ -22,18 +22,21 @@ def transfer(tmp_path_factory):
     return path
 
 
-def test_int8_labeller_labels_close_to_fp32_and_records_itself(tiny_teacher, transfer, tmp_path):
+@pytest.mark.parametrize("name", ["onnx-int8", "onnx-int8-pc"])
+def test_int8_labeller_labels_close_to_fp32_and_records_itself(tiny_teacher, transfer, tmp_path, name):
     fp32 = label_transfer_set(tiny_teacher, transfer, tmp_path / "fp32", progress=False, chunk_size=30)
     int8 = label_transfer_set(tiny_teacher, transfer, tmp_path / "int8", progress=False, chunk_size=30,
-                              labeller="onnx-int8", min_agreement=0.5, task=get_task("sst2"),
+                              labeller=name, min_agreement=0.5, task=get_task("sst2"),
                               make_labeller=make_labeller)
     a, b = (np.load(tmp_path / d / "logits.npy") for d in ("fp32", "int8"))
     assert a.shape == b.shape and 0 < np.abs(a - b).max() < 0.5  # quantised: close, not equal
     gate = int8["labeller_gate"]
     assert gate["threshold"] == 0.5 and gate["passed"] and gate["n_dev"] == 872 and 0.5 <= gate["value"] <= 1
-    assert int8["labeller"] == "onnx-int8" and fp32["labeller"] == "torch" and fp32["labeller_gate"] is None
+    assert int8["labeller"] == name and fp32["labeller"] == "torch" and fp32["labeller_gate"] is None
     record = json.loads((tmp_path / "int8" / "record.json").read_text())
-    assert record["settings"]["labeller"] == "onnx-int8" and record["settings"]["min_agreement"] == 0.5
+    assert record["settings"]["labeller"] == name and record["settings"]["min_agreement"] == 0.5
+    quantised = list((tmp_path / ".int8-labeller").rglob("model.int8*.onnx"))
+    assert [q.name for q in quantised] == ["model.int8-pc.onnx" if name.endswith("-pc") else "model.int8.onnx"]
     assert "labeller" not in json.loads((tmp_path / "fp32" / "record.json").read_text())["settings"]
 
 
