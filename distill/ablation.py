@@ -66,7 +66,8 @@ def collect(run_dir: Path, curves: dict | None = None) -> dict:
         summary.append({"name": name, "group": first["group"], "n_seeds": len(accs),
                         "mean": statistics.fmean(accs), "std": statistics.stdev(accs) if len(accs) > 1 else 0.0,
                         "accuracies": accs, "embedding": first["embedding"], "params": first["params"],
-                        "family": first["family"], "examples": first["examples"], "alpha": first["alpha"],
+                        "family": first.get("family"), "examples": first.get("examples"),
+                        "alpha": first.get("alpha"),
                         "folders": [r["folder"] for r in seeds],
                         "params_no_embedding": first["params_no_embedding"],
                         "ci_half_width_mean": statistics.fmean([(r["ci95"][1] - r["ci95"][0]) / 2 for r in seeds
