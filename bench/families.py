@@ -18,6 +18,7 @@ from pathlib import Path
 
 from bench.pareto import render_pareto
 from bench.recommend import Budget, recommend
+from bench.selection import batch1, best_throughput
 from bench.tables import table
 from distill.errors import UserError
 from distill.io import read_json, write_json, write_text
@@ -34,12 +35,6 @@ def arm(row: dict) -> str:
     return f"alpha {row.get('alpha')}, {row.get('examples')}"
 
 
-def _record(summary: dict, artifact: str, scenario: str, batch: int | None = 1, threads: int = 1):
-    rows = [r for r in summary["records"] if r["artifact"] == artifact and r["scenario"] == scenario
-            and r["threads"] == threads and (batch is None or r["batch_size"] == batch)]
-    return rows[0] if rows else None
-
-
 def model_figures(summary: dict, model: str) -> dict | None:
     """The fastest benchmarked artifact of a model at batch 1 end to end (else model-only), with its figures."""
     arts = [a for a in summary["artifacts"].values() if a["model"] == model]
@@ -47,9 +42,8 @@ def model_figures(summary: dict, model: str) -> dict | None:
         return None
     out = []
     for a in arts:
-        e2e, single = _record(summary, a["id"], "end-to-end"), _record(summary, a["id"], "single-stream")
-        offline = max((r for r in summary["records"] if r["artifact"] == a["id"] and r["scenario"] == "offline"),
-                      key=lambda r: r["throughput_sps"], default=None)
+        e2e, single = batch1(summary, a["id"], "end-to-end"), batch1(summary, a["id"], "model-only")
+        offline = best_throughput(summary, artifact=a["id"], scenario="offline")
         out.append({"artifact": a["id"], "format": a["format"], "size_mb": a.get("size_mb"),
                     "accuracy": a.get("accuracy"),
                     "e2e_p50_ms": e2e["latency_ms"]["p50"] if e2e else None,
@@ -102,9 +96,12 @@ def paragraph(rows: list[dict], verdicts: list[dict]) -> str:
     benched = [r for r in rows if r["bench"]]
     if not benched:
         return "No row of the ablation was benchmarked, so no latency-based advice can be given."
+
+    def lat(r: dict) -> float:
+        return r["bench"]["e2e_p90_ms"] or r["bench"]["model_p90_ms"]
+
     top = max(rows, key=lambda r: r["mean"])
-    fast = min(benched, key=lambda r: r["bench"]["e2e_p90_ms"] or r["bench"]["model_p90_ms"])
-    lat = lambda r: r["bench"]["e2e_p90_ms"] or r["bench"]["model_p90_ms"]  # noqa: E731
+    fast = min(benched, key=lat)
     parts = [f"The most accurate student row is {top['name']} ({top['family']}, mean dev accuracy "
              f"{top['mean']:.4f} over {top['n_seeds']} seeds)"
              + (f", whose fastest artifact ({top['bench']['format']}) answers in {lat(top):.3f} ms p90"

@@ -19,6 +19,7 @@ own models. Either way the effective settings LoadGen logged are kept with the r
 
 from __future__ import annotations
 
+import json
 import queue
 import re
 import threading
@@ -151,8 +152,6 @@ _ESTIMATE = re.compile(r"Early stopping (\d+(?:\.\d+)?)th percentile estimate: (
 def read_detail(path: Path) -> tuple[dict, list[str]]:
     """The detail log's key → value (the last entry wins: FindPeakPerformance logs every step, the peak
     last) and every invalid reason logged."""
-    import json
-
     values, reasons = {}, []
     for line in path.read_text().splitlines():
         m = _LINE.match(line)

@@ -11,16 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.selection import timed
+from bench.selection import batch1
 
 MARKERS = "osD^v<>pP*hXd8H"
-
-
-def _latency_row(summary, artifact_id: str):
-    e2e = next((r for r in summary["records"] if r["artifact"] == artifact_id and r["scenario"] == "end-to-end"
-                and r["threads"] == 1 and r.get("device", "cpu") == "cpu"), None)
-    return (e2e, "end-to-end") if e2e else (next(iter(timed(summary, artifact=artifact_id, threads=1,
-                                                             batch_size=1)), None), "model-only")
 
 
 def points(summary) -> tuple[list[dict], str]:
@@ -29,19 +22,16 @@ def points(summary) -> tuple[list[dict], str]:
     for a in summary["artifacts"].values():
         if a.get("accuracy") is None or a["role"] in ("reference", "limit"):
             continue
-        row, kind = _latency_row(summary, a["id"])
-        if row:
-            rows.append({"artifact": a, "row": row, "kind": kind})
-    kind = "end-to-end" if rows and all(p["kind"] == "end-to-end" for p in rows) else "model-only"
+        if batch1(summary, a["id"], "end-to-end") or batch1(summary, a["id"], "model-only"):
+            rows.append(a)
+    kind = "end-to-end" if rows and all(batch1(summary, a["id"], "end-to-end") for a in rows) else "model-only"
     out = []
-    for p in rows:
-        row = p["row"] if p["kind"] == kind else next(iter(timed(summary, artifact=p["artifact"]["id"], threads=1,
-                                                                  batch_size=1)), None)
+    for a in rows:
+        row = batch1(summary, a["id"], kind)
         if row is None:
             continue
         lat = row["latency_ms"]
         ci = (lat.get("ci95") or {}).get("p90") or [None, None]
-        a = p["artifact"]
         family = (a.get("student_arch") or {}).get("family", "bilstm") if a["role"] == "student" else None
         out.append({"x": lat["p90"], "x_ci": ci, "y": a["accuracy"], "y_ci": a.get("ci95"), "model": a["model"],
                     "format": a["format"], "role": a["role"], "family": family})

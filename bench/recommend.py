@@ -13,10 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.selection import batch1
 from distill.errors import UserError
 from distill.io import read_json
-
-SCENARIO = {"end-to-end": "end-to-end", "model-only": "single-stream"}
 
 
 @dataclass(frozen=True)
@@ -33,9 +32,7 @@ def candidates(summary: dict, budget: Budget) -> list[dict]:
     for art in summary["artifacts"].values():
         if art["role"] in ("reference", "limit") or art.get("accuracy") is None:
             continue
-        row = next((r for r in summary["records"] if r["artifact"] == art["id"]
-                    and r["scenario"] == SCENARIO[budget.latency] and r["threads"] == budget.threads
-                    and r.get("device", "cpu") == "cpu"), None)
+        row = batch1(summary, art["id"], budget.latency, budget.threads)
         out.append({"id": art["id"], "accuracy": art["accuracy"], "ci95": art.get("ci95"),
                     "size_mb": art.get("size_mb"), "p90_ms": row["latency_ms"]["p90"] if row else None,
                     "valid": bool(row and row.get("valid"))})

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bench.formats import EAGER
 from bench.headlines import headlines
-from bench.selection import best_student, max_threads, timed
+from bench.selection import batch1, best_student, max_threads, timed
 from bench.tables import table
 from distill.errors import UserError
 from distill.io import read_json, write_json, write_text
@@ -29,16 +29,11 @@ def _summary(path: Path) -> dict:
     return read_json(file)
 
 
-def _record(summary: dict, artifact: str, scenario: str) -> dict | None:
-    return next((r for r in summary["records"] if r["artifact"] == artifact and r["scenario"] == scenario
-                 and r["threads"] == 1 and r["batch_size"] == 1 and r.get("device", "cpu") == "cpu"), None)
-
-
 def figures_of(summary: dict, artifact: str) -> dict[str, dict]:
     out = {}
-    for name, scenario in (("p50 batch 1, 1 thread, model-only (ms)", "single-stream"),
-                           ("p50 batch 1, 1 thread, end-to-end (ms)", "end-to-end")):
-        r = _record(summary, artifact, scenario)
+    for latency in ("model-only", "end-to-end"):
+        name = f"p50 batch 1, 1 thread, {latency} (ms)"
+        r = batch1(summary, artifact, latency)
         out[f"{artifact}: {name}"] = {"value": r["latency_ms"]["p50"] if r else None,
                                       "ci95": (r["latency_ms"].get("ci95") or {}).get("p50") if r else None}
     student, threads = best_student(summary), max_threads(summary)

@@ -13,6 +13,17 @@ def timed(summary, **match):
             and all(r.get(k) == v for k, v in match.items())]
 
 
+# which record a batch-1 latency budget reads: text → label as an app calls it, or the model call alone
+LATENCY_SCENARIO = {"end-to-end": "end-to-end", "model-only": "single-stream"}
+
+
+def batch1(summary, artifact: str, latency: str = "model-only", threads: int = 1, device: str = "cpu"):
+    """The batch-1 record of an artifact for a latency kind (LATENCY_SCENARIO), or None."""
+    return next((r for r in summary["records"] if r["artifact"] == artifact and r["batch_size"] == 1
+                 and r["scenario"] == LATENCY_SCENARIO[latency] and r["threads"] == threads
+                 and r.get("device", "cpu") == device), None)
+
+
 def best_throughput(summary, **match):
     rows = timed(summary, **match)
     return max(rows, key=lambda r: r["throughput_sps"]) if rows else None

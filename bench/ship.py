@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.selection import best_student
+from bench.selection import LATENCY_SCENARIO, batch1, best_student
 from distill.errors import UserError
 from distill.io import read_json
 
@@ -71,9 +71,8 @@ def check(summary: dict, target: str, budget: Budget, model: str | None = None) 
     else:
         add(name, scored, size, scored >= size, reason=f"{name}: {scored} of {size} dev examples scored "
             f"(--dev-limit {conditions.get('dev_limit') or scored}); its accuracy speaks for a sample only")
-    scenario = "end-to-end" if budget.latency == "end-to-end" else "single-stream"
-    row = next((r for r in summary["records"] if r["artifact"] == artifact_id and r["scenario"] == scenario
-                and r["threads"] == budget.threads and r.get("device", "cpu") == budget.device), None)
+    scenario = LATENCY_SCENARIO[budget.latency]
+    row = batch1(summary, artifact_id, budget.latency, budget.threads, budget.device)
     p90 = row["latency_ms"]["p90"] if row else None
     where = f"{budget.latency}, batch 1, {budget.threads} thread(s), {budget.device}"
     add(f"p90 latency, {where}", p90, budget.max_p90_ms, p90 is not None and p90 <= budget.max_p90_ms, " ms")

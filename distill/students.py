@@ -43,8 +43,7 @@ class StudentArch:
     def family_options(self):
         """The family's options instance, checked (unknown keys and wrong types named)."""
         fam = get_family(self.family)
-        unread = [n for n in COMMON_FIELDS if n not in fam.reads
-                  and getattr(self, n) != _ARCH_DEFAULTS[n] and n != "embed_dim"]
+        unread = [n for n in COMMON_FIELDS if n not in fam.reads and getattr(self, n) != _ARCH_DEFAULTS[n]]
         if unread:
             raise UserError(f"family {self.family} does not use {', '.join(unread)}; leave "
                             f"{'it' if len(unread) == 1 else 'them'} unset (its own sizes go in options: "

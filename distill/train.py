@@ -124,11 +124,11 @@ def student_record(task: Task, transfer: str | Path, logits: str | Path | None, 
     if logits_file is not None and not logits_file.is_file():
         raise UserError(f"{logits_file}: logits not found (run `distill-bench label` first)")
     settings = {k: v for k, v in cfg.identity().items() if k not in EXECUTION_ONLY}
+    vectors = vectors_source(cfg, teacher) if cfg.embedding in TEACHER_EMBEDDINGS else None
     return make_record("student", {"task": task_settings, "student": settings}, {
         **task_inputs, "transfer": file_sha256(transfer),
         "logits": file_sha256(logits_file) if logits_file is not None else None,
-        "teacher": folder_sha256(vectors_source(cfg, teacher))
-        if cfg.embedding in TEACHER_EMBEDDINGS and vectors_source(cfg, teacher) is not None else None})
+        "teacher": folder_sha256(vectors) if vectors is not None else None})
 
 
 def vectors_source(cfg: StudentRunConfig, teacher: str | Path | None) -> str | Path | None:

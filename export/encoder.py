@@ -21,6 +21,7 @@ class TextEncoder:
 
     def __init__(self, kind: str, folder: Path):
         self.kind, self.folder = kind, Path(folder)
+        self._fast: dict[int, tuple] = {}  # max_length → (Rust tokenizer, WordPiece → student ids) for one()
         if kind == "student":
             self.vocab = Vocab.load(self.folder)
         elif kind == "hf":
@@ -51,12 +52,9 @@ class TextEncoder:
         """One text (and its second sentence) → the same arrays as `self([text], max_length, [text_b])`, on the
         `tokenizers` library's Rust tokenizer directly: what an app pays per request, without the batch
         API's Python overhead (bench/test_e2e.py times it)."""
-        if not hasattr(self, "_fast"):
-            self._fast = self._fast_tokenizer(max_length)
-        tok, to_student, limit = self._fast
-        if limit != max_length:
-            self._fast = self._fast_tokenizer(max_length)
-            tok, to_student, limit = self._fast
+        if max_length not in self._fast:  # built once per length: the per-call path only encodes
+            self._fast[max_length] = self._fast_tokenizer(max_length)
+        tok, to_student = self._fast[max_length]
         if self.kind == "hf":
             ids = np.asarray(tok.encode(text, text_b).ids, np.int64)[None]
             return ids, np.ones_like(ids)
@@ -78,9 +76,9 @@ class TextEncoder:
             tok = copy.deepcopy(self.tokenizer.backend_tokenizer)
             tok.no_padding()
             tok.enable_truncation(max_length)
-            return tok, None, max_length
+            return tok, None
         if self.vocab.kind != "wordpiece":
-            return None, None, max_length
+            return None, None
         tok = copy.deepcopy(self.vocab.wordpiece.backend_tokenizer)
         tok.no_padding()
         tok.no_truncation()
@@ -90,7 +88,7 @@ class TextEncoder:
         for piece, i in pieces.items():
             if piece in self.vocab.index:
                 to_student[i] = self.vocab.index[piece]
-        return tok, to_student, max_length
+        return tok, to_student
 
     def token_counts(self, texts: list[str], texts_b: list[str] | None = None) -> list[int]:
         """Untruncated token count of each input as the model would read it (a pair: its longer side for a
