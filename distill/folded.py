@@ -19,6 +19,7 @@ dequantised after its lookup, so only the rows a sentence reads are touched. W_h
 from __future__ import annotations
 
 import torch
+from torch.fx.experimental.symbolic_shapes import sym_and
 from torch import nn
 
 from distill.students import BiLSTMClassifier
@@ -94,12 +95,20 @@ class FoldedStudent(nn.Module):
         return self._bucketed(gx, last, list(self.export_buckets))
 
     def _bucketed(self, gx: torch.Tensor, last: torch.Tensor, buckets: list[int]) -> torch.Tensor:
-        """torch.cond over the buckets: the smallest one that holds the batch's length (the largest one last)."""
+        """One torch.cond per bucket, side by side: bucket b runs when the one before < T <= b (the largest
+        takes the rest); the others pass the previous result through. Nested conds (else → the next cond)
+        re-trace the inner branches at every level: a 128-token student's 8 buckets took over 20 minutes to
+        export that way; side by side each branch is traced once, for a few If nodes more per call."""
         if len(buckets) == 1:
             return self._recur(gx, last, buckets[0])
-        first, rest = buckets[0], buckets[1:]
-        return torch.cond(gx.shape[0] <= first, lambda g, s: self._recur(g, s, first),
-                          lambda g, s: self._bucketed(g, s, rest), (gx, last))
+        seq = gx.shape[0]
+        out = gx.new_zeros(gx.shape[2], 2 * self.cfg.hidden)
+        for k, b in enumerate(buckets):
+            lo = buckets[k - 1] if k else 0
+            fits = seq <= b if k == 0 else seq > lo if k == len(buckets) - 1 else sym_and(seq > lo, seq <= b)
+            out = torch.cond(fits, lambda g, s, o, b=b: self._recur(g, s, b), lambda g, s, o: o.clone(),
+                             (gx, last, out))
+        return out
 
     def classify(self, features: torch.Tensor) -> torch.Tensor:
         return self.out(torch.relu(self.fc(features)))
