@@ -19,8 +19,8 @@ dequantised after its lookup, so only the rows a sentence reads are touched. W_h
 from __future__ import annotations
 
 import torch
-from torch.fx.experimental.symbolic_shapes import sym_and
 from torch import nn
+from torch.fx.experimental.symbolic_shapes import sym_and
 
 from distill.students import BiLSTMClassifier
 
