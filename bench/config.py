@@ -34,7 +34,8 @@ OPTIONS = [  # (flag, default, help)
     ("--loadgen-mode", "quick", "quick (the minimums below; not MLPerf-compliant) | compliant (mlperf.conf's own "
      "minimums: 600 s per run)"),
     ("--loadgen-min-seconds", "2.0", "quick mode: LoadGen minimum duration per run"),
-    ("--loadgen-min-queries", "100", "quick mode: LoadGen minimum query count (single-stream, server)"),
+    ("--loadgen-min-queries", "100",
+     "quick mode: LoadGen minimum query count (single-stream; server: at least the 459 its p99 early stopping needs)"),
     ("--server-p99-ms", "50", "server scenario: p99 latency bound the peak-QPS search must meet"),
     ("--interleave-blocks", "5", "blocks of the interleaved headline measurement (A B A B ...; 0: skip it)"),
     ("--dev-limit", "0", "score only the first N dev sentences in the accuracy pass (0: all)"),

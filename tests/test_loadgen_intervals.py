@@ -83,10 +83,26 @@ def test_a_quick_loadgen_run_is_valid_and_parsed(scenario, tmp_path):
         assert out["settings"]["target_latency_ns"] == 20_000_000 and 200 < out["samples_per_s"] < 2000
 
 
+def test_a_server_search_started_above_capacity_starts_again_lower(tmp_path):
+    # the probe claims 10,000 calls/s, so the search starts at 5,000 QPS against a worker that serves 2,000/s:
+    # LoadGen refuses that start, the run starts again at a quarter of it, and the result is VALID
+    call, _ = _sleeper(5e-4)
+    plan = LoadGenPlan(mode="quick", min_duration_s=0.3, min_queries=50, server_p99_ms=20.0)
+    out = run_scenario(call, 64, "server", plan, Probe(single_s=1e-4, offline_sps=1800.0), offline_batch=16,
+                       outdir=tmp_path / "server")
+    starts = out["server_search_starts_qps"]
+    assert starts[0] == pytest.approx(5000.0) and len(starts) >= 2, starts
+    assert all(b == pytest.approx(a / 4) for a, b in zip(starts, starts[1:]))
+    assert out["valid"] and out["error"] is None and out["samples_per_s"] < 2000, out
+
+
 def test_compliant_mode_takes_mlperf_conf_minimums_and_quick_mode_never_does():
     found = Probe(single_s=1e-3, offline_sps=1000.0)
     for scenario in ("single-stream", "offline"):
         assert loadgen_settings(scenario, LoadGenPlan(mode="compliant"), found).min_duration_ms == 600_000
         assert loadgen_settings(scenario, LoadGenPlan(mode="quick", min_duration_s=3), found).min_duration_ms == 3000
+    # a quick server run asks for the 459 queries LoadGen's p99 early stopping needs, whatever the minimum
+    assert loadgen_settings("server", LoadGenPlan(mode="quick", min_queries=100), found).min_query_count == 459
+    assert loadgen_settings("server", LoadGenPlan(mode="quick", min_queries=600), found).min_query_count == 600
     with pytest.raises(UserError, match="--loadgen-mode"):
         LoadGenPlan(mode="fast")
