@@ -27,8 +27,10 @@ def encoder_for(spec: dict) -> TextEncoder:
     return TextEncoder(spec["tokenizer"]["kind"], Path(spec["tokenizer"]["folder"]))
 
 
-def eager_module(spec: dict) -> torch.nn.Module:
-    """The fp32 eager module of the spec's model ((input_ids, attention_mask) → logits)."""
+def eager_module(spec: dict, form: str = "inference") -> torch.nn.Module:
+    """The fp32 eager module of the spec's model ((input_ids, attention_mask) → logits). For a student, `form`
+    says which computation: "inference" (MeasuredForm, what the bench times as eager), "trained", "folded",
+    or "measured-small" / "measured-large" (the form MeasuredForm picked for small / large batches)."""
     if spec["role"] == "reference":
         # transformers takes seconds to import; only the BERT reference shapes need it here
         from transformers import BertConfig, BertForSequenceClassification
@@ -42,7 +44,12 @@ def eager_module(spec: dict) -> torch.nn.Module:
     if spec["role"] == "limit":
         return RecurrenceLimit(spec["limit"]["hidden"]).eval()
     if spec["role"] == "student":
-        return load_student_source(spec["source"], folded=True).module  # the inference form (distill/folded.py)
+        source = load_student_source(spec["source"], folded=form != "trained")
+        if form in ("inference", "trained"):
+            return source.module
+        student = source.module.student  # a MeasuredForm, or the trained model of a family with no fold
+        picked = {"folded": "folded", "measured-small": "small", "measured-large": "large"}[form]
+        return type(source.module)(getattr(student, picked, student)).eval()
     return load_teacher_source(spec["source"], pair=spec.get("pair", False)).module
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench.loadgen import MODES, SCENARIOS, LoadGenPlan
+from bench.pinning import check_core
 from distill.layout import RunLayout
 
 OPTIONS = [  # (flag, default, help)
@@ -34,9 +35,11 @@ OPTIONS = [  # (flag, default, help)
     ("--loadgen-mode", "quick", "quick (the minimums below; not MLPerf-compliant) | compliant (mlperf.conf's own "
      "minimums: 600 s per run)"),
     ("--loadgen-min-seconds", "2.0", "quick mode: LoadGen minimum duration per run"),
-    ("--loadgen-min-queries", "100", "quick mode: LoadGen minimum query count (single-stream, server)"),
+    ("--loadgen-min-queries", "100",
+     "quick mode: LoadGen minimum query count (single-stream; server: at least the 459 its p99 early stopping needs)"),
     ("--server-p99-ms", "50", "server scenario: p99 latency bound the peak-QPS search must meet"),
     ("--interleave-blocks", "5", "blocks of the interleaved headline measurement (A B A B ...; 0: skip it)"),
+    ("--pin-core", "none", "bind each 1-thread measurement's thread to this CPU core (bench/pinning.py), or 'none'"),
     ("--dev-limit", "0", "score only the first N dev sentences in the accuracy pass (0: all)"),
     ("--run-id", None, "results folder name under --results-root (default: <run-dir name>-bench)"),
     ("--results-root", "results", "where results/<run_id>/ is written"),
@@ -84,6 +87,7 @@ class BenchConfig:
     loadgen: LoadGenPlan
     interleave_blocks: int
     dev_limit: int
+    pin_core: int | None
     run_id: str
     results_root: str
     overwrite: bool
@@ -178,10 +182,19 @@ def from_pytest(config) -> BenchConfig:
                             min_queries=_number("--loadgen-min-queries", opt("--loadgen-min-queries"), 1, int),
                             server_p99_ms=_number("--server-p99-ms", opt("--server-p99-ms"), 1e-3)),
         interleave_blocks=_number("--interleave-blocks", opt("--interleave-blocks"), 0, int),
-        dev_limit=_number("--dev-limit", opt("--dev-limit"), 0, int),
+        dev_limit=_number("--dev-limit", opt("--dev-limit"), 0, int), pin_core=_core(opt("--pin-core")),
         run_id=opt("--run-id") or f"{Path(run_dir).resolve().name}-bench",
         results_root=opt("--results-root"), overwrite=bool(opt("--overwrite")), ship=_ship(opt),
         selection=_selection(config))
+
+
+def _core(value: str) -> int | None:
+    if value == "none":
+        return None
+    try:
+        return check_core(_number("--pin-core", value, 0, int))
+    except ValueError as e:
+        raise pytest.UsageError(f"--pin-core: {e}") from None
 
 
 def _ship(opt) -> dict | None:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from bench.config import add_options, from_pytest
+from bench.pinning import pinned
 from bench.session import AlreadyMeasured, BenchSession
 from bench.ship import Budget, ship
 from bench.specs import TIMING_ONLY
@@ -59,6 +60,19 @@ def _session(config):
 @pytest.fixture(scope="session")
 def bench(request):
     return _session(request.config)
+
+
+@pytest.fixture(autouse=True)
+def _pin_one_thread(request):
+    """--pin-core: a 1-thread case runs bound to that core (bench/pinning.py)."""
+    session = _session(request.config)
+    params = getattr(getattr(request.node, "callspec", None), "params", {})
+    threads = next((c[THREADS_AT[k]] for k, c in params.items() if k in THREADS_AT), None)
+    with pinned(session.config.pin_core if session else None, threads):
+        yield
+
+
+THREADS_AT = {"latency_case": 2, "loadgen_case": 2, "e2e_case": 2, "peak_case": 1}  # threads' place per case
 
 
 def _case_id(spec, device, threads, batch=None) -> str:

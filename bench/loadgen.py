@@ -8,7 +8,10 @@ figure is LoadGen's. Scenarios:
 - offline: every sample in one query; the SUT runs them in batches of the bench's largest batch size;
 - server: Poisson arrivals at a target QPS into one worker thread (batch 1, first in first out). LoadGen's
   own FindPeakPerformance mode searches for the highest QPS whose p99 meets the bound (each step a LoadGen
-  run), starting from half the probed single-stream capacity.
+  run), starting from half the probed single-stream capacity, and lower when LoadGen refuses that start.
+  The peak it finds sits on the edge (some queries over the bound), where p99 early stopping often cannot
+  accept it, so the reported server result is, as in an MLPerf submission, a PerformanceOnly run at a
+  stated target QPS: the peak, then 10% lower each time a run is INVALID.
 
 Modes: "quick" sets the minimum duration and query count explicitly and never calls FromConfig (which would
 silently apply mlperf.conf's 10-minute minimums): its results are labelled not MLPerf-compliant. "compliant"
@@ -20,6 +23,7 @@ own models. Either way the effective settings LoadGen logged are kept with the r
 from __future__ import annotations
 
 import json
+import math
 import queue
 import re
 import threading
@@ -33,6 +37,13 @@ import numpy as np
 from distill.errors import UserError
 
 SCENARIOS = {"single-stream": "SingleStream", "offline": "Offline", "server": "Server"}
+SERVER_START = 0.5  # the server search starts at this fraction of the probed single-stream rate
+SERVER_BACKOFF, SERVER_TRIES = 4.0, 5  # a start that misses the bound is divided by 4, at most 5 starts in all
+SERVER_CONFIRM_STEP, SERVER_CONFIRM_TRIES = 0.9, 6  # confirming runs: the peak, then ×0.9 each, at most 6
+LOWER_BOUND_MISSED = "Initial lower bound does not satisfy"
+# LoadGen's early stopping accepts a server run's p99 (at 99% confidence) only after n queries with none over
+# the bound, 0.99^n <= 0.01: 459. Fewer and the run is INVALID however fast it was, so quick mode asks for them.
+SERVER_MIN_QUERIES = math.ceil(math.log(0.01) / math.log(0.99))
 MODES = ("quick", "compliant")
 MODEL_NAME = "distill-bench"  # no mlperf.conf key names it: its `*` (any model) defaults apply
 NOT_COMPLIANT = "quick LoadGen mode: not MLPerf-compliant"
@@ -72,7 +83,8 @@ def probe(call: Callable[[np.ndarray], object], n_rows: int, offline_batch: int)
     return Probe(single_s=float(np.median(single[4:])), offline_sps=offline_batch / (time.perf_counter() - start))
 
 
-def loadgen_settings(scenario: str, plan: LoadGenPlan, found: Probe):
+def loadgen_settings(scenario: str, plan: LoadGenPlan, found: Probe, server_start_qps: float | None = None,
+                     confirm: bool = False):
     import mlperf_loadgen as lg
 
     s = lg.TestSettings()
@@ -82,14 +94,16 @@ def loadgen_settings(scenario: str, plan: LoadGenPlan, found: Probe):
             raise RuntimeError(f"LoadGen could not load its mlperf.conf for {SCENARIOS[scenario]}")
     else:
         s.min_duration_ms = int(plan.min_duration_s * 1000)
-        s.min_query_count = 1 if scenario == "offline" else plan.min_queries
+        s.min_query_count = {"offline": 1, "server": max(plan.min_queries, SERVER_MIN_QUERIES)}.get(
+            scenario, plan.min_queries)
     s.scenario = getattr(lg.TestScenario, SCENARIOS[scenario])
-    s.mode = lg.TestMode.FindPeakPerformance if scenario == "server" else lg.TestMode.PerformanceOnly
+    search = scenario == "server" and not confirm
+    s.mode = lg.TestMode.FindPeakPerformance if search else lg.TestMode.PerformanceOnly
     s.single_stream_expected_latency_ns = max(1, int(found.single_s * 1e9))
     # Offline issues expected_qps × min_duration samples in one query: a rate set too low ends the run before
     # its minimum duration (INVALID), so ask for 1.5× the probed rate
     s.offline_expected_qps = 1.5 * found.offline_sps
-    s.server_target_qps = 0.5 / found.single_s
+    s.server_target_qps = server_start_qps or SERVER_START / found.single_s
     s.server_target_latency_ns = int(plan.server_p99_ms * 1e6)
     s.server_target_latency_percentile = 0.99
     return s
@@ -97,7 +111,45 @@ def loadgen_settings(scenario: str, plan: LoadGenPlan, found: Probe):
 
 def run_scenario(call: Callable[[np.ndarray], object], n_rows: int, scenario: str, plan: LoadGenPlan,
                  found: Probe, offline_batch: int, outdir: Path) -> dict:
-    """One LoadGen run of `call` (row indices → outputs) over the QSL's `n_rows` rows; its logs go to outdir."""
+    """LoadGen run(s) of `call` (row indices → outputs) over the QSL's `n_rows` rows; their logs go to outdir.
+
+    Server, in two phases:
+    1. Search (logs in outdir/search): LoadGen's FindPeakPerformance refuses to search when its starting QPS
+       already misses the latency bound ("Initial lower bound does not satisfy performance constraints"). A
+       single worker behind LoadGen's issue thread serves slower than the single-stream probe (they share
+       the cores and the GIL), so the start is lowered by SERVER_BACKOFF and the search run again, up to
+       SERVER_TRIES times.
+    2. Confirm (logs in outdir): PerformanceOnly runs at the peak found, then SERVER_CONFIRM_STEP lower each
+       time, until one is VALID or SERVER_CONFIRM_TRIES are spent. The record is the last confirming run's,
+       with every start, the peak and every confirming target listed in `server_search`."""
+    if scenario != "server":
+        return _run_once(call, n_rows, scenario, plan, found, offline_batch, outdir, None)
+    start, starts = SERVER_START / found.single_s, []
+    for _ in range(SERVER_TRIES):
+        starts.append(round(start, 3))
+        search = _run_once(call, n_rows, scenario, plan, found, offline_batch, outdir / "search", start)
+        if LOWER_BOUND_MISSED not in (search.get("error") or ""):
+            break
+        start /= SERVER_BACKOFF
+    peak = search["peak_qps"]
+    trail = {"starts_qps": starts, "peak_qps": None if peak is None else round(peak, 3),
+             "search_result": search["result"],
+             "confirm_qps": []}
+    if peak is None:  # every start refused: the search's own (INVALID) record is the result
+        return {**search, "server_search": trail}
+    target = peak
+    for _ in range(SERVER_CONFIRM_TRIES):
+        trail["confirm_qps"].append(round(target, 3))
+        out = _run_once(call, n_rows, scenario, plan, found, offline_batch, outdir, target, confirm=True)
+        if out["valid"]:
+            break
+        target *= SERVER_CONFIRM_STEP
+    return {**out, "server_search": trail}
+
+
+def _run_once(call: Callable[[np.ndarray], object], n_rows: int, scenario: str, plan: LoadGenPlan,
+              found: Probe, offline_batch: int, outdir: Path, server_qps: float | None,
+              confirm: bool = False) -> dict:
     import mlperf_loadgen as lg
 
     outdir.mkdir(parents=True, exist_ok=True)
@@ -132,7 +184,7 @@ def run_scenario(call: Callable[[np.ndarray], object], n_rows: int, scenario: st
     log.log_output.copy_summary_to_stdout = False
     log.enable_trace = False
     try:
-        lg.StartTestWithLogSettings(sut, qsl, loadgen_settings(scenario, plan, found), log)
+        lg.StartTestWithLogSettings(sut, qsl, loadgen_settings(scenario, plan, found, server_qps, confirm), log)
     finally:
         if worker:
             work.put(None)
@@ -140,18 +192,19 @@ def run_scenario(call: Callable[[np.ndarray], object], n_rows: int, scenario: st
         lg.DestroyQSL(qsl)
         lg.DestroySUT(sut)
     for extra in outdir.iterdir():  # the (empty) accuracy log and trace of a performance run
-        if extra.name not in _KEPT_LOGS:
+        if extra.is_file() and extra.name not in _KEPT_LOGS:  # (the server's search/ folder stays)
             extra.unlink()
     return parse_detail(outdir / "mlperf_log_detail.txt", plan)
 
 
 _LINE = re.compile(r"^:::MLLOG (\{.*\})\s*$")
+_PEAK = re.compile(r"Found peak performance field: (\d+(?:\.\d+)?)")
 _ESTIMATE = re.compile(r"Early stopping (\d+(?:\.\d+)?)th percentile estimate: (\d+)")
 
 
 def read_detail(path: Path) -> tuple[dict, list[str]]:
     """The detail log's key → value (the last entry wins: FindPeakPerformance logs every step, the peak
-    last) and every invalid reason logged."""
+    last; the peak QPS it reports is kept as `found_peak_qps`) and every invalid reason logged."""
     values, reasons = {}, []
     for line in path.read_text().splitlines():
         m = _LINE.match(line)
@@ -160,6 +213,8 @@ def read_detail(path: Path) -> tuple[dict, list[str]]:
         entry = json.loads(m.group(1))
         if entry["key"] == "result_invalid_reason":
             reasons.append(str(entry["value"]))
+        if entry["key"] == "generic_message" and (peak := _PEAK.search(str(entry["value"]))):
+            values["found_peak_qps"] = float(peak.group(1))
         values[entry["key"]] = entry["value"]
     return values, reasons
 
@@ -188,5 +243,6 @@ def parse_detail(path: Path, plan: LoadGenPlan) -> dict:
         "settings": {k.removeprefix("effective_"): v[k] for k in sorted(v) if k.startswith("effective_")},
         "mode": plan.mode, "compliant": plan.mode == "compliant",
         "label": None if plan.mode == "compliant" else NOT_COMPLIANT,
-        "loadgen_version": v.get("loadgen_version"),
+        "loadgen_version": v.get("loadgen_version"), "error": v.get("error_runtime"),
+        "target_qps": v.get("effective_target_qps"), "peak_qps": v.get("found_peak_qps"),
     }

@@ -67,12 +67,12 @@ def render_markdown(summary) -> str:
               f"- Machine: {env.get('cpu', '?')}, {env.get('cores', '?')} cores, {env.get('ram_gb', '?')} GB RAM, "
               f"GPU: {env.get('gpu') or 'none'}; {env.get('os', '?')}. Full versions in env.json.",
               f"- Inputs: {cond['inputs']}; seq_len {cond['seq_len']}. Natural dev lengths (tokens) — {lengths}.",
-              f"- Threads {cond['threads']}; batch sizes {cond['batch_sizes']} (references "
+              f"- Threads {cond['threads']}{_pin_note(cond)}; batch sizes {cond['batch_sizes']} (references "
               f"{cond['reference_batch_sizes']}); at least {cond['min_rounds']} rounds at batch 1 and "
               f"{cond['min_rounds_offline']} above, and at least {cond['min_time_s']} s timed, after warm-up.",
               f"- Accuracy pass: {cond['dev_n']} dev sentences, 95% bootstrap CI; agreement = argmax agreement "
               "with the same model's eager fp32 logits.",
-              f"- {_loadgen_line(cond)}",
+              f"- {_loadgen_line(cond, summary['records'])}",
               f"- Intervals: every latency percentile has its 95% order-statistic interval; headline ratios carry "
               f"a 95% paired block bootstrap interval when measured interleaved "
               f"({cond.get('interleave_blocks', 0)} blocks).",
@@ -93,14 +93,22 @@ def render_markdown(summary) -> str:
     return "\n".join(lines)
 
 
-def _loadgen_line(cond: dict) -> str:
+def _pin_note(cond: dict) -> str:
+    core = cond.get("pin_core")
+    return "" if core is None else f" (each 1-thread measurement bound to core {core})"
+
+
+def _loadgen_line(cond: dict, records: list[dict]) -> str:
     lg = cond.get("loadgen")
     if not cond.get("scenarios") or not lg:
         return "LoadGen scenarios: none run."
+    runs = [r["loadgen"] for r in records if r["scenario"].startswith("loadgen-")]
+    invalid = sum(not r["valid"] for r in runs)
     mode = ("compliant: mlperf.conf's own minimums" if lg["mode"] == "compliant" else
             f"quick: minimum {lg['min_duration_s']} s and {lg['min_queries']} queries per run, NOT MLPerf-compliant")
     return (f"LoadGen scenarios {', '.join(cond['scenarios'])} ({mode}); server p99 bound "
-            f"{lg['server_p99_ms']} ms.")
+            f"{lg['server_p99_ms']} ms; {len(runs) - invalid} of {len(runs)} runs VALID"
+            + (f", **{invalid} INVALID** (reasons in the LoadGen table)." if invalid else "."))
 
 
 def _load_line(summary) -> str:

@@ -35,6 +35,7 @@ from bench.report import render
 from bench.specs import discover
 from distill.data import load_split
 from distill.errors import UserError
+from distill.folded import MeasuredForm
 from distill.io import exclusive, file_sha256, replace, write_json
 from distill.layout import RunLayout
 from distill.record import RECORD, decide, folder_sha256, make_record, refusal, seal, task_identity
@@ -116,11 +117,15 @@ class BenchSession:
             self._fp32[model] = predict_dev(run, batches_, len(texts))
         return self._fp32[model]
 
-    def flops_per_sample(self, spec: dict) -> float | None:
-        """GFLOP per input row at --seq-len, from the model's eager fp32 graph (the same for every format)."""
-        if spec["role"] == "imported":  # a file made elsewhere: no eager graph here to count
+    def flops_per_sample(self, spec: dict, batch: int = 1) -> float | None:
+        """GFLOP per input row at --seq-len, counted on the eager form of the computation the spec runs: the
+        folded student for a folded artifact (no input projection: its gate tables are looked up), the form
+        MeasuredForm picks at this batch size for the eager student, the trained graph otherwise (every other
+        format computes it). None for an import (no eager graph here to count)."""
+        if spec["role"] == "imported":
             return None
-        if spec["model"] not in self._flops:
+        form = self._flop_form(spec, batch)
+        if (spec["model"], form) not in self._flops:
             ids, mask = (torch.from_numpy(a[:2]) for a in self.rows(spec))
             if spec["role"] == "reference":  # count 1- and 2-layer copies: FLOPs are linear in depth
                 ref = spec["reference"]
@@ -128,9 +133,17 @@ class BenchSession:
                 f1, f2 = (flops_per_sample(eager_module(s), ids, mask) for s in (one, two))
                 flops = f1 + (ref["layers"] - 1) * (f2 - f1)
             else:
-                flops = flops_per_sample(eager_module(spec), ids, mask)
-            self._flops[spec["model"]] = flops / 1e9
-        return self._flops[spec["model"]]
+                flops = flops_per_sample(eager_module(spec, form), ids, mask)
+            self._flops[spec["model"], form] = flops / 1e9
+        return self._flops[spec["model"], form]
+
+    @staticmethod
+    def _flop_form(spec: dict, batch: int) -> str:
+        if spec.get("folded"):
+            return "folded"
+        if spec["role"] == "student" and spec["format"] == EAGER:
+            return "measured-large" if batch >= MeasuredForm.SMALL else "measured-small"
+        return "trained"
 
     def specs_all(self) -> list[dict]:
         """Every spec of the run, whatever --targets chose (the eager fp32 reference may be filtered out)."""
@@ -221,7 +234,8 @@ class BenchSession:
                                "min_rounds_offline": self.config.min_rounds_offline,
                                "min_time_s": self.config.min_time, "scenarios": self.config.scenarios,
                                "loadgen": asdict(self.config.loadgen),
-                               "interleave_blocks": self.config.interleave_blocks},
+                               "interleave_blocks": self.config.interleave_blocks,
+                               "pin_core": self.config.pin_core},
                 "machine": self.machine, "artifacts": self.artifacts, "records": records,
                 "interleaved": self.interleaved,
                 "skipped": self.outcomes["skipped"], "failed": self.outcomes["failed"]}

@@ -86,6 +86,8 @@ def _artifact_spec(manifest: dict, folder: Path, run: RunLayout) -> dict:
             **format_facts(manifest["target"]),
             "size_mb": manifest["size_mb"], "size_note": "artifact files", "params": src.get("params"),
             "params_no_embedding": src.get("params_no_embedding"), "architecture": src.get("architecture"),
+            # the artifact computes the folded student (gate tables, no input projection): FLOPs differ
+            "folded": bool((manifest.get("info") or {}).get("folded")),
             "max_length": manifest["max_length"], "tokenizer": {"kind": manifest["tokenizer"]["kind"],
                           "folder": str(folder / manifest["tokenizer"]["folder"])}}
 

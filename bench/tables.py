@@ -43,6 +43,16 @@ def table(headers, rows, fmt="github") -> str:
                     floatfmt="g") if rows else "(none)"
 
 
+def _server_target(lg: dict) -> str | None:
+    """A server record's confirmed target QPS beside the peak LoadGen's search found (records made before the
+    confirming run have neither)."""
+    trail = lg.get("server_search")
+    if not trail:
+        return None
+    peak = "none found" if trail["peak_qps"] is None else f"{trail['peak_qps']:.1f}"
+    return f"{_fmt(lg.get('target_qps'), 1)} ({peak})"
+
+
 def _fmt(v, digits=3):
     if v is None:
         return None
@@ -80,7 +90,7 @@ def detail_tables(summary) -> dict[str, tuple[list[str], list[list]]]:
                                           if r["loadgen"]["invalid_reasons"] else ""),
                 _fmt(r["latency_ms"].get("p50")), _fmt(r["latency_ms"].get("p90")), _fmt(r["latency_ms"].get("p99")),
                 ", ".join(f"{k} {v:.3f}" for k, v in r["loadgen"]["early_stopping"]["estimates_ms"].items()) or None,
-                _fmt(r["throughput_sps"], 1), r["loadgen"]["query_count"],
+                _fmt(r["throughput_sps"], 1), _server_target(r["loadgen"]), r["loadgen"]["query_count"],
                 _fmt(r["loadgen"]["settings"].get("min_duration_ms", 0) / 1000, 1),
                 "MLPerf minimums" if r["loadgen"]["compliant"] else "quick: NOT MLPerf-compliant"]
                for r in summary["records"] if r["scenario"].startswith("loadgen-")]
@@ -112,9 +122,11 @@ def detail_tables(summary) -> dict[str, tuple[list[str], list[list]]]:
         "Offline (large batch): throughput": (
             ["artifact", "device", "threads", "batch", "samples/s", "p50 ms/batch", "GFLOP/s", "of fp32 matmul peak",
              "of limit", "rounds", "valid"], offline),
-        "MLPerf LoadGen scenarios (logs under loadgen/; server: LoadGen's peak-QPS search under the p99 bound)": (
+        "MLPerf LoadGen scenarios (logs under loadgen/; server: LoadGen's peak-QPS search under the p99 bound, "
+        "then PerformanceOnly runs from that peak down in 10% steps until one is VALID)": (
             ["artifact", "scenario", "threads", "batch", "LoadGen result", "p50 ms", "p90 ms", "p99 ms",
-             "early-stopping estimates ms", "samples/s", "queries", "min duration s", "mode"], loadgen),
+             "early-stopping estimates ms", "samples/s", "server target QPS (search peak)", "queries",
+             "min duration s", "mode"], loadgen),
         "Accuracy pass (dev set, natural lengths)": (
             ["artifact", "accuracy", "95% CI", "agreement with fp32", "ratio to fp32", "max |Δlogit|"], accuracy),
         "Footprint (fresh process, 1 thread)": (

@@ -19,6 +19,7 @@ import torch
 from bench.artifacts import load_runner
 from bench.headlines import ratio_pairs
 from bench.intervals import quantile_ci, ratio_ci
+from bench.pinning import pinned
 from bench.selection import row_id
 
 
@@ -45,13 +46,14 @@ def test_interleaved_headlines(bench):
         for key, row in arms.items():
             torch.set_num_threads(row["threads"])  # torch's pool is process-wide; ORT sessions keep their own
             run, pool, calls = runners[key], pools[key], []
-            run(*pool[0])  # one untimed call: the previous arm may have left this one's caches cold
-            start = time.perf_counter()
-            while len(calls) < 3 or time.perf_counter() - start < block_s:
-                ids, mask = pool[len(calls) % len(pool)]
-                t = time.perf_counter()
-                run(ids, mask)
-                calls.append(time.perf_counter() - t)
+            with pinned(cfg.pin_core, row["threads"]):
+                run(*pool[0])  # one untimed call: the previous arm may have left this one's caches cold
+                start = time.perf_counter()
+                while len(calls) < 3 or time.perf_counter() - start < block_s:
+                    ids, mask = pool[len(calls) % len(pool)]
+                    t = time.perf_counter()
+                    run(ids, mask)
+                    calls.append(time.perf_counter() - t)
             blocks[key].append(np.asarray(calls))
     out_arms = []
     for key, row in arms.items():

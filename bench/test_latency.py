@@ -55,7 +55,7 @@ def test_latency(benchmark, bench, latency_case):
              "warmup_rounds": warmup_calls + 1, **validity, "mobile_class": mobile_class,
              "mobile_note": f"{platform.machine() or 'this'} CPU, 1 thread, batch 1, phone format: not a phone "
                             "measurement"
-             if mobile_class else None, "gflops_per_sample": bench.flops_per_sample(spec)}
+             if mobile_class else None, "gflops_per_sample": bench.flops_per_sample(spec, batch)}
     extra["achieved_gflops"] = (extra["gflops_per_sample"] * extra["throughput_sps"]
                                 if extra["gflops_per_sample"] else None)
     benchmark.extra_info.update(extra)

@@ -47,7 +47,9 @@ def summary() -> dict:
         {**_rec(int8, 1, 1, 0.3, 0.5, 3800.0), "scenario": "loadgen-server",
          "loadgen": {"result": "VALID", "valid": True, "invalid_reasons": [], "early_stopping": {
              "estimates_ms": {}, "text": "* Run successful."}, "query_count": 7600,
-             "settings": {"scenario": "Server", "min_duration_ms": 2000}, "mode": "quick", "compliant": False}},
+             "settings": {"scenario": "Server", "min_duration_ms": 2000}, "mode": "quick", "compliant": False,
+             "target_qps": 3807.0, "server_search": {"starts_qps": [2500.0], "peak_qps": 4230.0,
+                                                     "search_result": "INVALID", "confirm_qps": [4230.0, 3807.0]}}},
         {**_rec(int8, 1, 1, 0.21, 0.26, 4700.0), "scenario": "loadgen-single-stream",
          "loadgen": {"result": "VALID", "valid": True, "invalid_reasons": [], "early_stopping": {
              "estimates_ms": {"p90": 0.262, "p99": 0.31}, "text": ""}, "query_count": 9400,

@@ -93,3 +93,30 @@ def test_absent_device_and_runtime_skip_with_the_reason(monkeypatch):
 
     with pytest.raises(pytest.skip.Exception, match="m/onnx-int8: no LiteRT interpreter"):
         load_or_skip(Session(), spec, 1, "cpu")
+
+
+def test_flops_are_counted_on_the_form_each_artifact_runs():
+    from bench.session import BenchSession
+
+    form = BenchSession._flop_form
+    assert form({"folded": True, "role": "student", "format": "onnx-folded"}, 1) == "folded"
+    assert form({"folded": False, "role": "student", "format": "onnx"}, 512) == "trained"
+    assert form({"role": "student", "format": "torch"}, 1) == "measured-small"
+    assert form({"role": "student", "format": "torch"}, 512) == "measured-large"
+    assert form({"role": "teacher", "format": "torch"}, 512) == "trained"
+
+
+def test_pinning_binds_only_one_thread_measurements_and_restores():
+    import os
+
+    from bench.pinning import check_core, pinned
+
+    allowed = os.sched_getaffinity(0)
+    core = max(allowed)
+    with pinned(core, 1):
+        assert os.sched_getaffinity(0) == {core}
+    assert os.sched_getaffinity(0) == allowed
+    with pinned(core, 2), pinned(None, 1):
+        assert os.sched_getaffinity(0) == allowed
+    with pytest.raises(ValueError, match="not one this process may run on"):
+        check_core(max(allowed) + 64)

@@ -93,3 +93,17 @@ def test_the_measured_eager_form_picks_per_batch_size_and_keeps_the_logits():
         for ids, mask in parity_inputs(16, 60, 3, pair=pair).values():
             np.testing.assert_allclose(_logits(wrap(form).eval(), ids, mask), _logits(wrap(model).eval(), ids, mask),
                                        atol=1e-5)
+
+
+def test_folded_flops_leave_out_exactly_the_input_projection():
+    # bench's GFLOP/s counts the computation each artifact runs: a folded one looks its gates up, so per
+    # token it skips W_ih·e in both directions (2 FLOPs per weight) and keeps the recurrence and the head
+    from bench.flops import flops_per_sample
+
+    model = student(pair=False)
+    ids = torch.randint(3, 60, (2, 6))
+    mask = torch.ones_like(ids)
+    trained = flops_per_sample(StudentForExport(model).eval(), ids, mask)
+    folded = flops_per_sample(StudentForExport(fold(model)).eval(), ids, mask)
+    w_ih = model.lstm_fwd.weight_ih_l0.numel() + model.lstm_bwd.weight_ih_l0.numel()
+    assert trained - folded == pytest.approx(2 * w_ih * 6)

@@ -69,8 +69,8 @@ def test_a_quick_loadgen_run_is_valid_and_parsed(scenario, tmp_path):
     out = run_scenario(call, 64, scenario, plan, found, offline_batch=16, outdir=tmp_path / scenario)
     assert out["result"] == "VALID" and out["valid"] and out["invalid_reasons"] == [], out
     assert out["mode"] == "quick" and not out["compliant"] and "not MLPerf-compliant" in out["label"]
-    assert sorted(p.name for p in (tmp_path / scenario).iterdir()) == ["mlperf_log_detail.txt",
-                                                                      "mlperf_log_summary.txt"]
+    logs = ["mlperf_log_detail.txt", "mlperf_log_summary.txt"]
+    assert sorted(p.name for p in (tmp_path / scenario).iterdir() if p.is_file()) == logs
     assert out["settings"]["min_duration_ms"] == 500 and out["samples_per_s"] > 0
     assert out["latency_ms"]["p50"] >= 0.5 * (16 if scenario == "offline" else 1)  # at least the service time
     if scenario == "single-stream":
@@ -79,8 +79,27 @@ def test_a_quick_loadgen_run_is_valid_and_parsed(scenario, tmp_path):
         assert set(calls) == {1} and out["query_count"] >= 50
     if scenario == "offline":
         assert max(calls) == 16  # the SUT batches the one big query at the offline batch
-    if scenario == "server":  # LoadGen's peak search: about the 2,000/s one worker can serve, under the bound
+    if scenario == "server":  # LoadGen's peak search, then a VALID PerformanceOnly run at or below its peak
+        trail = out["server_search"]
+        assert sorted(p.name for p in (tmp_path / scenario / "search").iterdir()) == logs
         assert out["settings"]["target_latency_ns"] == 20_000_000 and 200 < out["samples_per_s"] < 2000
+        assert out["settings"]["test_mode"] == "PerformanceOnly" and trail["search_result"] in ("VALID", "INVALID")
+        assert 200 < trail["peak_qps"] < 2000 and trail["confirm_qps"][0] == pytest.approx(trail["peak_qps"], 1e-3)
+        assert out["target_qps"] == pytest.approx(trail["confirm_qps"][-1], 1e-3)
+        assert trail["confirm_qps"][-1] <= trail["peak_qps"]
+
+
+def test_a_server_search_started_above_capacity_starts_again_lower(tmp_path):
+    # the probe claims 10,000 calls/s, so the search starts at 5,000 QPS against a worker that serves 2,000/s:
+    # LoadGen refuses that start, the run starts again at a quarter of it, and the result is VALID
+    call, _ = _sleeper(5e-4)
+    plan = LoadGenPlan(mode="quick", min_duration_s=0.3, min_queries=50, server_p99_ms=20.0)
+    out = run_scenario(call, 64, "server", plan, Probe(single_s=1e-4, offline_sps=1800.0), offline_batch=16,
+                       outdir=tmp_path / "server")
+    starts = out["server_search"]["starts_qps"]
+    assert starts[0] == pytest.approx(5000.0) and len(starts) >= 2, starts
+    assert all(b == pytest.approx(a / 4) for a, b in zip(starts, starts[1:]))
+    assert out["valid"] and out["error"] is None and out["samples_per_s"] < 2000, out
 
 
 def test_compliant_mode_takes_mlperf_conf_minimums_and_quick_mode_never_does():
@@ -88,5 +107,8 @@ def test_compliant_mode_takes_mlperf_conf_minimums_and_quick_mode_never_does():
     for scenario in ("single-stream", "offline"):
         assert loadgen_settings(scenario, LoadGenPlan(mode="compliant"), found).min_duration_ms == 600_000
         assert loadgen_settings(scenario, LoadGenPlan(mode="quick", min_duration_s=3), found).min_duration_ms == 3000
+    # a quick server run asks for the 459 queries LoadGen's p99 early stopping needs, whatever the minimum
+    assert loadgen_settings("server", LoadGenPlan(mode="quick", min_queries=100), found).min_query_count == 459
+    assert loadgen_settings("server", LoadGenPlan(mode="quick", min_queries=600), found).min_query_count == 600
     with pytest.raises(UserError, match="--loadgen-mode"):
         LoadGenPlan(mode="fast")
