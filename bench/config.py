@@ -38,6 +38,8 @@ OPTIONS = [  # (flag, default, help)
     ("--loadgen-min-queries", "100",
      "quick mode: LoadGen minimum query count (single-stream; server: at least the 459 its p99 early stopping needs)"),
     ("--server-p99-ms", "50", "server scenario: p99 latency bound the peak-QPS search must meet"),
+    ("--server-max-step-s", "10", "quick mode: skip (with the reason) a server search whose steps would each take "
+     "longer than this, at the queries p99 early stopping needs"),
     ("--interleave-blocks", "5", "blocks of the interleaved headline measurement (A B A B ...; 0: skip it)"),
     ("--pin-core", "none", "bind each 1-thread measurement's thread to this CPU core (bench/pinning.py), or 'none'"),
     ("--dev-limit", "0", "score only the first N dev sentences in the accuracy pass (0: all)"),
@@ -180,7 +182,8 @@ def from_pytest(config) -> BenchConfig:
         loadgen=LoadGenPlan(mode=_names("--loadgen-mode", opt("--loadgen-mode"), MODES)[0],
                             min_duration_s=_number("--loadgen-min-seconds", opt("--loadgen-min-seconds"), 0.01),
                             min_queries=_number("--loadgen-min-queries", opt("--loadgen-min-queries"), 1, int),
-                            server_p99_ms=_number("--server-p99-ms", opt("--server-p99-ms"), 1e-3)),
+                            server_p99_ms=_number("--server-p99-ms", opt("--server-p99-ms"), 1e-3),
+                            server_max_step_s=_number("--server-max-step-s", opt("--server-max-step-s"), 0.1)),
         interleave_blocks=_number("--interleave-blocks", opt("--interleave-blocks"), 0, int),
         dev_limit=_number("--dev-limit", opt("--dev-limit"), 0, int), pin_core=_core(opt("--pin-core")),
         run_id=opt("--run-id") or f"{Path(run_dir).resolve().name}-bench",

@@ -49,6 +49,8 @@ def figures_of(summary: dict, artifact: str) -> dict[str, dict]:
 
 
 def repro(results: list[Path], out: Path, artifact: str | None = None) -> dict:
+    command = " ".join(["distill-bench repro", *map(str, results), "--out", str(out)]
+                       + (["--artifact", artifact] if artifact else []))
     if len(results) < 2:
         raise UserError("give at least two bench results folders to compare")
     summaries = [_summary(Path(p)) for p in results]
@@ -67,7 +69,8 @@ def repro(results: list[Path], out: Path, artifact: str | None = None) -> dict:
         figures.append({"name": name, "values": values, "ci95": [run[name]["ci95"] for run in per_run],
                         "spread_pct": round(100 * (max(known) - min(known)) / mean, 3)
                         if len(known) == len(values) and mean else None})
-    result = {"runs": [s["run_id"] for s in summaries], "artifact": artifact, "figures": figures,
+    result = {"command": command, "runs": [s["run_id"] for s in summaries], "artifact": artifact,
+              "figures": figures, "pin_core": [s.get("conditions", {}).get("pin_core") for s in summaries],
               "load": [s.get("load") for s in summaries], "utc": [s.get("env", {}).get("utc") for s in summaries]}
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "repro.json", result)
@@ -93,7 +96,16 @@ def render(result: dict) -> str:
                       for run, load in zip(result["runs"], result["load"]))
     return "\n".join([
         f"# Reproducibility of the headline figures over {len(result['runs'])} bench runs", "",
-        f"Made by `distill-bench repro {' '.join(result['runs'])}` (the runs' summary.json); artifact "
+        f"Made by `{result['command']}` (the runs' summary.json); artifact "
         f"`{result['artifact']}`. Each cell: the run's figure [its 95% interval, where the run measured one]; "
         "spread = (max − min) / mean. Runs started at " + ", ".join(str(u) for u in result["utc"]) + ".", "",
-        table(headers, rows), "", f"1-minute load average before → after each run: {loads}.", ""])
+        table(headers, rows), "", f"1-minute load average before → after each run: {loads}.", "",
+        f"1-thread measurements: {_pins(result)}.", ""])
+
+
+def _pins(result: dict) -> str:
+    pins = result.get("pin_core") or [None] * len(result["runs"])
+    if len(set(pins)) == 1:
+        return "not bound to a core (the scheduler placed them)" if pins[0] is None else \
+            f"bound to core {pins[0]} in every run (`--pin-core {pins[0]}`)"
+    return ", ".join(f"{run}: " + ("not bound" if p is None else f"core {p}") for run, p in zip(result["runs"], pins))

@@ -9,8 +9,9 @@ per-call single-stream distribution is test_latency's; these are LoadGen's own f
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from bench.loadgen import SCENARIOS, probe, run_scenario
+from bench.loadgen import SCENARIOS, probe, run_scenario, server_search_too_slow
 from bench.timing import device_or_skip, load_or_skip
 
 
@@ -26,6 +27,8 @@ def test_loadgen(bench, loadgen_case):
         return run(np.ascontiguousarray(ids[idx]), np.ascontiguousarray(mask[idx]))
 
     found = probe(call, len(ids), offline_batch)
+    if scenario == "server" and (why := server_search_too_slow(cfg.loadgen, found)):
+        pytest.skip(why)
     outdir = bench.partial / "loadgen" / spec["id"] / f"{scenario}-{device}-{threads}t"
     result = run_scenario(call, len(ids), scenario, cfg.loadgen, found, offline_batch, outdir)
     result["log_dir"] = str(outdir.relative_to(bench.partial))

@@ -194,7 +194,9 @@ def test_repro_lines_up_runs_and_measures_their_spread(tmp_path, capsys):
     assert model["spread_pct"] == pytest.approx(100 * 0.006 / (0.602 / 3), rel=1e-3)
     assert model["ci95"][0] == pytest.approx([0.196, 0.204])  # each run's own interval rides along
     assert by["best student artifact vs BERT-large eager, samples/s (×)"]["spread_pct"] == 0
-    assert "spread %" in (tmp_path / "repro" / "repro.md").read_text()
+    text = (tmp_path / "repro" / "repro.md").read_text()
+    assert "spread %" in text and f"Made by `distill-bench repro {' '.join(runs)} --out {tmp_path / 'repro'}`" in text
+    assert "1-thread measurements: not bound to a core" in text and got["pin_core"] == [None] * 3
     assert main(["repro", runs[0], "--out", str(tmp_path / "one")]) != 0
     assert "give at least two bench results folders" in capsys.readouterr().err
 

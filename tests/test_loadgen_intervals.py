@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bench.intervals import quantile_ci, ratio_ci
-from bench.loadgen import LoadGenPlan, Probe, loadgen_settings, run_scenario
+from bench.loadgen import LoadGenPlan, Probe, loadgen_settings, run_scenario, server_search_too_slow
 from distill.errors import UserError
 
 
@@ -100,6 +100,14 @@ def test_a_server_search_started_above_capacity_starts_again_lower(tmp_path):
     assert starts[0] == pytest.approx(5000.0) and len(starts) >= 2, starts
     assert all(b == pytest.approx(a / 4) for a, b in zip(starts, starts[1:]))
     assert out["valid"] and out["error"] is None and out["samples_per_s"] < 2000, out
+
+
+def test_a_server_search_too_slow_for_its_step_budget_is_skipped_with_its_figures():
+    plan = LoadGenPlan(mode="quick", min_duration_s=2.0, min_queries=100, server_max_step_s=20.0)
+    assert server_search_too_slow(plan, Probe(single_s=1e-3, offline_sps=1e3)) is None  # 500 QPS: about 1 s
+    why = server_search_too_slow(plan, Probe(single_s=0.064, offline_sps=20.0))  # 7.8 QPS: 459 queries, 59 s
+    assert "7.8 QPS needs 459 queries, 59 s per step, above --server-max-step-s 20" in why
+    assert server_search_too_slow(LoadGenPlan(mode="compliant"), Probe(single_s=0.064, offline_sps=20.0)) is None
 
 
 def test_compliant_mode_takes_mlperf_conf_minimums_and_quick_mode_never_does():
