@@ -39,7 +39,7 @@ from distill.errors import UserError
 SCENARIOS = {"single-stream": "SingleStream", "offline": "Offline", "server": "Server"}
 SERVER_START = 0.5  # the server search starts at this fraction of the probed single-stream rate
 SERVER_BACKOFF, SERVER_TRIES = 4.0, 5  # a start that misses the bound is divided by 4, at most 5 starts in all
-SERVER_CONFIRM_STEP, SERVER_CONFIRM_TRIES = 0.9, 6  # confirming runs: the peak, then ×0.9 each, at most 6
+SERVER_CONFIRM_STEP, SERVER_CONFIRM_TRIES = 0.9, 10  # confirming runs: the peak, then ×0.9 each (to 0.39 of it)
 LOWER_BOUND_MISSED = "Initial lower bound does not satisfy"
 # LoadGen's early stopping accepts a server run's p99 (at 99% confidence) only after n queries with none over
 # the bound, 0.99^n <= 0.01: 459. Fewer and the run is INVALID however fast it was, so quick mode asks for them.
