@@ -84,6 +84,11 @@ def probe(call: Callable[[np.ndarray], object], n_rows: int, offline_batch: int)
     return Probe(single_s=float(np.median(single[4:])), offline_sps=offline_batch / (time.perf_counter() - start))
 
 
+def server_min_queries(plan: LoadGenPlan) -> int:
+    """A quick-mode server run's minimum query count: at least what its p99 early stopping needs."""
+    return max(plan.min_queries, SERVER_MIN_QUERIES)
+
+
 def server_search_too_slow(plan: LoadGenPlan, found: Probe) -> str | None:
     """Why a quick-mode server search is skipped (None: it runs). Each search step must issue the queries p99
     early stopping needs at the step's rate; starting at SERVER_START of the probed rate, a model serving a
@@ -92,11 +97,11 @@ def server_search_too_slow(plan: LoadGenPlan, found: Probe) -> str | None:
     if plan.mode != "quick":
         return None  # compliant: the user asked for mlperf.conf's 600 s runs
     start = SERVER_START / found.single_s
-    step = max(plan.min_duration_s, max(plan.min_queries, SERVER_MIN_QUERIES) / start)
+    step = max(plan.min_duration_s, server_min_queries(plan) / start)
     if step <= plan.server_max_step_s:
         return None
     return (f"server search skipped: its first step at {start:.1f} QPS needs "
-            f"{max(plan.min_queries, SERVER_MIN_QUERIES)} queries, {step:.0f} s per step, above "
+            f"{server_min_queries(plan)} queries, {step:.0f} s per step, above "
             f"--server-max-step-s {plan.server_max_step_s:g} (probed {found.single_s * 1e3:.1f} ms per call)")
 
 
@@ -111,7 +116,7 @@ def loadgen_settings(scenario: str, plan: LoadGenPlan, found: Probe, server_star
             raise RuntimeError(f"LoadGen could not load its mlperf.conf for {SCENARIOS[scenario]}")
     else:
         s.min_duration_ms = int(plan.min_duration_s * 1000)
-        s.min_query_count = {"offline": 1, "server": max(plan.min_queries, SERVER_MIN_QUERIES)}.get(
+        s.min_query_count = {"offline": 1, "server": server_min_queries(plan)}.get(
             scenario, plan.min_queries)
     s.scenario = getattr(lg.TestScenario, SCENARIOS[scenario])
     search = scenario == "server" and not confirm
