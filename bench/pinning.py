@@ -4,7 +4,8 @@ On a VM the scheduler may move a single busy thread between cores mid-measuremen
 tenant's core); binding it is the usual remedy, and whether it narrows the spread between bench runs is
 measured (results/sst2-bench-repro-pinned against results/sst2-bench-repro). Only the calling thread is
 bound (Linux sched_setaffinity with pid 0): ONNX Runtime at 1 intra-op thread and torch at 1 thread
-compute on it, and a LoadGen server's worker started inside inherits the binding. Multi-thread measurements are never bound (they need every core).
+compute on it, and a LoadGen server's worker started inside inherits the binding. Multi-thread
+measurements are never bound (they need every core).
 """
 
 from __future__ import annotations
