@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench.loadgen import MODES, SCENARIOS, LoadGenPlan
-from bench.pinning import check_core
+from bench.pinning import check_core, default_core
 from distill.layout import RunLayout
 
 OPTIONS = [  # (flag, default, help)
@@ -41,7 +41,8 @@ OPTIONS = [  # (flag, default, help)
     ("--server-max-step-s", "10", "quick mode: skip (with the reason) a server search whose steps would each take "
      "longer than this, at the queries p99 early stopping needs"),
     ("--interleave-blocks", "5", "blocks of the interleaved headline measurement (A B A B ...; 0: skip it)"),
-    ("--pin-core", "none", "bind each 1-thread measurement's thread to this CPU core (bench/pinning.py), or 'none'"),
+    ("--pin-core", "auto", "bind each 1-thread measurement's thread to this CPU core (bench/pinning.py): 'auto' "
+     "(the last core this process may run on), a core number, or 'none'"),
     ("--dev-limit", "0", "score only the first N dev sentences in the accuracy pass (0: all)"),
     ("--run-id", None, "results folder name under --results-root (default: <run-dir name>-bench)"),
     ("--results-root", "results", "where results/<run_id>/ is written"),
@@ -194,6 +195,8 @@ def from_pytest(config) -> BenchConfig:
 def _core(value: str) -> int | None:
     if value == "none":
         return None
+    if value == "auto":
+        return default_core()
     try:
         return check_core(_number("--pin-core", value, 0, int))
     except ValueError as e:

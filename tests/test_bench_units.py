@@ -120,3 +120,8 @@ def test_pinning_binds_only_one_thread_measurements_and_restores():
         assert os.sched_getaffinity(0) == allowed
     with pytest.raises(ValueError, match="not one this process may run on"):
         check_core(max(allowed) + 64)
+    from bench.config import _core  # --pin-core: auto by default, a number, or none
+
+    assert _core("auto") == core and _core("none") is None and _core(str(min(allowed))) == min(allowed)
+    with pytest.raises(pytest.UsageError, match="--pin-core"):
+        _core("x")
