@@ -4,7 +4,8 @@ improving, where its best checkpoint is, and what it had reached by a given budg
 One history entry is written at every dev evaluation:
     {"step", "epoch", "examples_seen", "wall_seconds", "train_loss", "dev_accuracy"[, "dev_f1"]}
 `train_loss` is the mean training loss since the previous evaluation; `wall_seconds` is cumulative over every
-process of a resumed run, evaluations included. Entries written before these fields existed carry `loss` (the
+process of a resumed run, evaluations included, time the process spent stopped (SIGSTOP) left out
+(distill/clock.py). Entries written before these fields existed carry `loss` (the
 last batch's) and no `examples_seen`; `examples_seen_of` derives it from the step and batch size.
 """
 

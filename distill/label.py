@@ -18,7 +18,6 @@ labeller made the logits is part of their record.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +26,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from distill import dist
+from distill import clock, dist
 from distill.batching import length_order
 from distill.errors import UserError
 from distill.hf import PRECISIONS, load_classifier, resolve_precision, teacher_logits, trained_length
@@ -132,7 +131,7 @@ def label_transfer_set(teacher: str | Path, transfer: str | Path, out: str | Pat
         dist.echo(f"label: {estimate['rows']:,} rows to label (of {len(texts):,}; fraction {cfg.fraction} of the "
                   f"augmented), about {estimate['minutes']:.1f} min at ~{estimate['rows_per_s']:.0f} rows/s "
                   "(one median-length batch, timed now)")
-    start, labelled = time.time(), 0
+    start, labelled = clock.running(), 0
     lap = start
     for k in todo:
         path = out / f"chunk_{k:05d}.npy"
@@ -150,13 +149,13 @@ def label_transfer_set(teacher: str | Path, transfer: str | Path, out: str | Pat
             np.save(f, np.concatenate(logits).astype(np.float32))
         labelled += len(idx)
         if dist.is_main():  # rank 0's wall time: the time every rank's share took, as they run side by side
-            add_seconds(out, time.time() - lap)
-        lap = time.time()
+            add_seconds(out, clock.running() - lap)
+        lap = clock.running()
     bar.close()
     labelled = int(dist.sum_across(labelled))  # also waits for every rank's chunks
-    seconds = time.time() - start
+    seconds = clock.running() - start
     if dist.is_main():
-        add_seconds(out, time.time() - lap)
+        add_seconds(out, clock.running() - lap)
         _merge(out, order, n_chunks, chunk_size, len(texts), model.config.num_labels)
         stats_subset = {"labelled_rows": int(len(order)), "fraction": cfg.fraction, "subset_seed": cfg.subset_seed,
                         "estimate": estimate}
@@ -183,13 +182,13 @@ def _estimate(order, todo, chunk_size, batch_size, texts, pairs, labeller, model
     mid = len(order) // 2
     idx = order[max(0, mid - batch_size // 2):][:batch_size]
     batch, batch_b = [texts[i] for i in idx], [pairs[i] for i in idx] if pairs else None
-    start = time.time()
+    start = clock.running()
     if labeller:
         labeller.logits(batch, batch_b, max_length)
     else:
         teacher_logits(model, tokenizer, batch, batch_b, batch_size=batch_size, max_length=max_length,
                        precision=precision)
-    rate = len(idx) / max(time.time() - start, 1e-9)
+    rate = len(idx) / max(clock.running() - start, 1e-9)
     return {"rows": int(rows), "rows_per_s": round(rate, 1), "minutes": round(rows / rate / 60, 1)}
 
 

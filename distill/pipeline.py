@@ -26,11 +26,10 @@ import dataclasses
 import multiprocessing
 import os
 import sys
-import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from distill import dist
+from distill import clock, dist
 from distill.ablation import write_ablation
 from distill.augment import AugmentConfig, build_transfer_set
 from distill.errors import UserError
@@ -70,15 +69,15 @@ def _stage_clock(run: RunLayout, stage: str):
     """Add this stage's wall time, in this process, to stages.json (cumulative over every pipeline process of
     the run; an interrupted stage counts, its work was done; a refused one does not, it did none); rank 0
     writes."""
-    start = time.time()
+    start = clock.running()
     try:
         yield
     except UserError:
         raise
     except BaseException:
-        _add_stage_time(run, stage, time.time() - start)
+        _add_stage_time(run, stage, clock.running() - start)
         raise
-    _add_stage_time(run, stage, time.time() - start)
+    _add_stage_time(run, stage, clock.running() - start)
 
 
 def _add_stage_time(run: RunLayout, stage: str, seconds: float) -> None:

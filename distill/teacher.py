@@ -15,13 +15,12 @@ the global batch are those of a one-process run. On a GPU `precision = "auto"` t
 from __future__ import annotations
 
 import shutil
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from distill import dist
+from distill import clock, dist
 from distill.batching import length_order
 from distill.data import Task, load_split
 from distill.errors import UserError
@@ -173,21 +172,21 @@ def train_teacher(task: Task, out: str | Path, cfg: TeacherConfig, force: bool =
         seed=cfg.seed,
         dataloader_num_workers=0,
     )
-    clock = _clock(out)
+    timer = _clock(out)
     trainer = Trainer(
         model=model, args=args, train_dataset=train, eval_dataset=dev,
         data_collator=DataCollatorWithPadding(tokenizer),
         compute_metrics=lambda p: {"accuracy": float((np.argmax(p.predictions, -1) == p.label_ids).mean())},
-        callbacks=[clock],
+        callbacks=[timer],
     )
     last = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
     if last:
         dist.echo(f"resuming teacher training from {last}")
-    start = time.time()
+    start = clock.running()
     result = trainer.train(resume_from_checkpoint=last)
-    train_seconds = time.time() - start
+    train_seconds = clock.running() - start
     if dist.is_main():
-        clock.lap()
+        timer.lap()
         finish_teacher(trainer, tokenizer, task, out, cfg, str(model_dir), len(train), result.global_step,
                        train_seconds, precision)
     dist.barrier()  # the other ranks return rank 0's metrics
@@ -201,10 +200,10 @@ def _clock(out: Path):
     from transformers import TrainerCallback  # transformers is heavy: imported where the Trainer is used
 
     class Clock(TrainerCallback):
-        last = time.time()
+        last = clock.running()
 
         def lap(self) -> None:
-            now = time.time()
+            now = clock.running()
             add_seconds(out, now - self.last)
             self.last = now
 

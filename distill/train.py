@@ -21,7 +21,6 @@ dropout each rank draws its own masks (seeded by seed and rank), so runs agree i
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -30,7 +29,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from distill import dist
+from distill import clock, dist
 from distill.batching import epoch_batches
 from distill.curves import plateau_reached, stop_record
 from distill.data import Task, load_split
@@ -246,7 +245,7 @@ def train_student(task: Task, transfer: str | Path, logits: str | Path | None, o
 
     bar = tqdm(total=total_steps, initial=step, desc=f"student {out.name}", unit="step",
                disable=not progress or not dist.is_main(), mininterval=5)
-    start = time.time()
+    start = clock.running()
     loss_sum, loss_steps = 0.0, 0
     # a run killed after its plateau was decided resumes to the same decision, without training further
     stop = dist.sum_across(float(dist.is_main() and plateau_reached(history, cfg.patience, cfg.batch_size))) > 0
@@ -271,7 +270,7 @@ def train_student(task: Task, transfer: str | Path, logits: str | Path | None, o
                     point = evaluate()
                     acc = point["dev_accuracy"]
                     history.append({"step": step, "epoch": round(step / steps_per_epoch, 3), "examples_seen": seen,
-                                    "wall_seconds": round(elapsed + time.time() - start, 2),
+                                    "wall_seconds": round(elapsed + clock.running() - start, 2),
                                     "train_loss": round(loss_sum / loss_steps, 5), **point})
                     bar.set_postfix(dev=f"{acc:.4f}", best=f"{max(best, acc):.4f}")
                     if acc > best:
@@ -280,7 +279,7 @@ def train_student(task: Task, transfer: str | Path, logits: str | Path | None, o
                     with atomic_path(state_path) as tmp:
                         torch.save({"model": model.state_dict(), "optim": optim.state_dict(),
                                     "rng": torch.get_rng_state(), "rng_ranks": rngs, "step": step, "best": best,
-                                    "elapsed": elapsed + time.time() - start, "examples_seen": seen,
+                                    "elapsed": elapsed + clock.running() - start, "examples_seen": seen,
                                     "history": json.dumps(history)}, tmp)
                 loss_sum, loss_steps = 0.0, 0
                 # collective too: rank 0 alone holds the curve, every rank must leave the loop together
@@ -289,7 +288,7 @@ def train_student(task: Task, transfer: str | Path, logits: str | Path | None, o
             if step >= total_steps or stop:
                 break
     bar.close()
-    elapsed += time.time() - start
+    elapsed += clock.running() - start
     if dist.is_main():
         stopped = stop_record(history, cfg.patience, cfg.batch_size, total_steps, step)
         finish_student(out, task, vocab, cfg, coverage, rows, step, steps_per_epoch, elapsed, history, command,
