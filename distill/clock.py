@@ -23,14 +23,19 @@ _last = time.monotonic()  # the watcher's latest wake-up
 _thread: threading.Thread | None = None
 
 
+def _pause_since_last(now: float) -> float:
+    """The part of the time since the watcher's last wake-up that was a pause (0 if it was not one)."""
+    late = now - _last
+    return late - TICK if late > GAP else 0.0
+
+
 def _watch() -> None:
     global _paused, _last
     while True:
         time.sleep(TICK)
         now = time.monotonic()
         with _lock:
-            if now - _last > GAP:
-                _paused += now - _last - TICK
+            _paused += _pause_since_last(now)
             _last = now
 
 
@@ -39,8 +44,7 @@ def paused() -> float:
     that the watcher has not woken to yet counts already (the caller may run first after SIGCONT)."""
     _start()
     with _lock:
-        pending = time.monotonic() - _last
-        return _paused + (pending - TICK if pending > GAP else 0.0)
+        return _paused + _pause_since_last(time.monotonic())
 
 
 def running() -> float:
