@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from distill.curves import best_entry, best_within, examples_seen_of, wilson_ci
+from distill.curves import best_entry, best_within, examples_seen_of, wall_excludes_stops, wilson_ci
 
 ORDER = ("bilstm-kd-aug", "bilstm-kd", "bilstm-plain")  # the paper's claim: each beats the next
 
@@ -29,7 +29,9 @@ def curve_fields(metrics: dict) -> dict:
     best = best_entry(history)
     return {"stop_reason": stopped["reason"], "examples_seen": stopped["examples_seen"],
             "patience_examples": stopped.get("patience_examples"),
-            "best_examples_seen": examples_seen_of(best, batch) if best else None}
+            "best_examples_seen": examples_seen_of(best, batch) if best else None,
+            # None: no curve, so nothing to say about how its time was measured
+            "wall_excludes_stops": wall_excludes_stops(history) if history else None}
 
 
 def add_equal_budget(rows: list[dict], histories: dict[str, list[dict]], batch: dict[str, int], n: int) -> int | None:
@@ -115,6 +117,7 @@ def plot_curves(run_rows: list[dict], histories: dict[str, list[dict]], batch: d
                               and histories.get(r["folder"])))
     fig, (ax_n, ax_t) = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
     colours = plt.get_cmap("tab10")
+    dashed = False
     for i, arm in enumerate(arms):
         seeds = [r["folder"] for r in run_rows if r["name"] == arm and histories.get(r["folder"])]
         by_step: dict[int, list[tuple[float, float, float]]] = {}
@@ -128,8 +131,12 @@ def plot_curves(run_rows: list[dict], histories: dict[str, list[dict]], batch: d
         acc = [[p[2] for p in by_step[s]] for s in steps]
         mean, lo, hi = (np.array([f(a) for a in acc]) for f in (statistics.fmean, min, max))
         colour = colours(i % 10)
+        # a dashed wall-time line: some seed's cumulative time was recorded before stops were left out of it
+        unverified = not all(wall_excludes_stops(histories[f]) for f in seeds)
+        dashed |= unverified
         for ax, xs in ((ax_n, x), (ax_t, t)):
-            ax.plot(xs, mean, color=colour, lw=1.4, label=f"{arm} ({len(seeds)} seed{'s' if len(seeds) > 1 else ''})")
+            ax.plot(xs, mean, color=colour, lw=1.4, ls="--" if ax is ax_t and unverified else "-",
+                    label=f"{arm} ({len(seeds)} seed{'s' if len(seeds) > 1 else ''})")
             ax.fill_between(xs, lo, hi, color=colour, alpha=0.18, lw=0)
             best = int(np.argmax(mean))
             ax.plot(xs[best], mean[best], "o", color=colour, ms=5)
@@ -147,6 +154,9 @@ def plot_curves(run_rows: list[dict], histories: dict[str, list[dict]], batch: d
     labels.append("band: min–max over seeds")
     handles.append(plt.Line2D([], [], marker="o", color="gray", lw=0))
     labels.append("dot: best mean checkpoint")
+    if dashed:
+        handles.append(plt.Line2D([], [], color="gray", ls="--"))
+        labels.append("dashed: wall time may include stopped time\n(recorded before distill/clock.py)")
     ax_t.legend(handles, labels, fontsize=7, loc="lower right")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()

@@ -168,11 +168,17 @@ def _minutes(seeds: list[dict]) -> str:
     """Mean training minutes per seed; "not recorded" when any seed lacks its cumulative time."""
     if any(r.get("train_seconds") is None for r in seeds):
         return "not recorded"
-    return f"{sum(r['train_seconds'] for r in seeds) / len(seeds) / 60:.1f}"
+    mark = " †" if any(r.get("wall_excludes_stops") is False for r in seeds) else ""
+    return f"{sum(r['train_seconds'] for r in seeds) / len(seeds) / 60:.1f}{mark}"
 
 
 def _time_notes(ab: dict) -> list[str]:
-    notes = ["Training time is wall time summed over every process of a run that was stopped and resumed."]
+    notes = ["Training time is wall time summed over every process of a run that was stopped and resumed, time a "
+             "process spent stopped (SIGSTOP, e.g. paused for a benchmark) left out."]
+    unverified = [r["folder"] for r in ab["rows"] if r.get("wall_excludes_stops") is False]
+    if unverified:
+        notes.append(f"† Some seeds' times were recorded before stopped time was left out (distill/clock.py) and may "
+                     f"include pauses: {', '.join(unverified)}. Their accuracy and examples seen are unaffected.")
     for r in ab["rows"]:
         if r.get("train_seconds") is None and r.get("train_seconds_last_process") is not None:
             notes.append(f"The {r['name']}'s cumulative training time was not recorded (its metrics.json has only "

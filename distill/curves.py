@@ -2,10 +2,12 @@
 improving, where its best checkpoint is, and what it had reached by a given budget of examples seen.
 
 One history entry is written at every dev evaluation:
-    {"step", "epoch", "examples_seen", "wall_seconds", "train_loss", "dev_accuracy"[, "dev_f1"]}
+    {"step", "epoch", "examples_seen", "wall_seconds", "wall_clock", "train_loss", "dev_accuracy"[, "dev_f1"]}
 `train_loss` is the mean training loss since the previous evaluation; `wall_seconds` is cumulative over every
 process of a resumed run, evaluations included, time the process spent stopped (SIGSTOP) left out
-(distill/clock.py). Entries written before these fields existed carry `loss` (the
+(distill/clock.py), which `wall_clock: "running"` states. Entries written before distill/clock.py lack that
+field: their wall time may include stops (a run paused for a benchmark), and so may every later entry of the
+same run, since the figure is cumulative. Entries written before these fields existed carry `loss` (the
 last batch's) and no `examples_seen`; `examples_seen_of` derives it from the step and batch size.
 """
 
@@ -13,9 +15,16 @@ from __future__ import annotations
 
 import math
 
+RUNNING = "running"  # the value of `wall_clock` for wall times that leave out stopped time
+
 
 def examples_seen_of(entry: dict, batch_size: int) -> int:
     return int(entry.get("examples_seen", entry["step"] * batch_size))
+
+
+def wall_excludes_stops(history: list[dict]) -> bool:
+    """True when every entry's cumulative wall time was measured on the running clock (stops left out)."""
+    return bool(history) and all(h.get("wall_clock") == RUNNING for h in history)
 
 
 def best_entry(history: list[dict]) -> dict | None:

@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 from distill import clock, dist
 from distill.batching import epoch_batches
-from distill.curves import plateau_reached, stop_record
+from distill.curves import RUNNING, plateau_reached, stop_record
 from distill.data import Task, load_split
 from distill.embeddings import EMBEDDINGS, TEACHER_EMBEDDINGS, initial_vectors
 from distill.encode import encode_split, model_inputs, total_lengths
@@ -271,7 +271,7 @@ def train_student(task: Task, transfer: str | Path, logits: str | Path | None, o
                     acc = point["dev_accuracy"]
                     history.append({"step": step, "epoch": round(step / steps_per_epoch, 3), "examples_seen": seen,
                                     "wall_seconds": round(elapsed + clock.running() - start, 2),
-                                    "train_loss": round(loss_sum / loss_steps, 5), **point})
+                                    "wall_clock": RUNNING, "train_loss": round(loss_sum / loss_steps, 5), **point})
                     bar.set_postfix(dev=f"{acc:.4f}", best=f"{max(best, acc):.4f}")
                     if acc > best:
                         best = acc

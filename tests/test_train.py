@@ -5,6 +5,7 @@ from safetensors.torch import load_file
 
 from distill.augment import AugmentConfig, build_transfer_set
 from distill.data import get_task
+from distill.curves import wall_excludes_stops
 from distill.errors import UserError
 from distill.student_files import load_student
 from distill.train import StudentRunConfig, train_student
@@ -76,7 +77,9 @@ def test_curve_records_examples_time_loss_and_dev_scores(transfer, tmp_path):
     h = m["history"]
     assert [p["step"] for p in h] == [5, 10, 15, 20, 25, 30]
     assert [p["examples_seen"] for p in h] == [100, 200, 300, 400, 500, 600]  # 300 rows, batch 20, 2 epochs
-    assert all(set(p) == {"step", "epoch", "examples_seen", "wall_seconds", "train_loss", "dev_accuracy"} for p in h)
+    assert all(set(p) == {"step", "epoch", "examples_seen", "wall_seconds", "wall_clock", "train_loss",
+                          "dev_accuracy"} for p in h)
+    assert wall_excludes_stops(h)  # measured on the running clock, which leaves out stopped time
     assert all(a["wall_seconds"] <= b["wall_seconds"] for a, b in zip(h, h[1:]))
     assert all(p["train_loss"] > 0 for p in h)
     assert m["stopped"]["reason"] == "budget" and m["stopped"]["examples_seen"] == 600
