@@ -20,6 +20,7 @@ Nobody else spells a path of a run folder: they ask a RunLayout.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -27,6 +28,16 @@ from distill.data import Task, task_from
 from distill.errors import UserError
 from distill.io import read_json
 from distill.protocol import describe_split, resolve
+
+
+def student_folder(row: str, seed: int) -> str:
+    """A student's folder name under students/: its config row and seed."""
+    return f"{row}-s{seed}"
+
+
+def student_row(folder: str) -> str:
+    """The config row a student folder was trained for (the inverse of student_folder)."""
+    return re.sub(r"-s\d+$", "", folder)
 
 
 @dataclass(frozen=True)

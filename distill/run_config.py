@@ -15,6 +15,7 @@ from pathlib import Path
 from distill.augment import AugmentConfig
 from distill.errors import UserError
 from distill.label import LabelConfig
+from distill.layout import student_folder
 from distill.settings import build, check_values
 from distill.teacher import TeacherConfig
 from distill.train import StudentRunConfig, student_config
@@ -100,7 +101,7 @@ def student_jobs(raw: dict, task) -> list[dict]:
         for seed in seeds:
             cfg = student_config(task, {**merged, "seed": seed})
             key = repr(sorted(dataclasses.asdict(cfg).items()))
-            folder = folders.setdefault(key, f"{name}-s{seed}")
+            folder = folders.setdefault(key, student_folder(name, seed))
             jobs.append({"name": name, "group": group, "seed": seed, "cfg": cfg, "folder": folder})
     return jobs
 

@@ -20,7 +20,8 @@ def add_commands(sub) -> None:
     p = sub.add_parser("export", help="export a run's models to every shipping format, each one validated")
     p.add_argument("run", type=Path, help="run folder made by `distill-bench pipeline`")
     p.add_argument("--models", default="best,teacher",
-                   help="comma-separated: student folder names, 'best', 'all', 'teacher' [best,teacher]")
+                   help="comma-separated: student folder names, 'best' (the most accurate student), 'row-best' "
+                        "(each config row's most accurate seed), 'all', 'teacher' [best,teacher]")
     p.add_argument("--targets", default=None, help="comma-separated target names [all registered]")
     p.add_argument("--out", type=Path, default=None, help="artifact root [RUN/export]")
     p.add_argument("--per-channel", action="store_true", help="per-channel int8 weights for ONNX Runtime")

@@ -40,7 +40,7 @@ import numpy as np
 from distill.data import load_split
 from distill.errors import UserError
 from distill.io import atomic_path, read_json, write_json
-from distill.layout import RunLayout
+from distill.layout import RunLayout, student_row
 from distill.record import RECORD, decide, make_record, refusal, seal, task_identity
 from distill.runinfo import command_line, env_info
 from export.context import ExportContext, ExportOptions
@@ -186,17 +186,30 @@ def _run_models(run: RunLayout, models: list[str]) -> dict[str, Path]:
             chosen[name] = run.imported_model(name)
         elif name in ("best", "all") and not students:
             raise UserError(f"{run.students}: no trained students")
+        elif name == "row-best" and not students:
+            raise UserError(f"{run.students}: no trained students")
         elif name == "all":
             chosen.update(students)
         elif name == "best":
             best = max(students, key=lambda n: read_json(run.student_metrics(n))["accuracy"])
             chosen[best] = students[best]
+        elif name == "row-best":  # each config row's most accurate trained seed (a families comparison)
+            chosen.update(_row_best(run, students))
         elif name in students:
             chosen[name] = students[name]
         else:
             raise UserError(f"--models: no model {name!r} in {run.root}; students: {', '.join(students) or 'none'}"
-                            ", or 'teacher', 'best', 'all', or an imported HF classifier")
+                            ", or 'teacher', 'best', 'row-best', 'all', or an imported HF classifier")
     return chosen
+
+
+def _row_best(run: RunLayout, students: dict[str, Path]) -> dict[str, Path]:
+    """For every student row of the run, its trained seed with the highest dev accuracy."""
+    rows: dict[str, list[str]] = {}
+    for folder in students:
+        rows.setdefault(student_row(folder), []).append(folder)
+    best = {max(folders, key=lambda f: read_json(run.student_metrics(f))["accuracy"]) for folders in rows.values()}
+    return {f: students[f] for f in sorted(best)}
 
 
 def export_run(run_dir: str | Path, models: list[str] | None = None, targets: list[str] | None = None,

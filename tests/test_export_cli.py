@@ -74,3 +74,19 @@ def test_export_rerun_is_kept_refused_or_forced_from_the_command_line(tiny_run, 
     assert main([*args, "--min-agreement", "0.995", "--rebuild"]) == 0  # the old name still works
     assert main([*args, "--min-agreement", "1.5"]) == 2
     assert "--min-agreement: expected a fraction in (0, 1]" in capsys.readouterr().err
+
+
+def test_row_best_exports_each_rows_most_accurate_seed(tiny_run, tmp_path):
+    """`--models row-best`: one model per config row, its most accurate trained seed (untrained seeds skipped)."""
+    from distill.layout import RunLayout
+    from export.run import _run_models
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run, ignore=shutil.ignore_patterns("export"))
+    config = json.loads((run / "config.json").read_text())
+    config["students"] = {"tiny": {"seeds": [0, 1, 2]}, "long": {"epochs": 2, "seeds": [0, 1]}}
+    (run / "config.json").write_text(json.dumps(config))
+    for folder, acc in (("tiny-s1", 0.7), ("tiny-s0", 0.6), ("long-s0", 0.55), ("long-s1", 0.5)):
+        shutil.copytree(tiny_run / "students" / "tiny-s0", run / "students" / folder, dirs_exist_ok=True)
+        (run / "students" / folder / "metrics.json").write_text(json.dumps({"accuracy": acc}))
+    assert list(_run_models(RunLayout(run), ["row-best"])) == ["long-s0", "tiny-s1"]  # tiny-s2 never trained

@@ -4,8 +4,8 @@ import torch
 from safetensors.torch import load_file
 
 from distill.augment import AugmentConfig, build_transfer_set
-from distill.data import get_task
 from distill.curves import wall_excludes_stops
+from distill.data import get_task
 from distill.errors import UserError
 from distill.student_files import load_student
 from distill.train import StudentRunConfig, train_student
