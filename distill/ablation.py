@@ -21,6 +21,7 @@ import statistics
 from pathlib import Path
 
 from distill.ablation_curves import add_equal_budget, curve_fields, ordering_sentence, plot_curves, summarise
+from distill.ablation_paired import paired_gaps
 from distill.ablation_text import deviations, render_markdown
 from distill.errors import UserError
 from distill.io import file_sha256, read_json, write_json, write_text
@@ -85,7 +86,7 @@ def collect(run_dir: Path, curves: dict | None = None) -> dict:
             "command": config["command"], "protocol": task.protocol, "f1": task.f1,
             "extra_dev": list(task.extra_dev), "rows": rows, "summary": summary,
             "deviations": deviations(config, teacher, task, env, rows, run_dir), "equal_budget": budget,
-          "has_curves": any(histories.values())}
+          "has_curves": any(histories.values()), "paired": paired_gaps(run, task, rows)}
     ab["ordering"] = ordering_sentence(ab)
     return ab
 
@@ -150,4 +151,9 @@ def publish(run_dir: str | Path, out: str | Path) -> None:
         skip = ["state.pt"] + ([] if committed else ["model.safetensors"])
         shutil.copytree(folder, published.student(folder.name), dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns(*skip))
+    for folder in run.trained_students():
+        kept = run.student_predictions(folder)
+        if kept.exists():
+            published.student_predictions(folder).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(kept, published.student_predictions(folder))
     write_json(out / "weights.json", {"max_committed_mb": MAX_WEIGHTS_MB, "students": weights})

@@ -83,6 +83,16 @@ def budget_table(ab: dict) -> list[str]:
                                     "step of that checkpoint"], tablefmt="github"), ""]
 
 
+def find_pair(ab: dict, a: str, b: str) -> dict | None:
+    """The paired gap a − b (ablation_paired.py) in either stored direction, or None."""
+    for p in ab.get("paired") or []:
+        if (p["a"], p["b"]) == (a, b):
+            return p
+        if (p["a"], p["b"]) == (b, a):
+            return {**p, "a": a, "b": b, "gap": -p["gap"], "ci95": [-p["ci95"][1], -p["ci95"][0]]}
+    return None
+
+
 def ordering_sentence(ab: dict) -> str | None:
     """Whether kd-aug ≥ kd ≥ plain holds at the plateau, with the CI half-widths that decide each step."""
     by = {s["name"]: s for s in ab["summary"]}
@@ -91,11 +101,18 @@ def ordering_sentence(ab: dict) -> str | None:
     plateau = all(r.get("stop_reason") == "plateau" for r in ab["rows"] if r["name"] in ORDER)
     parts = []
     for hi, lo in zip(ORDER, ORDER[1:]):
+        paired = find_pair(ab, hi, lo)
+        if paired:  # the decisive interval: the same dev examples, seeds resampled
+            gap, (low, high) = 100 * paired["gap"], (100 * x for x in paired["ci95"])
+            verdict = ("holds beyond the CI" if low > 0 else "reversed beyond the CI" if high < 0
+                       else "holds within the CI (not decided)" if gap >= 0 else "reversed within the CI (not decided)")
+            parts.append(f"{hi} − {lo} = {gap:+.2f} points ({verdict}; paired 95% CI [{low:+.2f}, {high:+.2f}])")
+            continue
         gap = 100 * (by[hi]["mean"] - by[lo]["mean"])
         half = 100 * max(by[hi]["ci_half_width_mean"], by[lo]["ci_half_width_mean"])
         verdict = ("holds beyond the CI" if gap > half else "holds within the CI (not decided)" if gap >= 0
                    else "reversed within the CI (not decided)" if -gap <= half else "reversed beyond the CI")
-        parts.append(f"{hi} − {lo} = {gap:+.2f} points ({verdict}; 95% CI half-width {half:.2f})")
+        parts.append(f"{hi} − {lo} = {gap:+.2f} points ({verdict}; unpaired, 95% CI half-width {half:.2f})")
     holds = by[ORDER[0]]["mean"] >= by[ORDER[1]]["mean"] >= by[ORDER[2]]["mean"]
     where = ("at every arm's plateau" if plateau
              else "at the end of each arm's budget (not every seed reached a plateau)")

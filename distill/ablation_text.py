@@ -137,6 +137,7 @@ def render_markdown(ab: dict) -> str:
     parts += budget_table(ab)
     if ab.get("ordering"):
         parts += ["## The paper's ordering", "", ab["ordering"], ""]
+    parts += _paired_table(ab)
     if any(s["group"] == "embedding" for s in ab["summary"]):
         parts += ["## Embedding comparison (bilstm-kd-aug settings, one seed each)", "", table("embedding"), ""]
     if not ab.get("smoke"):
@@ -162,6 +163,23 @@ def _smoke_summary(ab: dict) -> str:
             ". Every stage wrote its output with a record of what made it. At this scale the accuracies show the "
             "pipeline works, not what the recipe reaches: `distill-bench pipeline --preset sst2-paper` runs the "
             "full recipe and checks its targets.")
+
+
+def _paired_table(ab: dict) -> list[str]:
+    """Every paired comparison of two arms of one encoder (distill/ablation_paired.py)."""
+    if not ab.get("paired"):
+        return []
+    body = [[p["a"], p["b"], f"{100 * p['gap']:+.2f}", f"[{100 * p['ci95'][0]:+.2f}, {100 * p['ci95'][1]:+.2f}]",
+             "yes" if p["ci95"][0] > 0 else "no (reversed)" if p["ci95"][1] < 0 else "not decided",
+             f"{p['seeds'][0]} vs {p['seeds'][1]}"] for p in ab["paired"]]
+    return ["## Paired differences", "",
+            f"Row A minus row B in dev accuracy points, means over seeds, both scored on the same {ab['n']:,} dev "
+            f"examples. 95% CI: a two-level bootstrap ({ab['paired'][0]['resamples']:,} resamples; each draws "
+            "every row's seeds with replacement and one set of dev examples shared by both rows), so it carries "
+            "seed-to-seed spread and the pairing of examples. Rows are paired when they share a group, a family "
+            "and the encoder's size (the predictions are in predictions/).", "",
+            tabulate(body, headers=["A", "B", "A − B (points)", "95% CI", "A better beyond the CI", "seeds"],
+                     tablefmt="github", disable_numparse=True), ""]
 
 
 def _minutes(seeds: list[dict]) -> str:

@@ -7,6 +7,7 @@
         transfer.tsv transfer.json transfer.record.json                stage 2 (augment)
         logits/{logits.npy,label.json,record.json}                     stage 3 (label)
         students/<name>-s<seed>/{model.safetensors,config.json,vocab.json,metrics.json,record.json}   stage 4
+        predictions/<name>-s<seed>.json  each student's dev predictions (distill/predictions.py), for paired CIs
         ablation.json ablation.md       the accuracy table
         learning_curves.png             dev accuracy of every ablation arm while it trained
         stages.json                     wall seconds per pipeline stage, summed over every pipeline process
@@ -14,7 +15,7 @@
         export/<model>/<target>/        artifacts (export/), export/export.json their outcomes
 
 A published results folder (`distill-bench ablation RUN --out results/x`) keeps the same names for what it
-copies (config.json, env.json, teacher/metrics.json, students/*, data/split.json) plus weights.json.
+copies (config.json, env.json, teacher/metrics.json, students/*, predictions/*, data/split.json) plus weights.json.
 Nobody else spells a path of a run folder: they ask a RunLayout.
 """
 
@@ -98,6 +99,9 @@ class RunLayout:
     @property
     def label_stats(self) -> Path:
         return self.logits / "label.json"
+
+    def student_predictions(self, folder: str) -> Path:
+        return self.root / "predictions" / f"{folder}.json"
 
     def trained_students(self) -> dict[str, Path]:
         """Student folder name → folder, for every student that finished (has metrics.json), by name."""

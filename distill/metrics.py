@@ -44,3 +44,24 @@ def scores(logits: np.ndarray, labels: np.ndarray, with_f1: bool = False, seed: 
     if with_f1:
         out.update(f1_ci(pred, labels, seed=seed))
     return out
+
+
+def paired_gap(correct_a: list[np.ndarray], correct_b: list[np.ndarray], n_boot: int = 2000, seed: int = 0,
+               level: float = 0.95) -> dict:
+    """Mean-over-seeds accuracy of arm A minus arm B, both scored on the same examples, with a two-level
+    bootstrap CI: each resample draws the seeds of each arm with replacement and one set of examples shared by
+    both arms, so the interval carries seed-to-seed spread and the pairing of examples. Arrays: per seed, one
+    0/1 (correct) entry per example."""
+    a, b = np.asarray(correct_a, np.float64), np.asarray(correct_b, np.float64)
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"paired arms scored on different example counts ({a.shape[1]} vs {b.shape[1]})")
+    rng = np.random.default_rng(seed)
+    n = a.shape[1]
+    gaps = np.empty(n_boot)
+    for i in range(n_boot):
+        idx = rng.integers(0, n, n)
+        sa, sb = rng.integers(0, len(a), len(a)), rng.integers(0, len(b), len(b))
+        gaps[i] = a[sa][:, idx].mean() - b[sb][:, idx].mean()
+    lo, hi = np.quantile(gaps, [(1 - level) / 2, (1 + level) / 2])
+    return {"gap": float(a.mean() - b.mean()), "ci95": [float(lo), float(hi)], "n": int(n),
+            "seeds": [len(a), len(b)], "resamples": n_boot}

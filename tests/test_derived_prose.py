@@ -6,8 +6,10 @@ from the machine these tests run on and checks the text follows the files."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from bench_fixture import summary
 
@@ -178,3 +180,46 @@ def test_learning_curves_and_budget_tables_come_from_a_hand_made_metrics_file(tm
     m_path.write_text(json.dumps(m))
     md = (write_ablation(folder) and (folder / "ablation.md").read_text())
     assert "†" not in md and "may include pauses" not in md
+
+
+def test_paired_ordering_comes_from_each_students_dev_predictions(tmp_path):
+    """Three arms of one encoder with hand-written dev predictions (no weights, as a published folder keeps
+    them): the paired table and the ordering sentence are made from the examples each seed got right."""
+    from distill.data import load_split
+    folder = _published(tmp_path / "pub", None, {"train_seconds": 60.0})
+    config = json.loads((folder / "config.json").read_text())
+    config["students"] = {name: {"embedding": "wordpiece", "multichannel": True, "seeds": [0, 1]}
+                          | ({"alpha": 1.0} if name == "bilstm-plain" else {"epochs": 2.0} if name == "bilstm-kd"
+                             else {"examples": "all"}) for name in ("bilstm-plain", "bilstm-kd", "bilstm-kd-aug")}
+    (folder / "config.json").write_text(json.dumps(config))
+    labels = np.asarray(load_split(get_task("sst2"), "dev")["label"])
+    n = len(labels)
+    template = json.loads((folder / "students" / "bilstm-kd-s0" / "metrics.json").read_text())
+    right = {"bilstm-plain": 0.70, "bilstm-kd": 0.70, "bilstm-kd-aug": 0.90}  # kd ties plain, kd-aug beats both
+    for name, frac in right.items():
+        for seed in (0, 1):
+            pred = labels.copy()
+            wrong = np.arange(n) >= int(frac * n) - seed  # each seed a little different
+            pred[wrong] = 1 - pred[wrong]
+            acc = float((pred == labels).mean())
+            _write(folder / "students" / f"{name}-s{seed}" / "metrics.json", {**template, "accuracy": acc})
+            if not (folder / "students" / f"{name}-s{seed}" / "config.json").exists():
+                shutil.copy2(folder / "students" / "bilstm-kd-s0" / "config.json",
+                             folder / "students" / f"{name}-s{seed}" / "config.json")
+            _write(folder / "predictions" / f"{name}-s{seed}.json",
+                   {"model_sha256": None, "split": "dev", "n": n, "accuracy": acc,
+                    "predictions": "".join(map(str, pred.tolist()))})
+    shutil.rmtree(folder / "students" / "emb-glove50-s0")
+    ab = write_ablation(folder)
+    pairs = {(p["a"], p["b"]): p for p in ab["paired"]}
+    assert set(pairs) == {("bilstm-kd", "bilstm-plain"), ("bilstm-kd-aug", "bilstm-plain"),
+                          ("bilstm-kd-aug", "bilstm-kd")}
+    gain = pairs["bilstm-kd-aug", "bilstm-kd"]
+    assert gain["ci95"][0] > 0.15 and gain["seeds"] == [2, 2]
+    tie = pairs["bilstm-kd", "bilstm-plain"]
+    assert tie["gap"] == 0.0 and tie["ci95"][0] <= 0 <= tie["ci95"][1]
+    md = (folder / "ablation.md").read_text()
+    points = 100 * (int(0.9 * n) - int(0.7 * n)) / n
+    assert f"bilstm-kd-aug − bilstm-kd = {points:+.2f} points (holds beyond the CI; paired 95% CI [+" in md
+    assert "bilstm-kd − bilstm-plain = +0.00 points (holds within the CI (not decided)" in md
+    assert f"| bilstm-kd-aug | bilstm-kd    | {points:+.2f}" in md and "| not decided " in md

@@ -1,0 +1,53 @@
+"""Kept dev predictions (distill/predictions.py) and the paired bootstrap (distill/metrics.paired_gap)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from distill.data import get_task, load_split
+from distill.encode import encode_split
+from distill.errors import UserError
+from distill.evaluate import predict_logits
+from distill.metrics import paired_gap
+from distill.predictions import dev_predictions
+from distill.student_files import load_student
+
+
+def test_predictions_are_made_once_from_the_checkpoint_and_must_match_its_metrics(tiny_run, tmp_path):
+    task, student = get_task("sst2"), tiny_run / "students" / "tiny-s0"
+    kept = tmp_path / "predictions" / "tiny-s0.json"
+    with pytest.raises(UserError, match="not the ones its metrics were measured on"):
+        dev_predictions(student, kept, task, accuracy=1.0)  # a checkpoint that scores 1.0 is not this one
+    assert not kept.exists()
+    labels = np.asarray(load_split(task, "dev")["label"])
+    model, vocab, extra = load_student(student)  # the tiny random student's true dev accuracy
+    acc = float((predict_logits(model, encode_split(vocab, load_split(task, "dev"), extra["max_length"])).argmax(-1)
+                 == labels).mean())
+    pred = dev_predictions(student, kept, task, accuracy=acc)
+    assert kept.exists() and (pred == labels).mean() == acc
+    record = json.loads(kept.read_text())
+    assert record["n"] == len(labels) == len(record["predictions"]) and len(record["model_sha256"]) == 64
+    # the same checkpoint: read back, not recomputed (an edited file is what comes back)
+    record["predictions"] = "1" * len(labels)
+    kept.write_text(json.dumps(record))
+    assert (dev_predictions(student, kept, task, accuracy=0.0) == 1).all()
+    # another checkpoint (sha differs): recomputed, so its accuracy must match again
+    record["model_sha256"] = "0" * 64
+    kept.write_text(json.dumps(record))
+    with pytest.raises(UserError):
+        dev_predictions(student, kept, task, accuracy=1.0)
+
+
+def test_paired_gap_is_tight_for_a_consistent_gain_and_straddles_zero_for_a_tie():
+    rng = np.random.default_rng(0)
+    base = rng.random((3, 2000)) < 0.8
+    better = base | (rng.random((3, 2000)) < 0.25)  # each seed right wherever base was, and more
+    gain = paired_gap(list(better), list(base))
+    assert gain["gap"] > 0.04 and gain["ci95"][0] > 0.03 and gain["seeds"] == [3, 3] and gain["n"] == 2000
+    tie = paired_gap(list(base), list(base[::-1]))
+    assert tie["ci95"][0] < 0 < tie["ci95"][1]
+    with pytest.raises(ValueError, match="different example counts"):
+        paired_gap(list(base), list(base[:, :10]))
