@@ -20,6 +20,7 @@ from bench.pareto import render_pareto
 from bench.recommend import Budget, recommend
 from bench.selection import batch1, best_throughput
 from bench.tables import table
+from distill.ablation_curves import find_pair
 from distill.errors import UserError
 from distill.io import read_json, write_json, write_text
 
@@ -74,8 +75,10 @@ def families_report(ablation: dict, summary: dict, budgets_ms: list[float]) -> d
                        r["params_no_embedding"] == hard["params_no_embedding"]), None)
             if kd:
                 gain = 100 * (kd["mean"] - hard["mean"])
+                paired = find_pair(ablation, kd["name"], hard["name"])  # same dev examples, seeds resampled
                 checks.append({"name": f"{family}: {kd['name']} beats {hard['name']} by ≥ {KD_GAIN_POINTS:g} points",
-                               "value": round(gain, 2), "met": gain >= KD_GAIN_POINTS})
+                               "value": round(gain, 2), "met": gain >= KD_GAIN_POINTS,
+                               **({"ci95": [round(100 * x, 2) for x in paired["ci95"]]} if paired else {})})
     static = [r["bench"] for r in rows if r["family"] == "static" and r["bench"] and r["bench"]["e2e_p50_ms"]]
     if static:
         fastest = min(static, key=lambda f: f["e2e_p50_ms"])
@@ -140,7 +143,9 @@ def render(report: dict) -> str:
              "seed in ablation.md), latency at batch 1 and 1 thread from the bench run (end-to-end = text → "
              "label with the artifact's tokenizer). Every figure is read from ablation.json and summary.json.", "",
              table(headers, body), "", "## Targets", ""]
-    lines += [f"- {c['name']}: {c['value']} — {'met' if c['met'] else '**not met**'}" for c in report["checks"]]
+    lines += [f"- {c['name']}: {c['value']}" + (f" (paired 95% CI [{c['ci95'][0]:+.2f}, {c['ci95'][1]:+.2f}])"
+                                                  if c.get("ci95") else "")
+              + f" — {'met' if c['met'] else '**not met**'}" for c in report["checks"]]
     lines += ["", "## recommend", ""]
     lines += [f"- p90 ≤ {v['max_p90_ms']:g} ms (end-to-end, batch 1, 1 thread): "
               + (f"{v['chosen']} ({v['accuracy']:.4f}, p90 {v['p90_ms']:.3f} ms)" if v["chosen"] else "nothing fits")

@@ -274,7 +274,8 @@ def test_families_report_joins_ablation_and_bench_and_checks_its_targets(tmp_pat
         row("bilstm-plain", "bilstm", "plain", 0.836, "none-s0", 1000), row("bilstm-kd-aug", "bilstm", "kd-aug",
                                                                               0.879, "stu", 1000),
         row("static-plain", "static", "plain", 0.830, "none-s1", 50), row("static-kd-aug", "static", "kd-aug",
-                                                                           0.840, "sta", 50)]}
+                                                                           0.840, "sta", 50)],
+        "paired": [{"a": "bilstm-plain", "b": "bilstm-kd-aug", "gap": -0.043, "ci95": [-0.061, -0.025]}]}
     (tmp_path / "abl").mkdir()
     (tmp_path / "abl" / "ablation.json").write_text(json.dumps(ablation))
     (tmp_path / "b").mkdir()
@@ -285,10 +286,11 @@ def test_families_report_joins_ablation_and_bench_and_checks_its_targets(tmp_pat
     checks = {c["name"].split(":")[0]: c for c in got["checks"] if "beats" in c["name"]}
     assert checks["bilstm"]["value"] == pytest.approx(4.3) and checks["bilstm"]["met"]
     assert checks["static"]["value"] == pytest.approx(1.0) and not checks["static"]["met"]
+    assert checks["bilstm"]["ci95"] == [2.5, 6.1] and "ci95" not in checks["static"]  # the pair read either way
     e2e = [c for c in got["checks"] if "end-to-end p50" in c["name"]][0]
     assert e2e["value"] == pytest.approx(0.29 / 4) and e2e["met"] and "sta/ort-mobile-int8" in e2e["name"]
     assert [v["chosen"] for v in got["recommend"]] == ["sta/ort-mobile-int8", "stu/ort-mobile-int8"]
     assert "The most accurate student row is bilstm-kd-aug" in got["paragraph"]
     assert "the BiLSTM is on it (bilstm-kd-aug)" in got["paragraph"]
     md = (tmp_path / "out" / "families.md").read_text()
-    assert "| static-kd-aug" in md and "**not met**" in md and (tmp_path / "out" / "pareto.png").is_file()
+    assert "| static-kd-aug" in md and "**not met**" in md and "(paired 95% CI [+2.50, +6.10])" in md and (tmp_path / "out" / "pareto.png").is_file()
