@@ -123,7 +123,8 @@ def ordering_sentence(ab: dict) -> str | None:
 def plot_curves(run_rows: list[dict], histories: dict[str, list[dict]], batch: dict[str, int], budget: int | None,
                 title: str, path: Path) -> None:
     """Two panels, dev accuracy against examples seen (log scale) and against wall minutes; one colour per arm
-    (mean over seeds, band = min–max over seeds, dot = the mean best checkpoint)."""
+    (mean over seeds at the evaluations every seed had, band = min–max over seeds, thin = each seed, dot = the
+    mean best checkpoint)."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display: chosen before pyplot is imported
@@ -142,7 +143,9 @@ def plot_curves(run_rows: list[dict], histories: dict[str, list[dict]], batch: d
             for h in histories[folder]:
                 by_step.setdefault(h["step"], []).append(
                     (examples_seen_of(h, batch[folder]), h.get("wall_seconds", np.nan) / 60, h["dev_accuracy"]))
-        steps = sorted(by_step)
+        # the mean and band only where every seed was evaluated: a step only some seeds reached (an epoch end,
+        # a longer run's tail) would make the mean jump between seed subsets; each seed's whole curve is drawn thin
+        steps = sorted(s for s, points in by_step.items() if len(points) == len(seeds))
         x = np.array([statistics.fmean(p[0] for p in by_step[s]) for s in steps])
         t = np.array([statistics.fmean(p[1] for p in by_step[s]) for s in steps])
         acc = [[p[2] for p in by_step[s]] for s in steps]
@@ -151,8 +154,14 @@ def plot_curves(run_rows: list[dict], histories: dict[str, list[dict]], batch: d
         # a dashed wall-time line: some seed's cumulative time was recorded before stops were left out of it
         unverified = not all(wall_excludes_stops(histories[f]) for f in seeds)
         dashed |= unverified
+        for folder in seeds if len(seeds) > 1 else []:
+            h = histories[folder]
+            ax_n.plot([examples_seen_of(e, batch[folder]) for e in h], [e["dev_accuracy"] for e in h], color=colour,
+                      lw=0.6, alpha=0.45)
+            ax_t.plot([e.get("wall_seconds", np.nan) / 60 for e in h], [e["dev_accuracy"] for e in h], color=colour,
+                      lw=0.6, alpha=0.45, ls="--" if unverified else "-")
         for ax, xs in ((ax_n, x), (ax_t, t)):
-            ax.plot(xs, mean, color=colour, lw=1.4, ls="--" if ax is ax_t and unverified else "-",
+            ax.plot(xs, mean, color=colour, lw=1.6, ls="--" if ax is ax_t and unverified else "-",
                     label=f"{arm} ({len(seeds)} seed{'s' if len(seeds) > 1 else ''})")
             ax.fill_between(xs, lo, hi, color=colour, alpha=0.18, lw=0)
             best = int(np.argmax(mean))
@@ -168,7 +177,9 @@ def plot_curves(run_rows: list[dict], histories: dict[str, list[dict]], batch: d
     ax_n.set_ylabel("dev accuracy")
     handles, labels = ax_n.get_legend_handles_labels()
     handles.append(plt.Rectangle((0, 0), 1, 1, color="gray", alpha=0.25))
-    labels.append("band: min–max over seeds")
+    labels.append("band: min–max over seeds (where all were evaluated)")
+    handles.append(plt.Line2D([], [], color="gray", lw=0.6, alpha=0.6))
+    labels.append("thin: each seed's whole run")
     handles.append(plt.Line2D([], [], marker="o", color="gray", lw=0))
     labels.append("dot: best mean checkpoint")
     if dashed:

@@ -123,7 +123,7 @@ def render_markdown(ab: dict) -> str:
 
     task = ab["task"].upper()
     parts = [f"# {task} {ab['split']} ablation — run `{ab['run_id']}`", "",
-             f"Made by `{ab['command']}`; n = {ab['n']} {ab['split']} examples; 95% CIs are percentile "
+             f"Made by {_made_by(ab)}; n = {ab['n']} {ab['split']} examples; 95% CIs are percentile "
              "bootstrap (2,000 resamples). Every figure below is read from `ablation.json`.", ""]
     if ab.get("protocol"):
         parts += [f"Data protocol — {ab['protocol']}.", ""]
@@ -163,6 +163,18 @@ def _smoke_summary(ab: dict) -> str:
             ". Every stage wrote its output with a record of what made it. At this scale the accuracies show the "
             "pipeline works, not what the recipe reaches: `distill-bench pipeline --preset sst2-paper` runs the "
             "full recipe and checks its targets.")
+
+
+def _made_by(ab: dict) -> str:
+    """The command, or each command with the rows it trained when the students came from several (`--only`)."""
+    by: dict[str, list[str]] = {}
+    for r in ab["rows"]:
+        if r["name"] != "teacher":
+            names = by.setdefault(r.get("command") or ab["command"], [])
+            names += [] if r["name"] in names else [r["name"]]
+    if len(by) <= 1:
+        return f"`{ab['command']}`"
+    return "; ".join(f"`{cmd}` ({', '.join(names)})" for cmd, names in by.items())
 
 
 def _paired_table(ab: dict) -> list[str]:
