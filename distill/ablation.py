@@ -125,6 +125,10 @@ def write_ablation(run_dir: str | Path) -> dict:
 
 
 MAX_WEIGHTS_MB = 8.0  # larger student weights are listed in weights.json (size, sha256) but not copied
+# Teacher logits are committed when remaking them would take half an hour or more (an expensive teacher), so the
+# students can be retrained on a fresh machine from them alone ([label] from_results, distill/adopt.py)
+COMMIT_LOGITS_AFTER_S = 1800.0
+MAX_LOGITS_MB = 16.0
 
 
 def publish(run_dir: str | Path, out: str | Path) -> None:
@@ -156,4 +160,21 @@ def publish(run_dir: str | Path, out: str | Path) -> None:
         if kept.exists():
             published.student_predictions(folder).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(kept, published.student_predictions(folder))
-    write_json(out / "weights.json", {"max_committed_mb": MAX_WEIGHTS_MB, "students": weights})
+    write_json(out / "weights.json", {"max_committed_mb": MAX_WEIGHTS_MB, "students": weights,
+                                      "logits": _publish_logits(run, published)})
+
+
+def _publish_logits(run: RunLayout, published: RunLayout) -> dict | None:
+    """Copy the teacher's logits when they took ≥ COMMIT_LOGITS_AFTER_S to make and fit MAX_LOGITS_MB."""
+    logits = run.logits / "logits.npy"
+    if not (logits.is_file() and run.label_stats.is_file()):
+        return None
+    stats = read_json(run.label_stats)
+    mb = logits.stat().st_size / 2**20
+    committed = (stats.get("seconds") or 0.0) >= COMMIT_LOGITS_AFTER_S and mb <= MAX_LOGITS_MB
+    if committed:
+        shutil.copy2(logits, published.logits / "logits.npy")
+    return {"size_mb": round(mb, 2), "sha256": file_sha256(logits), "committed": committed,
+            "labelling_seconds": stats.get("seconds"), "transfer_sha256": stats.get("transfer_sha256"),
+            "rule": f"committed when labelling took ≥ {COMMIT_LOGITS_AFTER_S:.0f} s and the file is ≤ "
+                    f"{MAX_LOGITS_MB:g} MB"}

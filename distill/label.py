@@ -56,6 +56,9 @@ class LabelConfig:
                                                            "subset_seed; the others get NaN logits, which students "
                                                            "skip"})
     subset_seed: int = field(default=0, metadata={"help": "seed of the labelled subset (fraction < 1)"})
+    from_results: str = field(default="", metadata={"help": "a results folder whose committed logits (and teacher "
+                                                            "metrics) this run takes instead of a teacher: "
+                                                            "distill/adopt.py (pipeline only)"})
 
     def __post_init__(self):
         for name in ("batch_size", "chunk_size", "max_length"):

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from distill import clock, dist
 from distill.ablation import write_ablation
+from distill.adopt import adopt_logits, adopt_teacher_metrics
 from distill.augment import AugmentConfig, build_transfer_set
 from distill.errors import UserError
 from distill.io import exclusive, read_json, write_json
@@ -123,9 +124,16 @@ def _run_stages(raw: dict, run_dir: Path, command: str, jobs: int | None, only: 
 
     tcfg = build(TeacherConfig, raw.get("teacher", {}), "[teacher]")
     teacher_dir = run.teacher
-    dist.echo("[1/4] teacher")
+    # a run made from a results folder's committed logits takes its teacher's metrics and logits, not a teacher
+    from_results = raw.get("label", {}).get("from_results")
+    dist.echo("[1/4] teacher" + (f" (metrics from {from_results})" if from_results else ""))
     with _stage_clock(run, "teacher"):
-        t = run_teacher(task, teacher_dir, tcfg, force=force)
+        if from_results:
+            with dist.main_first():  # rank 0 copies; the others read what it wrote
+                t = adopt_teacher_metrics(from_results, run, force) if dist.is_main() else \
+                    read_json(run.teacher_metrics)
+        else:
+            t = run_teacher(task, teacher_dir, tcfg, force=force)
     dist.echo(f"      teacher dev accuracy {t['dev_accuracy']:.4f}")
 
     acfg = build(AugmentConfig, {"n_iter": task.n_iter, **raw.get("augment", {})}, "[augment]")
@@ -135,10 +143,15 @@ def _run_stages(raw: dict, run_dir: Path, command: str, jobs: int | None, only: 
         if dist.is_main():
             build_transfer_set(task, transfer, acfg, workers=workers, force=force)
 
-    dist.echo("[3/4] label")
+    dist.echo("[3/4] label" + (f" (logits from {from_results})" if from_results else ""))
     with _stage_clock(run, "label"):
-        label_transfer_set(run.teacher_model, transfer, run.logits, force=force, task=task, make_labeller=make_labeller,
-                           **raw.get("label", {}))
+        if from_results:
+            with dist.main_first():
+                if dist.is_main():
+                    adopt_logits(from_results, transfer, run.logits, force)
+        else:
+            label_transfer_set(run.teacher_model, transfer, run.logits, force=force, task=task,
+                               make_labeller=make_labeller, **raw.get("label", {}))
 
     dist.echo("[4/4] students")
     specs = student_jobs(raw, task)

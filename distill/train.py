@@ -124,6 +124,9 @@ def student_record(task: Task, transfer: str | Path, logits: str | Path | None, 
         raise UserError(f"{logits_file}: logits not found (run `distill-bench label` first)")
     settings = {k: v for k, v in cfg.identity().items() if k not in EXECUTION_ONLY}
     vectors = vectors_source(cfg, teacher) if cfg.embedding in TEACHER_EMBEDDINGS else None
+    if vectors is not None and not Path(vectors).is_dir():
+        raise UserError(f"{vectors}: not found, and a {cfg.embedding} student reads its tokenizer and vectors "
+                        "(a run made from committed logits has no teacher folder: set vectors_from)")
     return make_record("student", {"task": task_settings, "student": settings}, {
         **task_inputs, "transfer": file_sha256(transfer),
         "logits": file_sha256(logits_file) if logits_file is not None else None,

@@ -161,3 +161,36 @@ def test_a_smoke_run_ends_by_saying_what_it_showed(run):
     assert last.startswith("What this run showed") and "smoke run of the whole pipeline" in last
     assert f"{len([s for s in ablation['summary'] if s['name'] != 'teacher'])} student row(s)" in last
     assert f"all {ablation['n']:,} dev examples" in last
+
+
+def test_students_retrain_from_a_results_folders_committed_logits(run, tiny_teacher, tmp_path, monkeypatch):
+    """A published folder keeps logits that took long to make; a run with `[label] from_results` remakes the
+    transfer set, checks it is the one they label, and trains students without the teacher's weights."""
+    import distill.ablation as ablation
+
+    root, _, _ = run
+    d = root / "runs" / "tiny"
+    monkeypatch.setattr(ablation, "COMMIT_LOGITS_AFTER_S", 0.0)  # the tiny labelling took seconds, not 30 min
+    ablation.publish(d, tmp_path / "published")
+    weights = json.loads((tmp_path / "published" / "weights.json").read_text())
+    assert weights["logits"]["committed"] and (tmp_path / "published" / "logits" / "logits.npy").is_file()
+    kd_aug = STUDENTS.split("[students.emb-wordpiece]")[0]  # random embeddings: no teacher folder read
+    adopt = f'\n[label]\nfrom_results = "{tmp_path / "published"}"\n'
+    cfg = tmp_path / "adopt.toml"
+    cfg.write_text(tiny_config("sst2", "no-such-teacher-folder", kd_aug).replace("\n[label]\n", adopt, 1))
+    ablation_new = run_pipeline(config_path=cfg, run_id="fresh", runs=tmp_path / "runs")
+    fresh = tmp_path / "runs" / "fresh"
+    assert not (fresh / "teacher" / "model").exists()
+    np.testing.assert_array_equal(np.load(fresh / "logits" / "logits.npy"), np.load(d / "logits" / "logits.npy"))
+    old, new = (json.loads((p / "students" / "bilstm-kd-aug-s0" / "record.json").read_text()) for p in (d, fresh))
+    assert all(new["inputs"][k] == old["inputs"][k] for k in ("logits", "transfer"))
+    teacher = json.loads((d / "teacher" / "metrics.json").read_text())
+    assert ablation_new["rows"][0]["accuracy"] == teacher["dev_accuracy"]
+    # another transfer set (another augment seed) is not the one the logits label
+    cfg.write_text(cfg.read_text().replace("[augment]\n", "[augment]\nseed = 7\n", 1))
+    with pytest.raises(UserError, match="its logits label a transfer set with sha256"):
+        run_pipeline(config_path=cfg, run_id="other-seed", runs=tmp_path / "runs")
+    # a student that reads the teacher's own vectors has nothing to read here
+    cfg.write_text(tiny_config("sst2", "no-such-teacher-folder", STUDENTS).replace("\n[label]\n", adopt, 1))
+    with pytest.raises(UserError, match="set vectors_from"):
+        run_pipeline(config_path=cfg, run_id="fresh", runs=tmp_path / "runs")

@@ -1,0 +1,66 @@
+"""A run made from a published results folder's committed teacher logits, without the teacher's weights.
+
+    [label]
+    from_results = "results/sst2-mpnet"      # holds logits/{logits.npy,label.json} and teacher/metrics.json
+
+Labelling with an expensive teacher can take hours; its logits over the transfer set are a few MB, so a results
+folder may keep them (distill/ablation.py publishes them when labelling took ≥ 30 min). A fresh machine then
+retrains the students without the teacher: the augment stage remakes the transfer set from the config (the same
+data, settings and seed), whose sha256 must equal the one the logits were made over (their label.json), else
+the run is refused; the teacher stage takes the teacher's metrics.json (its dev accuracy, size and training
+time as measured where it was trained) and the label stage the logits, each under a record naming the folder
+and the sha256 of what it copied. A student that reads the teacher's own folder (its vectors or layers) cannot
+run here: give it `vectors_from`.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from distill.errors import UserError
+from distill.io import atomic_path, file_sha256, read_json, write_json
+from distill.layout import RunLayout
+from distill.record import claim, complete, make_record
+
+
+def _source(folder: str | Path) -> RunLayout:
+    source = RunLayout(Path(folder))
+    for path in (source.teacher_metrics, source.logits / "logits.npy", source.label_stats):
+        if not path.is_file():
+            raise UserError(f"[label] from_results: {path} not found (publish a run whose labelling took ≥ 30 min "
+                            "with `distill-bench ablation RUN --out FOLDER`, which keeps its logits)")
+    return source
+
+
+def adopt_teacher_metrics(folder: str | Path, run: RunLayout, force: bool) -> dict:
+    """The teacher stage of a run made from committed logits: the source's teacher metrics, no weights."""
+    source = _source(folder)
+    record = make_record("teacher", {"teacher": {"from_results": str(folder)}},
+                         {"teacher_metrics": file_sha256(source.teacher_metrics)})
+    decision = claim(run.teacher, record, force, what=f"teacher {run.teacher}")
+    if decision != "skip":
+        metrics = {**read_json(source.teacher_metrics), "adopted_from": str(source.teacher_metrics)}
+        write_json(run.teacher_metrics, metrics)
+        complete(run.teacher)
+    return read_json(run.teacher_metrics)
+
+
+def adopt_logits(folder: str | Path, transfer: Path, out: Path, force: bool) -> dict:
+    """The label stage of a run made from committed logits: copied once the transfer sets match."""
+    source = _source(folder)
+    stats = read_json(source.label_stats)
+    mine = file_sha256(transfer)
+    if stats.get("transfer_sha256") != mine:
+        raise UserError(f"{source.label_stats}: its logits label a transfer set with sha256 "
+                        f"{str(stats.get('transfer_sha256'))[:12]}…, this run's {transfer} is {mine[:12]}…: the "
+                        "augment settings, seed or data differ from the run that made them")
+    logits = source.logits / "logits.npy"
+    record = make_record("label", {"from_results": str(folder)}, {"logits": file_sha256(logits), "transfer": mine})
+    decision = claim(out, record, force, what=f"logits {out}")
+    if decision != "skip":
+        with atomic_path(out / "logits.npy") as tmp:
+            shutil.copyfile(logits, tmp)
+        write_json(out / "label.json", {**stats, "adopted_from": str(logits)})
+        complete(out)
+    return read_json(out / "label.json")
