@@ -24,7 +24,8 @@ from distill.layout import RunLayout
 from distill.record import claim, complete, make_record
 
 
-def _source(folder: str | Path) -> RunLayout:
+def source_folder(folder: str | Path) -> RunLayout:
+    """The results folder `from_results` names, refused unless it holds what the run takes from it."""
     source = RunLayout(Path(folder))
     for path in (source.teacher_metrics, source.logits / "logits.npy", source.label_stats):
         if not path.is_file():
@@ -35,7 +36,7 @@ def _source(folder: str | Path) -> RunLayout:
 
 def adopt_teacher_metrics(folder: str | Path, run: RunLayout, force: bool) -> dict:
     """The teacher stage of a run made from committed logits: the source's teacher metrics, no weights."""
-    source = _source(folder)
+    source = source_folder(folder)
     record = make_record("teacher", {"teacher": {"from_results": str(folder)}},
                          {"teacher_metrics": file_sha256(source.teacher_metrics)})
     decision = claim(run.teacher, record, force, what=f"teacher {run.teacher}")
@@ -48,7 +49,7 @@ def adopt_teacher_metrics(folder: str | Path, run: RunLayout, force: bool) -> di
 
 def adopt_logits(folder: str | Path, transfer: Path, out: Path, force: bool) -> dict:
     """The label stage of a run made from committed logits: copied once the transfer sets match."""
-    source = _source(folder)
+    source = source_folder(folder)
     stats = read_json(source.label_stats)
     mine = file_sha256(transfer)
     if stats.get("transfer_sha256") != mine:

@@ -27,6 +27,7 @@ import torch
 from tqdm import tqdm
 
 from distill import clock, dist
+from distill.adopt import source_folder
 from distill.batching import length_order
 from distill.errors import UserError
 from distill.hf import PRECISIONS, load_classifier, resolve_precision, teacher_logits, trained_length
@@ -70,6 +71,8 @@ class LabelConfig:
             raise UserError(f"label fraction must be in (0, 1], got {self.fraction}")
         if not 0.0 < self.min_agreement <= 1.0:
             raise UserError(f"label min_agreement must be in (0, 1], got {self.min_agreement}")
+        if self.from_results:
+            source_folder(self.from_results)  # checked with the config, before any stage runs
         if self.precision not in PRECISIONS:
             raise UserError(f"label precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
 

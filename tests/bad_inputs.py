@@ -391,6 +391,9 @@ CASES = [
     Case("config", "out-of-range student value", config_with("[students.s]\ndropout = 1.5\n"),
          "dropout in [0, 1)"),
     Case("config", "not TOML", config_with("[teacher\nepochs = 1\n"), "not valid TOML"),
+    Case("config", "from_results without committed logits",
+         config_with("[label]\nfrom_results = \"results/nowhere\"\n" + STUDENT_ROWS),
+         "[label] from_results: results/nowhere/teacher/metrics.json not found"),
     Case("config", "unknown student family", config_with("[students.s]\nfamily = \"gru\"\n"),
          "unknown student family 'gru'; registered: bilstm, cnn, static, tiny-transformer"),
     Case("config", "option the family does not have", config_with("[students.s]\nfamily = \"cnn\"\n"
