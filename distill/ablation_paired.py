@@ -19,12 +19,12 @@ from distill.metrics import paired_gap
 from distill.predictions import dev_predictions
 
 
-def paired_gaps(run: RunLayout, task: Task, rows: list[dict]) -> list[dict]:
+def correct_by_row(run: RunLayout, task: Task, rows: list[dict]) -> dict[str, list[np.ndarray]]:
+    """Row name → per seed, which dev examples it got right; rows with a seed lacking predictions left out."""
     students = [r for r in rows if r["name"] != "teacher"]
-    names = list(dict.fromkeys(r["name"] for r in students))
     labels = None
     correct: dict[str, list[np.ndarray]] = {}
-    for name in names:
+    for name in dict.fromkeys(r["name"] for r in students):
         seeds = []
         for r in (r for r in students if r["name"] == name):
             pred = dev_predictions(run.student(r["folder"]), run.student_predictions(r["folder"]), task,
@@ -35,6 +35,13 @@ def paired_gaps(run: RunLayout, task: Task, rows: list[dict]) -> list[dict]:
             seeds.append(pred == labels)
         else:
             correct[name] = seeds
+    return correct
+
+
+def paired_gaps(run: RunLayout, task: Task, rows: list[dict]) -> list[dict]:
+    correct = correct_by_row(run, task, rows)
+    students = [r for r in rows if r["name"] != "teacher"]
+    names = list(dict.fromkeys(r["name"] for r in students))
     first = {name: next(r for r in students if r["name"] == name) for name in names}
     out = []
     for a, b in combinations(names, 2):  # a before b in the config

@@ -34,9 +34,14 @@ def deviations(config: dict, teacher: dict, task, env: dict | None, rows: list[d
             _hardware(env)]
 
 
-def _teacher_deviation(config: dict, teacher: dict) -> str:
+def teacher_name(teacher: dict) -> str:
+    """A teacher's short name from its metrics' model path: wheel folders end in .../<package>/model."""
     model = Path(teacher.get("model", ""))
-    name = model.parent.name if model.name == "model" else model.name  # wheel folders end in .../<pkg>/model
+    return model.parent.name if model.name == "model" else model.name
+
+
+def _teacher_deviation(config: dict, teacher: dict) -> str:
+    name = teacher_name(teacher)
     epochs = teacher.get("config", {}).get("epochs", config.get("teacher", {}).get("epochs"))
     paper, paper_params = PAPER_TEACHER
     params = teacher.get("params")

@@ -1,4 +1,4 @@
-"""The stage commands: split, teacher, augment, label, student, pipeline, ablation. Each stage's flags come
+"""The stage commands: split, teacher, augment, label, student, pipeline, ablation, compare. Each stage's flags come
 from its typed config (distill/settings.py), so a new setting is one field in that config."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from pathlib import Path
 from distill import dist
 from distill.ablation import publish, write_ablation
 from distill.augment import AugmentConfig, build_transfer_set
+from distill.compare import write_compare
 from distill.label import LabelConfig, label_transfer_set
 from distill.pipeline import run_pipeline
 from distill.protocol import dev_split
@@ -80,6 +81,13 @@ def add_commands(sub) -> None:
     p.add_argument("--out", type=Path, default=None, help="also copy the tables and student weights here")
     p.set_defaults(handler=_ablation, writes=lambda a: None, parallel=None)
 
+    p = sub.add_parser("compare", help="the same student rows of two runs (e.g. two teachers) on the same dev "
+                       "examples, each gap with a paired 95%% CI")
+    p.add_argument("a", type=Path, help="run or results folder with ablation.json (A)")
+    p.add_argument("b", type=Path, help="run or results folder with ablation.json (B)")
+    p.add_argument("--out", type=Path, required=True, help="folder for compare.md / compare.json")
+    p.set_defaults(handler=_compare, writes=lambda a: a.out, parallel=None)
+
 
 def _split(args) -> None:
     task = dev_split(task_of(args), args.out, args.seed, args.train_fraction)
@@ -126,6 +134,10 @@ def _pipeline(args) -> None:
     run_pipeline(preset=args.preset, config_path=args.config, run_id=args.run_id, runs=args.runs, jobs=args.jobs,
                  only=args.only.split(",") if args.only else None, workers=args.workers, force=args.force,
                  make_labeller=make_labeller)
+
+
+def _compare(args) -> None:
+    write_compare(args.a, args.b, args.out)
 
 
 def _ablation(args) -> None:

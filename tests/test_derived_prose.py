@@ -182,20 +182,19 @@ def test_learning_curves_and_budget_tables_come_from_a_hand_made_metrics_file(tm
     assert "†" not in md and "may include pauses" not in md
 
 
-def test_paired_ordering_comes_from_each_students_dev_predictions(tmp_path):
-    """Three arms of one encoder with hand-written dev predictions (no weights, as a published folder keeps
-    them): the paired table and the ordering sentence are made from the examples each seed got right."""
+def _three_arms(folder: Path, right: dict[str, float]) -> int:
+    """A published folder whose plain / kd / kd-aug rows (2 seeds each) got the first `right` share of the dev
+    examples right (seed 1 one example fewer), with hand-written predictions and no weights; returns dev n."""
     from distill.data import load_split
-    folder = _published(tmp_path / "pub", None, {"train_seconds": 60.0})
+    _published(folder, None, {"train_seconds": 60.0})
     config = json.loads((folder / "config.json").read_text())
     config["students"] = {name: {"embedding": "wordpiece", "multichannel": True, "seeds": [0, 1]}
                           | ({"alpha": 1.0} if name == "bilstm-plain" else {"epochs": 2.0} if name == "bilstm-kd"
-                             else {"examples": "all"}) for name in ("bilstm-plain", "bilstm-kd", "bilstm-kd-aug")}
+                             else {"examples": "all"}) for name in right}
     (folder / "config.json").write_text(json.dumps(config))
     labels = np.asarray(load_split(get_task("sst2"), "dev")["label"])
     n = len(labels)
     template = json.loads((folder / "students" / "bilstm-kd-s0" / "metrics.json").read_text())
-    right = {"bilstm-plain": 0.70, "bilstm-kd": 0.70, "bilstm-kd-aug": 0.90}  # kd ties plain, kd-aug beats both
     for name, frac in right.items():
         for seed in (0, 1):
             pred = labels.copy()
@@ -210,6 +209,15 @@ def test_paired_ordering_comes_from_each_students_dev_predictions(tmp_path):
                    {"model_sha256": None, "split": "dev", "n": n, "accuracy": acc,
                     "predictions": "".join(map(str, pred.tolist()))})
     shutil.rmtree(folder / "students" / "emb-glove50-s0")
+    return n
+
+
+def test_paired_ordering_comes_from_each_students_dev_predictions(tmp_path):
+    """Three arms of one encoder with hand-written dev predictions (no weights, as a published folder keeps
+    them): the paired table and the ordering sentence are made from the examples each seed got right."""
+    folder = tmp_path / "pub"
+    # kd ties plain, kd-aug beats both
+    n = _three_arms(folder, {"bilstm-plain": 0.70, "bilstm-kd": 0.70, "bilstm-kd-aug": 0.90})
     ab = write_ablation(folder)
     pairs = {(p["a"], p["b"]): p for p in ab["paired"]}
     assert set(pairs) == {("bilstm-kd", "bilstm-plain"), ("bilstm-kd-aug", "bilstm-plain"),
@@ -223,3 +231,27 @@ def test_paired_ordering_comes_from_each_students_dev_predictions(tmp_path):
     assert f"bilstm-kd-aug − bilstm-kd = {points:+.2f} points (holds beyond the CI; paired 95% CI [+" in md
     assert "bilstm-kd − bilstm-plain = +0.00 points (holds within the CI (not decided)" in md
     assert f"| bilstm-kd-aug | bilstm-kd    | {points:+.2f}" in md and "| not decided " in md
+
+
+def test_compare_pairs_the_same_rows_of_two_runs_on_the_same_dev_examples(tmp_path):
+    """Two runs (as if two teachers): each common row's gap A − B with its paired CI and its share of its own
+    teacher; runs scored on other dev sets are refused."""
+    from distill.compare import write_compare
+    a, b = tmp_path / "a", tmp_path / "b"
+    n = _three_arms(a, {"bilstm-plain": 0.70, "bilstm-kd": 0.80, "bilstm-kd-aug": 0.90})
+    _three_arms(b, {"bilstm-plain": 0.70, "bilstm-kd": 0.80, "bilstm-kd-aug": 0.85})
+    for folder in (a, b):
+        write_ablation(folder)
+    c = write_compare(a, b, tmp_path / "cmp")
+    rows = {r["name"]: r for r in c["rows"]}
+    assert set(rows) == {"bilstm-plain", "bilstm-kd", "bilstm-kd-aug"}
+    gain = rows["bilstm-kd-aug"]
+    assert gain["paired"]["gap"] == pytest.approx((int(0.9 * n) - int(0.85 * n)) / n) and gain["paired"]["ci95"][0] > 0
+    assert rows["bilstm-plain"]["paired"]["gap"] == 0.0
+    assert gain["a_of_teacher"] == pytest.approx(gain["a_mean"] / 0.9)  # the fake teacher's 0.9
+    md = (tmp_path / "cmp" / "compare.md").read_text()
+    assert "| bilstm-kd-aug" in md and "| A " in md and "some_teacher_pkg, 34.0M params: dev accuracy 0.9000" in md
+    ab = json.loads((b / "ablation.json").read_text())
+    (b / "ablation.json").write_text(json.dumps({**ab, "n": 100}))
+    with pytest.raises(UserError, match="score different dev sets \\(n: 872 vs 100\\)"):
+        write_compare(a, b, tmp_path / "cmp2")
