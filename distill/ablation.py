@@ -27,6 +27,7 @@ from distill.errors import UserError
 from distill.io import file_sha256, read_json, write_json, write_text
 from distill.layout import RunLayout
 from distill.run_config import student_jobs
+from distill.transfer_diagnostics import transfer_diagnostics
 
 
 def collect(run_dir: Path, curves: dict | None = None) -> dict:
@@ -86,7 +87,8 @@ def collect(run_dir: Path, curves: dict | None = None) -> dict:
             "command": config["command"], "protocol": task.protocol, "f1": task.f1,
             "extra_dev": list(task.extra_dev), "rows": rows, "summary": summary,
             "deviations": deviations(config, teacher, task, env, rows, run_dir), "equal_budget": budget,
-          "has_curves": any(histories.values()), "paired": paired_gaps(run, task, rows)}
+          "has_curves": any(histories.values()), "paired": paired_gaps(run, task, rows),
+          "transfer_diagnostics": transfer_diagnostics(run)}
     ab["ordering"] = ordering_sentence(ab)
     return ab
 
@@ -141,7 +143,8 @@ def publish(run_dir: str | Path, out: str | Path) -> None:
                         "re-rendered in place; --out copies from a run folder")
     out.mkdir(parents=True, exist_ok=True)
     for path in (run.ablation_json, run.ablation_md, run.learning_curves, run.stages, run.config, run.env,
-                 run.transfer_stats, run.teacher_metrics, run.label_stats, run.data / "split.json"):
+                 run.transfer_stats, run.teacher_metrics, run.label_stats, run.transfer_diagnostics,
+                 run.data / "split.json"):
         if path.exists():
             target = out / path.relative_to(run.root)
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -143,6 +143,7 @@ def render_markdown(ab: dict) -> str:
     if ab.get("ordering"):
         parts += ["## The paper's ordering", "", ab["ordering"], ""]
     parts += _paired_table(ab)
+    parts += _transfer_section(ab.get("transfer_diagnostics"))
     if any(s["group"] == "embedding" for s in ab["summary"]):
         parts += ["## Embedding comparison (bilstm-kd-aug settings, one seed each)", "", table("embedding"), ""]
     if not ab.get("smoke"):
@@ -180,6 +181,22 @@ def _made_by(ab: dict) -> str:
     if len(by) <= 1:
         return f"`{ab['command']}`"
     return "; ".join(f"`{cmd}` ({', '.join(names)})" for cmd, names in by.items())
+
+
+def _transfer_section(d: dict | None) -> list[str]:
+    """How the teacher labelled the transfer set (distill/transfer_diagnostics.py)."""
+    if not d or d.get("augmented_label_kept") is None:
+        return []
+    labelled = "" if d["augmented_labelled"] == d["augmented"] else \
+        f" ({d['augmented_labelled']:,} of them labelled)"
+    return ["## What the teacher taught on the transfer set", "",
+            f"{d['originals']:,} originals and {d['augmented']:,} augmented rows{labelled}. On the originals the "
+            f"teacher's labels match the gold ones {100 * d['teacher_accuracy_on_originals']:.1f}% of the time "
+            f"(mean top-class probability {d['confidence_originals']:.3f}); on the augmented rows its label is the "
+            f"gold label of the original each was made from {100 * d['augmented_label_kept']:.1f}% of the time "
+            f"(mean top-class probability {d['confidence_augmented']:.3f}). A changed label is not wrong in itself "
+            "(a replaced word can change the meaning), but the further both figures fall, the more of what kd-aug "
+            "adds is the teacher's own noise (transfer_diagnostics.json).", ""]
 
 
 def _paired_table(ab: dict) -> list[str]:

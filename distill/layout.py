@@ -7,6 +7,7 @@
         transfer.tsv transfer.json transfer.record.json                stage 2 (augment)
         logits/{logits.npy,label.json,record.json}                     stage 3 (label)
         students/<name>-s<seed>/{model.safetensors,config.json,vocab.json,metrics.json,record.json}   stage 4
+        transfer_diagnostics.json       how the teacher labelled the transfer set (distill/transfer_diagnostics.py)
         predictions/<name>-s<seed>.json  each student's dev predictions (distill/predictions.py), for paired CIs
         ablation.json ablation.md       the accuracy table
         learning_curves.png             dev accuracy of every ablation arm while it trained
@@ -15,7 +16,8 @@
         export/<model>/<target>/        artifacts (export/), export/export.json their outcomes
 
 A published results folder (`distill-bench ablation RUN --out results/x`) keeps the same names for what it
-copies (config.json, env.json, teacher/metrics.json, students/*, predictions/*, data/split.json) plus weights.json.
+copies (config.json, env.json, teacher/metrics.json, students/*, predictions/*, transfer_diagnostics.json,
+data/split.json, and the logits when they took ≥ 30 min to make) plus weights.json.
 Nobody else spells a path of a run folder: they ask a RunLayout.
 """
 
@@ -99,6 +101,10 @@ class RunLayout:
     @property
     def label_stats(self) -> Path:
         return self.logits / "label.json"
+
+    @property
+    def transfer_diagnostics(self) -> Path:
+        return self.root / "transfer_diagnostics.json"
 
     def student_predictions(self, folder: str) -> Path:
         return self.root / "predictions" / f"{folder}.json"

@@ -194,3 +194,34 @@ def test_students_retrain_from_a_results_folders_committed_logits(run, tiny_teac
     cfg.write_text(tiny_config("sst2", "no-such-teacher-folder", STUDENTS).replace("\n[label]\n", adopt, 1))
     with pytest.raises(UserError, match="set vectors_from"):
         run_pipeline(config_path=cfg, run_id="fresh", runs=tmp_path / "runs")
+
+
+def test_transfer_diagnostics_say_how_the_teacher_labelled_the_transfer_set(run, tmp_path):
+    """Read back from the tiny run's own transfer set and logits, kept with their sha256, and published."""
+    import shutil
+
+    from distill.ablation import publish
+    from distill.layout import RunLayout
+    from distill.transfer_diagnostics import transfer_diagnostics
+    from distill.transfer_set import read_transfer_set
+
+    root, _, ablation = run
+    d = RunLayout(root / "runs" / "tiny")
+    ts = read_transfer_set(d.transfer)
+    logits = np.load(d.logits / "logits.npy")
+    labels, origins = np.asarray(ts.labels), np.asarray(ts.origins)
+    gold = {o: g for o, g in zip(origins[labels >= 0], labels[labels >= 0])}
+    aug = labels < 0
+    diag = ablation["transfer_diagnostics"]
+    assert diag["originals"] == (labels >= 0).sum() and diag["augmented"] == aug.sum() > 0
+    assert diag["teacher_accuracy_on_originals"] == pytest.approx((logits[~aug].argmax(1) == labels[~aug]).mean())
+    assert diag["augmented_label_kept"] == pytest.approx(
+        (logits[aug].argmax(1) == np.array([gold[o] for o in origins[aug]])).mean())
+    assert 0.5 <= diag["confidence_augmented"] <= 1.0
+    # kept while the inputs are unchanged; a published folder (no transfer set) states the same figures
+    kept = json.loads(d.transfer_diagnostics.read_text())
+    assert transfer_diagnostics(d) == kept and kept["transfer_sha256"] and kept["logits_sha256"]
+    publish(d.root, tmp_path / "pub")
+    assert transfer_diagnostics(RunLayout(tmp_path / "pub")) == kept
+    assert "## What the teacher taught on the transfer set" in (d.root / "ablation.md").read_text()
+    shutil.rmtree(tmp_path / "pub")
