@@ -65,3 +65,9 @@ def paired_gap(correct_a: list[np.ndarray], correct_b: list[np.ndarray], n_boot:
     lo, hi = np.quantile(gaps, [(1 - level) / 2, (1 + level) / 2])
     return {"gap": float(a.mean() - b.mean()), "ci95": [float(lo), float(hi)], "n": int(n),
             "seeds": [len(a), len(b)], "resamples": n_boot}
+
+
+def top_probability(logits: np.ndarray) -> np.ndarray:
+    """The softmax probability of each row's top class."""
+    shifted = np.exp(logits - logits.max(-1, keepdims=True))
+    return shifted.max(-1) / shifted.sum(-1)

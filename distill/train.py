@@ -41,7 +41,7 @@ from distill.families import get_family
 from distill.hf import default_teacher_path
 from distill.io import atomic_path, file_sha256, read_json, write_json
 from distill.losses import DISTILL_LOSSES, total_loss
-from distill.metrics import f1_score
+from distill.metrics import f1_score, top_probability
 from distill.record import claim, complete, folder_sha256, make_record, task_identity
 from distill.runinfo import command_line
 from distill.student_files import load_student, save_student
@@ -69,6 +69,9 @@ class StudentRunConfig(StudentArch):
                                  "teacher's logits)")
     embedding: str = _opt("wordpiece", "random | glove50 | wordpiece (the teacher's input embeddings) | "
                                        "teacher-pca (its contextual token vectors, PCA: the static family's start)")
+    min_confidence: float = _opt(0.0, "augmented rows whose teacher top-class probability is below this are left "
+                                      "out (0 keeps every row; originals are always kept): how much of kd-aug's "
+                                      "gain or loss comes from rows the teacher is unsure of")
     batch_size: int = 50
     epochs: float = 10.0
     lr: float = _opt(1.0, "Adadelta learning rate")
@@ -96,6 +99,8 @@ class StudentRunConfig(StudentArch):
         if self.epochs <= 0 or self.temperature <= 0 or not 0 <= self.dropout < 1:
             raise UserError(f"epochs and temperature must be positive and dropout in [0, 1), got epochs "
                             f"{self.epochs}, temperature {self.temperature}, dropout {self.dropout}")
+        if not 0.0 <= self.min_confidence < 1.0:
+            raise UserError(f"min_confidence must be in [0, 1), got {self.min_confidence}")
         if self.lr <= 0 or not 0 < self.rho < 1 or self.threads < 0:
             raise UserError(f"lr must be positive, rho in (0, 1) and threads ≥ 0, got {self.lr}, {self.rho}, "
                             f"{self.threads}")
@@ -171,6 +176,8 @@ def train_student(task: Task, transfer: str | Path, logits: str | Path | None, o
             raise UserError(f"{logits}: {len(all_logits)} logits rows for {len(texts)} transfer examples; "
                             "label this transfer set again")
         rows = rows[np.isfinite(all_logits[rows]).all(-1)]  # a subset labelling leaves the others NaN
+        if cfg.min_confidence > 0:
+            rows = rows[(gold[rows] >= 0) | (top_probability(all_logits[rows]) >= cfg.min_confidence)]
     if cfg.train_limit:
         rows = rows[:cfg.train_limit]
     teacher_logits = torch.from_numpy(all_logits[rows]) if all_logits is not None else None

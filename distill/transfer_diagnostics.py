@@ -17,6 +17,7 @@ import numpy as np
 
 from distill.io import file_sha256, read_json, write_json
 from distill.layout import RunLayout
+from distill.metrics import top_probability
 from distill.transfer_set import load_logits, read_transfer_set
 
 
@@ -40,9 +41,7 @@ def _measure(run: RunLayout) -> dict:
     logits = load_logits(run.logits)
     labels, origins = np.asarray(ts.labels), np.asarray(ts.origins)
     labelled = np.isfinite(logits).all(1)  # a subset labelling leaves NaN rows
-    shifted = logits - np.where(labelled[:, None], logits, 0).max(1, keepdims=True)
-    probs = np.exp(shifted)
-    confidence = (probs.max(1) / probs.sum(1))
+    confidence = top_probability(np.nan_to_num(logits))
     pred = np.where(labelled, np.nan_to_num(logits).argmax(1), -1)
     original = labels >= 0
     gold_of_origin = dict(zip(origins[original].tolist(), labels[original].tolist()))

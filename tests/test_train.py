@@ -161,3 +161,21 @@ def test_a_run_killed_after_its_plateau_resumes_to_the_same_decision(transfer, t
     m = train.train_student(task, transfer, None, tmp_path / "s", cfg, progress=False)
     assert steps["n"] == 0
     assert m["stopped"]["reason"] == "plateau" and m["stopped"]["step"] == 25 and m["stopped"]["best_step"] == 15
+
+
+def test_min_confidence_leaves_out_the_augmented_rows_the_teacher_is_unsure_of(transfer, tmp_path):
+    from distill.transfer_set import read_transfer_set
+
+    gold = np.asarray(read_transfer_set(transfer).labels)
+    aug = np.flatnonzero(gold < 0)
+    logits = np.tile(np.float32([[5.0, -5.0]]), (len(gold), 1))  # top-class probability ≈ 1.0
+    logits[aug[::2]] = [0.1, 0.0]  # every other augmented row: ≈ 0.52
+    (tmp_path / "logits").mkdir()
+    np.save(tmp_path / "logits" / "logits.npy", logits)
+    task = get_task("sst2")
+    m = train_student(task, transfer, tmp_path / "logits", tmp_path / "s",
+                      tiny(examples="all", alpha=0.0, min_confidence=0.9, epochs=0.5), progress=False)
+    assert m["train_rows"] == len(gold) - len(aug[::2])  # originals all kept, unsure augmented rows out
+    assert "min_confidence" not in tiny().identity()  # records made before the setting existed still match
+    with pytest.raises(UserError, match="min_confidence must be in"):
+        tiny(min_confidence=1.0)
