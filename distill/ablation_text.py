@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from distill.ablation_curves import budget_table
+from distill.ablation_curves import ORDER, budget_table
 from distill.io import read_json
 from distill.layout import RunLayout
 from distill.students import StudentConfig, build_student
@@ -37,16 +37,21 @@ def deviations(config: dict, teacher: dict, task, env: dict | None, rows: list[d
 def teacher_name(teacher: dict) -> str:
     """A teacher's short name from its metrics' model path: wheel folders end in .../<package>/model."""
     model = Path(teacher.get("model", ""))
+    if model.name == "model" and model.parent.name == "teacher":  # another run's teacher: runs/<id>/teacher/model
+        return f"{model.parent.parent.name}'s teacher"
     return model.parent.name if model.name == "model" else model.name
 
 
 def _teacher_deviation(config: dict, teacher: dict) -> str:
     name = teacher_name(teacher)
-    epochs = teacher.get("config", {}).get("epochs", config.get("teacher", {}).get("epochs"))
+    # a teacher fine-tuned elsewhere was not trained by this run: its epochs are not this config's
+    epochs = None if teacher.get("finetuned") else \
+        teacher.get("config", {}).get("epochs", config.get("teacher", {}).get("epochs"))
     paper, paper_params = PAPER_TEACHER
     params = teacher.get("params")
     size = (f"{params / 1e6:.1f}M params" if params else "params not recorded") + \
-        (f", {epochs} epochs" if epochs is not None else "")
+        (f", {epochs} epochs" if epochs is not None else "") + \
+        (f", fine-tuned elsewhere: {teacher.get('model')}" if teacher.get("finetuned") else "")
     diff = f": {paper_params / params:.0f}× fewer parameters" if params else ""
     return f"Teacher: {name or 'a local folder'} ({size}) in place of the paper's {paper} " \
            f"({paper_params / 1e6:.0f}M){diff}."
@@ -146,7 +151,9 @@ def render_markdown(ab: dict) -> str:
     parts += _transfer_section(ab.get("transfer_diagnostics"))
     if any(s["group"] == "embedding" for s in ab["summary"]):
         parts += ["## Embedding comparison (bilstm-kd-aug settings, one seed each)", "", table("embedding"), ""]
-    if not ab.get("smoke"):
+    for group in dict.fromkeys(s["group"] for s in ab["summary"] if s["group"] not in ("ablation", "embedding")):
+        parts += [f"## Rows of group `{group}`", "", table(group), ""]  # e.g. one student family's rows
+    if not ab.get("smoke") and any(s["name"] in ORDER for s in ab["summary"]):  # the paper's recipe's targets
         parts += ["## Targets, checked against the figures above", "", *_targets(ab), ""]
     parts += ["## Deviations from the paper", "", *[f"- {d}" for d in ab["deviations"]], ""]
     if ab.get("smoke"):  # last, so it is what the user reads when the command ends

@@ -255,3 +255,22 @@ def test_compare_pairs_the_same_rows_of_two_runs_on_the_same_dev_examples(tmp_pa
     (b / "ablation.json").write_text(json.dumps({**ab, "n": 100}))
     with pytest.raises(UserError, match="score different dev sets \\(n: 872 vs 100\\)"):
         write_compare(a, b, tmp_path / "cmp2")
+
+
+def test_a_families_run_gets_a_table_per_group_and_no_paper_targets(tmp_path):
+    """Rows of other groups (a student family each) get their own table; the paper recipe's targets are for its
+    plain / kd / kd-aug rows only; a teacher adopted from another run is named as that run's, with no epochs."""
+    folder = _published(tmp_path / "pub", None, {"train_seconds": 0.0})
+    config = json.loads((folder / "config.json").read_text())
+    config["students"] = {"cnn-small-kd-aug": {"group": "cnn", "family": "cnn", "examples": "all", "seeds": [0]}}
+    (folder / "config.json").write_text(json.dumps(config))
+    shutil.move(folder / "students" / "bilstm-kd-s0", folder / "students" / "cnn-small-kd-aug-s0")
+    shutil.rmtree(folder / "students" / "emb-glove50-s0")
+    teacher = json.loads((folder / "teacher" / "metrics.json").read_text())
+    teacher.update(model="runs/sst2-paper/teacher/model", finetuned=True)
+    (folder / "teacher" / "metrics.json").write_text(json.dumps(teacher))
+    write_ablation(folder)
+    md = (folder / "ablation.md").read_text()
+    assert "## Rows of group `cnn`" in md and "| cnn-small-kd-aug |" in md
+    assert "## Targets" not in md and "not measured yet" not in md
+    assert "Teacher: sst2-paper's teacher (34.0M params, fine-tuned elsewhere: runs/sst2-paper/teacher/model)" in md
