@@ -158,11 +158,10 @@ def publish(run_dir: str | Path, out: str | Path) -> None:
         skip = ["state.pt"] + ([] if committed else ["model.safetensors"])
         shutil.copytree(folder, published.student(folder.name), dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns(*skip))
-    for folder in run.trained_students():
-        kept = run.student_predictions(folder)
+        kept = run.student_predictions(folder.name)
         if kept.exists():
-            published.student_predictions(folder).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(kept, published.student_predictions(folder))
+            published.student_predictions(folder.name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(kept, published.student_predictions(folder.name))
     write_json(out / "weights.json", {"max_committed_mb": MAX_WEIGHTS_MB, "students": weights,
                                       "logits": _publish_logits(run, published)})
 

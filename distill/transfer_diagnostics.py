@@ -41,8 +41,9 @@ def _measure(run: RunLayout) -> dict:
     logits = load_logits(run.logits)
     labels, origins = np.asarray(ts.labels), np.asarray(ts.origins)
     labelled = np.isfinite(logits).all(1)  # a subset labelling leaves NaN rows
-    confidence = top_probability(np.nan_to_num(logits))
-    pred = np.where(labelled, np.nan_to_num(logits).argmax(1), -1)
+    finite = np.nan_to_num(logits)
+    confidence = top_probability(finite)
+    pred = np.where(labelled, finite.argmax(1), -1)
     original = labels >= 0
     gold_of_origin = dict(zip(origins[original].tolist(), labels[original].tolist()))
     aug = ~original & labelled

@@ -184,9 +184,7 @@ def _run_models(run: RunLayout, models: list[str]) -> dict[str, Path]:
             chosen["teacher"] = run.teacher_model
         elif (run.imported_model(name) / "config.json").is_file():  # an HF classifier brought in by import
             chosen[name] = run.imported_model(name)
-        elif name in ("best", "all") and not students:
-            raise UserError(f"{run.students}: no trained students")
-        elif name == "row-best" and not students:
+        elif name in ("best", "row-best", "all") and not students:
             raise UserError(f"{run.students}: no trained students")
         elif name == "all":
             chosen.update(students)
