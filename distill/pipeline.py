@@ -92,6 +92,18 @@ def _add_stage_time(run: RunLayout, stage: str, seconds: float) -> None:
     write_json(run.stages, times)
 
 
+def _select(specs: list[dict], only: list[str]) -> list[dict]:
+    """The jobs `--only` names: a row name takes all its seeds, a student folder name (row-sN) that one seed,
+    so one seed of every row can finish (and be exported and benched) before the other seeds train."""
+    names = {n for j in specs for n in (j["name"], j["folder"])}
+    unknown = sorted(set(only) - names)
+    if unknown:
+        raise UserError(f"--only: no student row or seed {unknown} in the config; rows: "
+                        f"{', '.join(dict.fromkeys(j['name'] for j in specs))} (a seed: ROW-sN)")
+    rank = lambda j: min(only.index(n) for n in (j["name"], j["folder"]) if n in only)
+    return sorted((j for j in specs if j["name"] in only or j["folder"] in only), key=rank)
+
+
 def run_pipeline(preset: str | None = None, config_path: Path | None = None, run_id: str | None = None,
                  runs: Path = Path("runs"), jobs: int | None = None, only: list[str] | None = None,
                  workers: int | None = None, force: bool = False, make_labeller=None) -> dict:
@@ -155,12 +167,8 @@ def _run_stages(raw: dict, run_dir: Path, command: str, jobs: int | None, only: 
 
     dist.echo("[4/4] students")
     specs = student_jobs(raw, task)
-    unknown = sorted(set(only or []) - {j["name"] for j in specs})
-    if unknown:
-        raise UserError(f"--only: no student row(s) {unknown} in the config; rows: "
-                        f"{', '.join(dict.fromkeys(j['name'] for j in specs))}")
-    if only:  # the rows asked for, in the order asked (e.g. the longest first, to start it early)
-        specs = sorted((j for j in specs if j["name"] in only), key=lambda j: only.index(j["name"]))
+    if only:  # the rows (or single seeds) asked for, in the order asked (e.g. the longest first, to start it early)
+        specs = _select(specs, only)
     n_jobs = 1 if dist.world_size() > 1 else jobs or raw.get("run", {}).get("jobs", 1)
     todo, seen = [], set()
     for j in specs:  # every student's rule is applied before any trains: a refusal costs no training

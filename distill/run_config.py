@@ -52,14 +52,17 @@ SECTIONS = {"run": RunConfig, "teacher": TeacherConfig, "augment": AugmentConfig
             "student_defaults": StudentRow}
 
 
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in PRESETS.glob("*.toml"))
+
+
 def load_config(preset: str | None, path: Path | None) -> tuple[dict, str]:
     if (preset is None) == (path is None):
         raise UserError("give exactly one of --preset NAME or --config FILE")
     if preset is not None:
         path = PRESETS / f"{preset}.toml"
         if not path.is_file():
-            names = sorted(p.stem for p in PRESETS.glob("*.toml"))
-            raise UserError(f"unknown preset {preset!r}; available: {', '.join(names)}")
+            raise UserError(f"unknown preset {preset!r}; available: {', '.join(preset_names())}")
     try:
         raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:

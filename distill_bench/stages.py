@@ -12,6 +12,7 @@ from distill.compare import write_compare
 from distill.label import LabelConfig, label_transfer_set
 from distill.pipeline import run_pipeline
 from distill.protocol import dev_split
+from distill.run_config import preset_names
 from distill.settings import add_flags, build, given_flags
 from distill.teacher import TeacherConfig
 from distill.teacher_stage import run_teacher
@@ -63,13 +64,13 @@ def add_commands(sub) -> None:
     p.set_defaults(handler=_student, writes=lambda a: a.out, parallel="all")
 
     p = sub.add_parser("pipeline", help="teacher → augment → label → students, in one run folder")
-    p.add_argument("--preset", default=None, help="built-in preset (quick, sst2-paper, mnli-paper, qqp-paper)")
+    p.add_argument("--preset", default=None, help=f"built-in preset ({', '.join(preset_names())})")
     p.add_argument("--config", type=Path, default=None, help="a TOML config file instead of a preset")
     p.add_argument("--run-id", default=None, help="run folder name under --runs [preset name]")
     p.add_argument("--runs", type=Path, default=Path("runs"))
     p.add_argument("--jobs", type=positive_int, default=None,
                    help="students trained in parallel, one thread each [config's run.jobs or 1]")
-    p.add_argument("--only", default=None, help="train only these student rows (comma-separated names)")
+    p.add_argument("--only", default=None, help="train only these student rows, or single seeds as ROW-sN (comma-separated)")
     p.add_argument("--workers", type=positive_int, default=None,
                    help="processes for POS tagging and augmentation [all cores]")
     add_force(p, "redo every stage whose output was made with other settings or inputs, and what reads it")

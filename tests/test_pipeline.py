@@ -148,6 +148,21 @@ epochs = 1.0
     assert folders[("emb-random", 0)] == folders[("bilstm-kd-aug", 0)] == "bilstm-kd-aug-s0"
 
 
+def test_only_takes_rows_or_single_seeds_in_the_order_given(tiny_teacher):
+    import tomllib
+
+    from distill.data import get_task
+    from distill.pipeline import _select
+    from distill.run_config import student_jobs
+
+    specs = student_jobs(tomllib.loads(config(tiny_teacher)), get_task("sst2"))
+    picked = _select(specs, ["bilstm-kd-aug-s1", "bilstm-plain"])
+    assert [(j["name"], j["seed"]) for j in picked] == [("bilstm-kd-aug", 1), ("bilstm-plain", 0)]
+    assert [j["seed"] for j in _select(specs, ["bilstm-kd-aug"])] == [0, 1]
+    with pytest.raises(UserError, match=r"no student row or seed \['bilstm-kd-aug-s7'\].*a seed: ROW-sN"):
+        _select(specs, ["bilstm-kd-aug-s7"])
+
+
 def test_a_smoke_run_ends_by_saying_what_it_showed(run):
     """The quick preset ([run] smoke = true) is judged by whether every stage ran: its table ends with that, not
     with the full recipe's accuracy targets marked "not met"."""
