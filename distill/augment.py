@@ -25,7 +25,6 @@ import random
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -164,7 +163,7 @@ def parallel_slices(fn: Callable[[Sequence, int], list], items: Sequence, worker
     # forkserver (spawn where there is none): a fork of a process that has loaded torch / OpenMP can hang or
     # inherit their thread pools; `fn` and the slices are pickled to the workers either way
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as pool, \
+    with bound_pool(workers, method) as pool, \
             tqdm(total=len(items), desc=desc, unit="ex", disable=not progress, mininterval=2) as bar:
         for start, part in zip(starts, pool.map(fn, [items[i:i + size] for i in starts], starts)):
             out.extend(part)

@@ -23,10 +23,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import multiprocessing
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from distill import clock, dist
@@ -44,6 +42,7 @@ from distill.settings import build
 from distill.teacher import TeacherConfig
 from distill.teacher_stage import run_teacher
 from distill.train import student_record, train_student
+from distill.workers import bound_pool
 
 
 def _train_one(args: tuple) -> dict:
@@ -189,7 +188,7 @@ def _run_stages(raw: dict, run_dir: Path, command: str, jobs: int | None, only: 
         if n_jobs > 1 and len(todo) > 1:
             # spawned, not forked: a fork would copy this process's torch and tokenizer thread pools mid-state
             with _environ(OMP_NUM_THREADS="1"), \
-                    ProcessPoolExecutor(max_workers=n_jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+                    bound_pool(n_jobs, "spawn") as pool:
                 list(pool.map(_train_one, todo))
         else:
             for args in todo:
