@@ -112,6 +112,8 @@ def run_pipeline(preset: str | None = None, config_path: Path | None = None, run
     raw, default_id = load_config(preset, config_path)
     where = str(config_path) if config_path else f"preset {preset}"
     check_settings(raw, base_task(raw), where)  # a bad task, data file or value stops here, before any work
+    if only:
+        _select(student_jobs(raw, base_task(raw)), only)  # so does an --only naming no row or seed
     run_dir = Path(runs) / (run_id or default_id)
     command = command_line() if sys.argv[1:2] == ["pipeline"] else \
         f"distill-bench pipeline --preset {preset}" if preset else f"distill-bench pipeline --config {config_path}"

@@ -405,6 +405,8 @@ CASES = [
     Case("config", "vectors_from that is not a folder", config_with("[students.s]\nvectors_from = \"/no/such\"\n"),
          "vectors_from: /no/such is not a folder"),
     Case("config", "no student rows", config_with("[teacher]\nepochs = 1\n"), "no [students.<name>] sections"),
+    Case("config", "--only names no row or seed", lambda ws: config_with(STUDENT_ROWS)(ws) + ["--only", "s-s9"],
+         "--only: no student row or seed ['s-s9']"),
     Case("config", "unknown preset", lambda ws: ["pipeline", "--preset", "bert-huge"], "unknown preset 'bert-huge'"),
     Case("options", "option of the wrong type", lambda ws: ["teacher", "--epochs", "three", "--out", "x"],
          "--epochs: expected float, got str 'three'"),
