@@ -106,7 +106,7 @@ def paragraph(rows: list[dict], verdicts: list[dict]) -> str:
     top = max(rows, key=lambda r: r["mean"])
     fast = min(benched, key=lat)
     parts = [f"The most accurate student row is {top['name']} ({top['family']}, mean dev accuracy "
-             f"{top['mean']:.4f} over {top['n_seeds']} seeds)"
+             f"{top['mean']:.4f} over {top['n_seeds']} seed{'s' if top['n_seeds'] != 1 else ''})"
              + (f", whose fastest artifact ({top['bench']['format']}) answers in {lat(top):.3f} ms p90"
                 if top["bench"] else "") + ".",
              f"The fastest is {fast['name']} ({fast['family']}): {lat(fast):.3f} ms p90 with {fast['bench']['format']} "
@@ -128,7 +128,7 @@ def paragraph(rows: list[dict], verdicts: list[dict]) -> str:
 
 
 def render(report: dict) -> str:
-    headers = ["row", "family", "arm", "seeds", "mean acc", "std", "each seed [95% CI]", "params", "params w/o emb",
+    headers = ["row", "family", "arm", "seeds", "mean acc", "std", "each seed", "params", "params w/o emb",
                "fastest artifact", "size MB", "p90 e2e ms", "p90 model ms", "p50 e2e ms", "offline samples/s"]
     body = []
     for r in report["rows"]:

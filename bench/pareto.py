@@ -50,8 +50,10 @@ def render_pareto(summary, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(8, 5))
     models = list(dict.fromkeys(p["model"] for p in pts))
     formats = list(dict.fromkeys(p["format"] for p in pts))
-    palette = plt.get_cmap("tab10" if len(models) <= 10 else "tab20")
-    colour = {m: palette(i % palette.N) for i, m in enumerate(models)}
+    # the format legend draws its markers in gray, so no model gets a gray (tab10's 8th, tab20's 15th and 16th)
+    cmap = plt.get_cmap("tab10" if len(models) <= 9 else "tab20")
+    palette = [cmap(i) for i in range(cmap.N) if (cmap.N, i) not in {(10, 7), (20, 14), (20, 15)}]
+    colour = {m: palette[i % len(palette)] for i, m in enumerate(models)}
     marker = {f: MARKERS[i % len(MARKERS)] for i, f in enumerate(formats)}
     for p in pts:
         xerr = [[p["x"] - p["x_ci"][0] if p["x_ci"][0] is not None else 0],
