@@ -1,5 +1,6 @@
 """Pool workers exit when the process that started them is killed (no orphan keeps writing a run folder)."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -46,7 +47,5 @@ def test_a_worker_exits_when_its_pipeline_is_killed(method, tmp_path):
         assert _gone(worker, 10), f"worker {worker} outlived its killed owner"
     finally:  # nothing outlives the test, whatever it found
         for pid in filter(None, (None if proc.poll() is not None else proc.pid, worker)):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
