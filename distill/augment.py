@@ -35,6 +35,7 @@ from distill.errors import UserError
 from distill.io import atomic_path, read_json, write_json
 from distill.record import claim, complete, make_record, task_identity
 from distill.transfer_set import transfer_header
+from distill.workers import bound_pool
 
 MASK = "[MASK]"
 

@@ -72,7 +72,11 @@ def _distributed(args) -> int:
     try:
         if args.parallel == "rank0":  # nothing to share out: rank 0 writes, the others wait
             with dist.main_first():
-                return (args.handler(args) or 0) if dist.is_main() else 0
-        return args.handler(args) or 0
-    finally:
-        dist.shutdown()
+                code = (args.handler(args) or 0) if dist.is_main() else 0
+        else:
+            code = args.handler(args) or 0
+    except BaseException:
+        dist.shutdown(together=False)
+        raise
+    dist.shutdown()
+    return code

@@ -70,7 +70,8 @@ def add_commands(sub) -> None:
     p.add_argument("--runs", type=Path, default=Path("runs"))
     p.add_argument("--jobs", type=positive_int, default=None,
                    help="students trained in parallel, one thread each [config's run.jobs or 1]")
-    p.add_argument("--only", default=None, help="train only these student rows, or single seeds as ROW-sN (comma-separated)")
+    p.add_argument("--only", default=None,
+                   help="train only these student rows, or single seeds as ROW-sN (comma-separated)")
     p.add_argument("--workers", type=positive_int, default=None,
                    help="processes for POS tagging and augmentation [all cores]")
     add_force(p, "redo every stage whose output was made with other settings or inputs, and what reads it")

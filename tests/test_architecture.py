@@ -16,6 +16,15 @@ def test_import_contracts_are_kept():
     assert "0 broken" in proc.stdout
 
 
+def test_ruff_finds_nothing():
+    """ruff's pyflakes rules catch a name used but never imported (a pool helper once reached CI that way: its
+    only caller ran in a multi-process test no one ran locally), so the suite runs the linter tox -e lint runs."""
+    ruff = Path(sys.executable).with_name("ruff")
+    proc = subprocess.run([str(ruff), "check", "--no-cache", "distill", "distill_bench", "export", "bench", "tests"],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+
+
 def test_every_distill_module_has_a_layer():
     """A module left out of the layers contract is constrained by nothing: each distill/*.py must be named."""
     import re
