@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from export import targets as targets_package
+from export.context import ExportOptions
 
 Runner = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -66,6 +67,7 @@ class Target(Facts):
     build: Callable
     load: Callable[..., Runner]  # (folder, manifest, threads=None, device="cpu") → Runner
     kinds: tuple[str, ...]  # which sources it takes: "student", "teacher"
+    reads: tuple[str, ...]  # the ExportOptions fields that change what it builds: only these enter its record
     lossy: bool  # judged by argmax agreement and dev accuracy, not by logit parity
     tolerance: float | None  # max |Δlogit| allowed vs eager fp32 (None: recorded, not gated)
     description: str
@@ -83,11 +85,13 @@ def register_fp32_and_int8(name: str, build: Callable, *, fp32_doc: str, int8_do
 
 
 def register(name: str, *, load: Callable, runtime: str, precision: str, mobile: bool, fp32: str | None, threads: str,
-             devices: tuple[str, ...], kinds=("student", "teacher"), tolerance: float | None = 1e-4,
-             description: str = ""):
+             devices: tuple[str, ...], reads: tuple[str, ...], kinds=("student", "teacher"),
+             tolerance: float | None = 1e-4, description: str = ""):
     """Register a target's `build` under `name`. Its facts have no defaults: a target that leaves one out is
     a TypeError at import, and one that contradicts itself a ValueError. A lossy target is one that is not
-    fp32; it is judged by agreement and accuracy, so its tolerance is None."""
+    fp32; it is judged by agreement and accuracy, so its tolerance is None. `reads` names the export options
+    its build reads: an artifact's record holds those alone, so an option the target ignores (e.g. --buckets
+    for ONNX) never makes a rerun refuse a finished artifact."""
     if precision not in PRECISIONS:
         raise ValueError(f"export target {name!r}: precision {precision!r} is not one of {PRECISIONS}")
     if runtime not in RUNTIMES:
@@ -97,6 +101,10 @@ def register(name: str, *, load: Callable, runtime: str, precision: str, mobile:
     if (precision == "fp32") != (fp32 is None):
         raise ValueError(f"export target {name!r}: an fp32 target quantises nothing (fp32=None) and any other "
                          f"names the fp32 target it quantises (got precision {precision!r}, fp32 {fp32!r})")
+    unknown = set(reads) - set(ExportOptions.__dataclass_fields__)
+    if unknown or isinstance(reads, str):
+        raise ValueError(f"export target {name!r}: reads {reads!r} names no export option (ExportOptions fields: "
+                         f"{', '.join(ExportOptions.__dataclass_fields__)})")
     if not isinstance(mobile, bool) or not devices:
         raise ValueError(f"export target {name!r}: mobile must be True or False (got {mobile!r}) and devices "
                          f"name at least one device (got {devices!r})")
@@ -106,7 +114,7 @@ def register(name: str, *, load: Callable, runtime: str, precision: str, mobile:
             raise ValueError(f"export target {name!r} registered twice")
         lossy = precision != "fp32"
         TARGETS[name] = Target(
-            name=name, build=build, load=load, kinds=tuple(kinds), lossy=lossy,
+            name=name, build=build, load=load, kinds=tuple(kinds), reads=tuple(reads), lossy=lossy,
             tolerance=None if lossy else tolerance,
             description=description or (build.__doc__ or "").strip().splitlines()[0],
             runtime=runtime, precision=precision, mobile=mobile, fp32=fp32, threads=threads, devices=tuple(devices))

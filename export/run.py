@@ -11,9 +11,10 @@ whose runtime or converter is missing or fails is recorded with its real error, 
 killer included) leaves the record of what it finished; the table is made from it and the manifests.
 
 Each artifact folder holds a `record.json` (distill/record.py): settings = the target, the options that make
-the artifact, the max_length it was made for and every gate's threshold; inputs = the sha256 of the source
-checkpoint (and a student's vocabulary). It is written into the temporary folder, complete, only once the
-artifact passed validation, so a record in place always vouches for the artifact beside it. A rerun:
+the artifact (those the target reads, `target_options`), the max_length it was made for and every gate's
+threshold; inputs = the sha256 of the source checkpoint (and a student's vocabulary). It is written into the
+temporary folder, complete, only once the artifact passed validation, so a record in place always vouches for
+the artifact beside it. A rerun:
 - same record, complete → the artifact is kept ("skipped"), so an interrupted export resumes at the first
   target it had not finished;
 - a different record, or an artifact with none → that target is refused with one line per difference
@@ -61,13 +62,15 @@ def choose_targets(names: list[str] | None) -> list:
     return [targets[n] for n in names]
 
 
-def export_options(ctx: ExportContext) -> dict:
-    """The options of this export session, as the manifest records them (not where a converter lives)."""
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(ctx.options).items() if k != "litert_python"}
+# options every artifact's validation reads (how much of dev it is judged on), whatever the target builds
+VALIDATION_OPTIONS = ("dev_limit",)
 
 
-# validation thresholds enter an artifact's record resolved, per gate (`gate_thresholds`), not as options
-THRESHOLD_OPTIONS = ("accuracy_budget", "min_agreement")
+def target_options(target, ctx: ExportContext) -> dict:
+    """The export options this target's artifact depends on: those its build reads (`reads`, given at its
+    registration) and the validation's; thresholds enter its record resolved, per gate (`gate_thresholds`)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(ctx.options).items()
+            if k in target.reads or k in VALIDATION_OPTIONS}
 
 
 def gate_thresholds(target, kind: str, ctx: ExportContext) -> dict:
@@ -79,9 +82,8 @@ def gate_thresholds(target, kind: str, ctx: ExportContext) -> dict:
 
 def artifact_record(source, target, ctx: ExportContext, inputs: dict) -> dict:
     """What makes the artifact of `source` for `target` (distill/record.py): compared on every rerun."""
-    options = {k: v for k, v in export_options(ctx).items() if k not in THRESHOLD_OPTIONS}
     return make_record("export", {"target": target.name, "model": source.name, "kind": source.kind,
-                                  "options": options, "max_length": source.max_length,
+                                  "options": target_options(target, ctx), "max_length": source.max_length,
                                   "gates": gate_thresholds(target, source.kind, ctx)}, inputs)
 
 
@@ -145,7 +147,7 @@ def export_source(source, targets: list, out_root: Path, ctx: ExportContext, dev
                                  "parity_max_abs": parity, "tolerance": target.tolerance, "dev": scores,
                                  "fp32_dev": fp32, "accuracy_budget": budget if target.lossy else None,
                                  "min_agreement": min_agreement if target.lossy else None,
-                                 "options": export_options(ctx), "status": "ok"})
+                                 "options": target_options(target, ctx), "status": "ok"})
                 gates = judge(target, parity, scores, fp32, budget, min_agreement)
                 manifest["gates"] = gates
                 source.encoder.save(tmp / TOKENIZER_DIR)

@@ -209,6 +209,11 @@ def test_export_rerun_keeps_refuses_or_forces_by_the_artifact_record(tiny_run, t
     same = export_run(tiny_run, models=["tiny-s0"], targets=["onnx-int8"], out=out,
                       options=ExportOptions(dev_limit=16))
     assert same[0]["status"] == "ok" and same[0]["reused"]  # kept: same record, complete
+    # an option onnx-int8 does not read (the fixed-shape targets' buckets) is not in its record: kept, not refused
+    buckets = export_run(tiny_run, models=["tiny-s0"], targets=["onnx-int8"], out=out,
+                         options=ExportOptions(dev_limit=16, buckets=(16, 32)))
+    assert buckets[0]["status"] == "ok" and buckets[0]["reused"], buckets[0].get("error")
+    assert "buckets" not in json.loads((folder / "record.json").read_text())["settings"]["options"]
 
     other = export_run(tiny_run, models=["tiny-s0"], targets=["onnx-int8"], out=out,
                        options=ExportOptions(dev_limit=16, per_channel=True, min_agreement=0.99))
@@ -255,14 +260,17 @@ def test_a_target_registered_without_its_facts_fails_loudly():
                  devices=("cpu",))
     with pytest.raises(ValueError, match="quantises"):  # an int8 target names the fp32 target it quantises
         register("half-facts", load=lambda *a, **k: None, runtime="torch", precision="int8", mobile=False, fp32=None,
-                 threads=AT_LOAD, devices=("cpu",))
+                 threads=AT_LOAD, devices=("cpu",), reads=())
     with pytest.raises(ValueError, match="threads"):
         register("odd-threads", load=lambda *a, **k: None, runtime="torch", precision="fp32", mobile=False,
-                 fp32=None, threads="sometimes", devices=("cpu",))
+                 fp32=None, threads="sometimes", devices=("cpu",), reads=())
     with pytest.raises(ValueError, match="runtime"):
         register("odd-runtime", load=lambda *a, **k: None, runtime="a phone", precision="fp32", mobile=False,
-                 fp32=None, threads=AT_LOAD, devices=("cpu",))
-    assert not {"no-facts", "half-facts", "odd-threads", "odd-runtime"} & set(TARGETS)
+                 fp32=None, threads=AT_LOAD, devices=("cpu",), reads=())
+    with pytest.raises(ValueError, match="names no export option"):  # what it reads must be an option
+        register("odd-reads", load=lambda *a, **k: None, runtime="torch", precision="fp32", mobile=False,
+                 fp32=None, threads=AT_LOAD, devices=("cpu",), reads=("bucket",))
+    assert not {"no-facts", "half-facts", "odd-threads", "odd-runtime", "odd-reads"} & set(TARGETS)
     for t in all_targets().values():  # and every registered target has them, consistent with each other
         assert t.precision in ("fp32", "int8") and t.lossy == (t.precision != "fp32")
         assert (t.fp32 is None) == (t.precision == "fp32") and (t.fp32 is None or t.fp32 in TARGETS)

@@ -85,6 +85,6 @@ def _load(folder, manifest, threads=None, device="cpu"):
 
 register_fp32_and_int8(
     "executorch", _build, load=_load, runtime="executorch", mobile=True, threads=AT_LOAD, devices=("cpu",),
-    kinds=("student",),
+    kinds=("student",), reads=("buckets", "max_batch"),  # int8 is always per-channel (XNNPACK quantizer)
     fp32_doc="ExecuTorch .pte (XNNPACK), fp32, one file per length bucket.",
     int8_doc="ExecuTorch .pte (XNNPACK), int8 via the pt2e XNNPACK quantizer, one file per length bucket.")

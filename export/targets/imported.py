@@ -92,6 +92,6 @@ IMPORTED = {"pte": (_load_pte, "executorch", True, "an ExecuTorch .pte file"),
             "tflite": (_load_tflite, "litert", True, "a LiteRT .tflite file")}
 for fmt, (load, runtime, mobile, what) in IMPORTED.items():
     register_fp32_and_int8(f"imported-{fmt}", _never_built, load=load, runtime=runtime, mobile=mobile,
-                           threads=AT_LOAD, devices=("cpu",), kinds=("imported",),
+                           threads=AT_LOAD, devices=("cpu",), kinds=("imported",), reads=(),
                            fp32_doc=f"{what} made elsewhere (distill-bench import), fp32",
                            int8_doc=f"{what} made elsewhere (distill-bench import), with int8 weights")

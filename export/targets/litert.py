@@ -70,6 +70,6 @@ def _load(folder, manifest, threads=None, device="cpu"):
 
 register_fp32_and_int8(
     "litert", _convert, load=_load, runtime="litert", mobile=True, threads=AT_LOAD, devices=("cpu",),
-    kinds=("student",),
+    kinds=("student",), reads=("buckets",),
     fp32_doc="LiteRT .tflite fp32 (litert-torch), static batch 1, one file per length bucket.",
     int8_doc="LiteRT .tflite dynamic-range int8 (weights incl. embedding), one file per length bucket.")

@@ -73,10 +73,10 @@ def _build_ort(source, folder, ctx, int8: bool) -> BuildResult:
 
 register_fp32_and_int8(
     "onnx-folded", _build_onnx, load=_load, runtime="onnxruntime", mobile=False, threads=AT_LOAD,
-    devices=("cpu", "cuda"),
+    devices=("cpu", "cuda"), reads=(),  # its buckets follow the source's max_length, not --buckets
     kinds=("student",), fp32_doc="fp32 ONNX of the folded student (gate tables, unrolled per length bucket)",
     int8_doc="ONNX of the folded student, int8 gate tables with per-row scales")
 register_fp32_and_int8(
     "ort-mobile-folded", _build_ort, load=_load, runtime="onnxruntime", mobile=True, threads=AT_LOAD, devices=("cpu",),
-    kinds=("student",), fp32_doc="ONNX Runtime Mobile .ort of the folded student, fp32",
+    reads=(), kinds=("student",), fp32_doc="ONNX Runtime Mobile .ort of the folded student, fp32",
     int8_doc="ONNX Runtime Mobile .ort of the folded student, int8 gate tables with per-row scales")

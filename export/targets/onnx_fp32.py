@@ -68,7 +68,7 @@ def _load(folder, manifest, threads=None, device="cpu"):
 
 
 @register("onnx", load=_load, runtime="onnxruntime", precision="fp32", fp32=None, mobile=False, threads=AT_LOAD,
-          devices=("cpu", "cuda"), tolerance=1e-4)
+          devices=("cpu", "cuda"), reads=(), tolerance=1e-4)
 def build(source, folder, ctx) -> BuildResult:
     """fp32 ONNX, torch.onnx.export(dynamo=True), dynamic batch and sequence axes."""
     src = ctx.intermediate(source.name, "model.onnx", lambda p: export_onnx(source, p))

@@ -56,7 +56,7 @@ def _load(folder, manifest, threads=None, device="cpu"):
 
 
 @register("onnx-int8", load=_load, runtime="onnxruntime", precision="int8", fp32="onnx", mobile=False, threads=AT_LOAD,
-          devices=("cpu",))
+          devices=("cpu",), reads=("per_channel",))
 def build(source, folder, ctx) -> BuildResult:
     """ONNX Runtime dynamic int8 (quant_pre_process + quantize_dynamic)."""
     (folder / "model.onnx").write_bytes(int8_onnx(source, ctx).read_bytes())

@@ -39,7 +39,7 @@ def _info(source, ctx, int8: bool) -> dict:
 
 
 @register("ort-mobile", load=_load, runtime="onnxruntime", precision="fp32", fp32=None, mobile=True,
-          threads=AT_LOAD, devices=("cpu",), tolerance=1e-4)
+          threads=AT_LOAD, devices=("cpu",), reads=(), tolerance=1e-4)
 def build_fp32(source, folder, ctx) -> BuildResult:
     """ONNX Runtime Mobile .ort, fp32."""
     fp32 = ctx.intermediate(source.name, "model.onnx", lambda p: export_onnx(source, p))
@@ -47,7 +47,7 @@ def build_fp32(source, folder, ctx) -> BuildResult:
 
 
 @register("ort-mobile-int8", load=_load, runtime="onnxruntime", precision="int8", fp32="ort-mobile", mobile=True,
-          threads=AT_LOAD, devices=("cpu",))
+          threads=AT_LOAD, devices=("cpu",), reads=("per_channel",))
 def build_int8(source, folder, ctx) -> BuildResult:
     """ONNX Runtime Mobile .ort, dynamic int8."""
     quantized = int8_onnx(source, ctx)

@@ -65,7 +65,7 @@ def _load(folder, manifest, threads=None, device="cpu"):
 
 
 @register("pt2", load=_load, runtime="torch", precision="fp32", fp32=None, mobile=False, threads=PROCESS,
-          devices=("cpu", "cuda"), tolerance=1e-4)
+          devices=("cpu", "cuda"), reads=(), tolerance=1e-4)
 def build(source, folder, ctx) -> BuildResult:
     """torch.export ExportedProgram saved with torch.export.save (dynamic batch and length)."""
     torch.export.save(export_program(source), str(folder / "model.pt2"))

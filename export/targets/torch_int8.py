@@ -19,7 +19,7 @@ from export.targets.torchscript import _load
 
 
 @register("torch-int8", load=_load, runtime="torch", precision="int8", fp32="torchscript", mobile=False,
-          threads=PROCESS, devices=("cpu",))
+          threads=PROCESS, devices=("cpu",), reads=("per_channel",))
 def build(source, folder, ctx) -> BuildResult:
     """torch.ao dynamic int8 (LSTM + Linear), TorchScript file."""
     linear = per_channel_dynamic_qconfig if ctx.options.per_channel else default_dynamic_qconfig

@@ -15,7 +15,7 @@ def _load(folder, manifest, threads=None, device="cpu"):
 
 
 @register("torchscript", load=_load, runtime="torch", precision="fp32", fp32=None, mobile=False, threads=PROCESS,
-          devices=("cpu", "cuda"), tolerance=1e-4)
+          devices=("cpu", "cuda"), reads=(), tolerance=1e-4)
 def build(source, folder, ctx) -> BuildResult:
     """torch.jit.trace of the fp32 model (dynamic batch and length)."""
     traced = torch.jit.trace(source.fresh_module(), example_inputs(source), strict=False, check_trace=False)
