@@ -135,21 +135,28 @@ MAX_LOGITS_MB = 16.0
 
 def publish(run_dir: str | Path, out: str | Path) -> None:
     """Copy tables, config, env and small student weights (not the teacher, not the transfer set) to `out`, in
-    the run folder's own layout."""
+    the run folder's own layout.
+
+    Into a folder that already holds a published run of the same task and transfer set (e.g. the seeds a later
+    run on a fresh machine trained), the run's students are added beside the ones there, weights.json keeps
+    every entry, the earlier run-level records (config, env, stage times, …) that differ move to
+    `earlier/N/`, and the tables are re-rendered over every student the folder then holds."""
     run_dir, out = Path(run_dir), Path(out)
     run, published = RunLayout(run_dir), RunLayout(out)
     if run.published:
         raise UserError(f"{run_dir} is a published results folder (it has weights.json): its tables are "
                         "re-rendered in place; --out copies from a run folder")
+    merging = published.published
+    if merging:
+        _check_same_experiment(run, published)
+        _keep_earlier(run, published)
     out.mkdir(parents=True, exist_ok=True)
-    for path in (run.ablation_json, run.ablation_md, run.learning_curves, run.stages, run.config, run.env,
-                 run.transfer_stats, run.teacher_metrics, run.label_stats, run.transfer_diagnostics,
-                 run.data / "split.json"):
+    for path in (run.ablation_json, run.ablation_md, run.learning_curves, *_run_records(run)):
         if path.exists():
             target = out / path.relative_to(run.root)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, target)
-    weights = {}
+    weights = read_json(published.root / "weights.json")["students"] if merging else {}
     for folder in run.trained_students().values():
         model = folder / "model.safetensors"
         mb = model.stat().st_size / 2**20
@@ -164,6 +171,49 @@ def publish(run_dir: str | Path, out: str | Path) -> None:
             shutil.copy2(kept, published.student_predictions(folder.name))
     write_json(out / "weights.json", {"max_committed_mb": MAX_WEIGHTS_MB, "students": weights,
                                       "logits": _publish_logits(run, published)})
+    if merging:
+        write_ablation(out)
+
+
+def _run_records(run: RunLayout) -> tuple[Path, ...]:
+    """The run-level files a published folder keeps beside its tables (what the tables are made from)."""
+    return (run.stages, run.config, run.env, run.transfer_stats, run.teacher_metrics, run.label_stats,
+            run.transfer_diagnostics, run.data / "split.json")
+
+
+def _check_same_experiment(run: RunLayout, published: RunLayout) -> None:
+    """Students join a published table only if they were trained on the same task, split and transfer set."""
+    def transfer(layout: RunLayout) -> str | None:
+        return read_json(layout.label_stats).get("transfer_sha256") if layout.label_stats.exists() else None
+
+    def split(layout: RunLayout) -> str | None:
+        path = layout.data / "split.json"
+        return file_sha256(path) if path.exists() else None
+
+    for what, of in (("task", lambda layout: read_json(layout.config)["run"].get("task")),
+                     ("data split", split), ("transfer set", transfer)):
+        if of(run) != of(published):
+            raise UserError(f"{published.root}: its students were trained with another {what} than {run.root}'s "
+                            f"({of(published)} vs {of(run)}); publish to a new folder")
+    # the tables are made from the config's rows: a run that lacks some would drop them from the table
+    missing = set(read_json(published.config).get("students", {})) - set(run.read_config().get("students", {}))
+    if missing:
+        raise UserError(f"{run.root}/config.json lacks the student rows {sorted(missing)} that {published.root} "
+                        "holds; publish to a new folder")
+
+
+def _keep_earlier(run: RunLayout, published: RunLayout) -> None:
+    """Move the published run-level records this run would replace with different content to earlier/N/."""
+    changed = [p for p in _run_records(run) if p.exists() and (published.root / p.relative_to(run.root)).exists()
+               and file_sha256(p) != file_sha256(published.root / p.relative_to(run.root))]
+    if not changed:
+        return
+    earlier = published.root / "earlier"
+    keep = earlier / str(1 + (sum(1 for d in earlier.iterdir() if d.is_dir()) if earlier.exists() else 0))
+    for p in changed:
+        target = keep / p.relative_to(run.root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(published.root / p.relative_to(run.root), target)
 
 
 def _publish_logits(run: RunLayout, published: RunLayout) -> dict | None:

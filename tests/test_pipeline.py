@@ -211,6 +211,46 @@ def test_students_retrain_from_a_results_folders_committed_logits(run, tiny_teac
         run_pipeline(config_path=cfg, run_id="fresh", runs=tmp_path / "runs")
 
 
+def test_publishing_more_seeds_into_a_published_folder_keeps_what_is_there(run, tmp_path):
+    """A later run (e.g. on a fresh machine) adds its students to a published folder: weights.json keeps every
+    entry, the earlier run-level records it replaces move to earlier/1/, the tables cover every student; a run
+    with another transfer set or fewer rows is refused and leaves the folder as it was."""
+    import shutil
+
+    from distill.ablation import publish
+    from distill.io import read_json, write_json
+
+    root, _, _ = run
+    first, later, pub = tmp_path / "first", tmp_path / "later", tmp_path / "pub"
+    shutil.copytree(root / "runs" / "tiny", first)
+    shutil.copytree(root / "runs" / "tiny", later)
+    trained = sorted(p.name for p in (first / "students").iterdir() if (p / "model.safetensors").exists())
+    gone = trained[-1]
+    publish(first, pub)
+    shutil.rmtree(later / "students" / gone)  # the later run trained the others again, not this one
+    env = read_json(later / "env.json")
+    write_json(later / "env.json", {**env, "hostname": "another-machine"})
+    publish(later, pub)
+    weights = read_json(pub / "weights.json")["students"]
+    assert set(weights) == set(trained) and (pub / "students" / gone / "metrics.json").is_file()
+    assert read_json(pub / "earlier" / "1" / "env.json") == env and read_json(pub / "env.json")["hostname"] == \
+        "another-machine"
+    assert not (pub / "earlier" / "1" / "config.json").exists()  # unchanged records stay where they are
+    rows = {(r["name"], r["seed"]) for r in read_json(pub / "ablation.json")["rows"]}
+    assert len(rows) == len(trained) + 1  # every student and the teacher
+    before = {p: p.read_bytes() for p in pub.rglob("*") if p.is_file()}
+    label = read_json(later / "logits" / "label.json")
+    write_json(later / "logits" / "label.json", {**label, "transfer_sha256": "0" * 64})
+    with pytest.raises(UserError, match="another transfer set"):
+        publish(later, pub)
+    write_json(later / "logits" / "label.json", label)
+    config = read_json(later / "config.json")
+    write_json(later / "config.json", {**config, "students": dict(list(config["students"].items())[:1])})
+    with pytest.raises(UserError, match="lacks the student rows"):
+        publish(later, pub)
+    assert {p: p.read_bytes() for p in pub.rglob("*") if p.is_file()} == before
+
+
 def test_transfer_diagnostics_say_how_the_teacher_labelled_the_transfer_set(run, tmp_path):
     """Read back from the tiny run's own transfer set and logits, kept with their sha256, and published."""
     import shutil
