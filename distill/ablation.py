@@ -26,6 +26,7 @@ from distill.ablation_text import deviations, render_markdown
 from distill.errors import UserError
 from distill.io import file_sha256, read_json, write_json, write_text
 from distill.layout import RunLayout
+from distill.record import RECORD
 from distill.run_config import student_jobs
 from distill.transfer_diagnostics import transfer_diagnostics
 
@@ -50,6 +51,7 @@ def collect(run_dir: Path, curves: dict | None = None) -> dict:
         if not path.exists():
             continue  # not trained yet: the table shows what exists
         m = read_json(path)
+        record = run.student(job["folder"]) / RECORD
         histories[job["folder"]], batch[job["folder"]] = m.get("history") or [], m["config"].get("batch_size")
         rows.append({"name": job["name"], "group": job["group"], "seed": job["seed"],
                      "accuracy": m["accuracy"], "ci95": m["ci95"], "n": m["n"], **_f1_and_extra(m),
@@ -59,7 +61,9 @@ def collect(run_dir: Path, curves: dict | None = None) -> dict:
                      "alpha": m["config"].get("alpha"), "train_seconds": m["train_seconds"],
                      "epochs": m["config"]["epochs"],
                      "train_rows": m["train_rows"], "threads": m.get("threads"), "folder": job["folder"],
-                     **curve_fields(m), "command": m.get("command") or config["command"]})
+                     **curve_fields(m), "command": m.get("command") or config["command"],
+                     # the sha256 of what it was trained from (teacher folder, transfer set, logits, data)
+                     "inputs": read_json(record).get("inputs") if record.exists() else None})
     budget = add_equal_budget(rows, histories, batch, teacher["n_dev"])
     summary = []
     for name in dict.fromkeys(r["name"] for r in rows):

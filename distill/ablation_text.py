@@ -143,7 +143,7 @@ def render_markdown(ab: dict) -> str:
                   "at a plateau (no better dev score for the patience, in examples seen) or at its maximum budget, "
                   "and after how many examples; best at = examples seen at the kept checkpoint (mean over seeds)."
                   + (" Curves: learning_curves.png." if ab.get("has_curves") else ""), ""]
-    parts += [table("ablation"), "", *_time_notes(ab), ""]
+    parts += [table("ablation"), "", *_time_notes(ab), "", *_input_notes(ab)]
     parts += budget_table(ab)
     if ab.get("ordering"):
         parts += ["## The paper's ordering", "", ab["ordering"], ""]
@@ -244,6 +244,23 @@ def _time_notes(ab: dict) -> list[str]:
                          f"`train_seconds_this_process`): its last process trained for "
                          f"{r['train_seconds_last_process'] / 60:.1f} min, which is not cumulative.")
     return [" ".join(notes)]
+
+
+def _input_notes(ab: dict) -> list[str]:
+    """Whether every seed of a row was trained from the same inputs (teacher folder, transfer set, logits, data:
+    the sha256 in each student's record.json), and which seeds were not: seeds are comparable only if so."""
+    mixed = []
+    for s in ab["summary"]:
+        seeds = [r for r in ab["rows"] if r["name"] == s["name"] and r.get("inputs")]
+        for key in sorted({k for r in seeds for k in r["inputs"]}):
+            values = {r["seed"]: r["inputs"].get(key) for r in seeds}
+            if len(set(values.values())) > 1:
+                mixed.append(f"{s['name']} read different `{key}` inputs (seed: sha256) — " + ", ".join(
+                    f"s{seed}: {str(v)[:12]}…" if v else f"s{seed}: none" for seed, v in values.items()))
+    if not mixed:
+        return []
+    return ["Inputs: the seeds of some rows were not trained from the same files (their record.json), so their "
+            "spread includes that difference: " + "; ".join(mixed) + ".", ""]
 
 
 def _targets(ab: dict) -> list[str]:

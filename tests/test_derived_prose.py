@@ -233,6 +233,26 @@ def test_paired_ordering_comes_from_each_students_dev_predictions(tmp_path):
     assert f"| bilstm-kd-aug | bilstm-kd    | {points:+.2f}" in md and "| not decided " in md
 
 
+def test_seeds_of_a_row_trained_from_different_files_are_named(tmp_path):
+    """Each seed's record.json names the sha256 of what it was trained from; a row whose seeds differ (e.g. a
+    later seed started from a re-trained teacher folder) gets a line saying which input and which seeds."""
+    folder = tmp_path / "pub"
+    _three_arms(folder, {"bilstm-plain": 0.70, "bilstm-kd-aug": 0.90})
+    same = {"teacher": "a" * 64, "transfer": "b" * 64, "logits": "c" * 64}
+    for name in ("bilstm-plain", "bilstm-kd-aug"):
+        for seed in (0, 1):
+            _write(folder / "students" / f"{name}-s{seed}" / "record.json", {"inputs": same})
+    write_ablation(folder)
+    assert "Inputs:" not in (folder / "ablation.md").read_text()
+    _write(folder / "students" / "bilstm-kd-aug-s1" / "record.json", {"inputs": {**same, "teacher": "d" * 64}})
+    ab = write_ablation(folder)
+    md = (folder / "ablation.md").read_text()
+    assert "bilstm-kd-aug read different `teacher` inputs (seed: sha256) — s0: aaaaaaaaaaaa…, s1: dddddddddddd…" in md
+    assert "bilstm-plain read different" not in md
+    assert {r["folder"]: r["inputs"]["teacher"][0] for r in ab["rows"] if r["name"] != "teacher"}[
+        "bilstm-kd-aug-s1"] == "d"
+
+
 def test_compare_pairs_the_same_rows_of_two_runs_on_the_same_dev_examples(tmp_path):
     """Two runs (as if two teachers): each common row's gap A − B with its paired CI and its share of its own
     teacher; runs scored on other dev sets are refused."""
