@@ -208,16 +208,14 @@ def _check_same_experiment(run: RunLayout, published: RunLayout) -> None:
 
 def _keep_earlier(run: RunLayout, published: RunLayout) -> None:
     """Move the published run-level records this run would replace with different content to earlier/N/."""
-    changed = [p for p in _run_records(run) if p.exists() and (published.root / p.relative_to(run.root)).exists()
+    changed = [p.relative_to(run.root) for p in _run_records(run) if p.exists()
+               and (published.root / p.relative_to(run.root)).exists()
                and file_sha256(p) != file_sha256(published.root / p.relative_to(run.root))]
-    if not changed:
-        return
     earlier = published.root / "earlier"
     keep = earlier / str(1 + (sum(1 for d in earlier.iterdir() if d.is_dir()) if earlier.exists() else 0))
-    for p in changed:
-        target = keep / p.relative_to(run.root)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(published.root / p.relative_to(run.root), target)
+    for rel in changed:
+        (keep / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(published.root / rel, keep / rel)
 
 
 def _publish_logits(run: RunLayout, published: RunLayout) -> dict | None:
