@@ -19,7 +19,7 @@ import shutil
 from pathlib import Path
 
 from distill.errors import UserError
-from distill.io import atomic_path, file_sha256, read_json, write_json
+from distill.io import atomic_path, file_sha256, read_json
 from distill.layout import RunLayout
 from distill.record import claim, complete, make_record
 
@@ -34,6 +34,15 @@ def source_folder(folder: str | Path) -> RunLayout:
     return source
 
 
+def _copy(source: Path, target: Path) -> None:
+    """Byte for byte: the stage's record names the folder and sha256, so the copy adds nothing to the file. A
+    copy that did (its source's path, say) would come back changed when the run is published into the folder it
+    came from, and the next run from that folder would be refused as made from other inputs."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(target) as tmp:
+        shutil.copyfile(source, tmp)
+
+
 def adopt_teacher_metrics(folder: str | Path, run: RunLayout, force: bool) -> dict:
     """The teacher stage of a run made from committed logits: the source's teacher metrics, no weights."""
     source = source_folder(folder)
@@ -41,8 +50,7 @@ def adopt_teacher_metrics(folder: str | Path, run: RunLayout, force: bool) -> di
                          {"teacher_metrics": file_sha256(source.teacher_metrics)})
     decision = claim(run.teacher, record, force, what=f"teacher {run.teacher}")
     if decision != "skip":
-        metrics = {**read_json(source.teacher_metrics), "adopted_from": str(source.teacher_metrics)}
-        write_json(run.teacher_metrics, metrics)
+        _copy(source.teacher_metrics, run.teacher_metrics)
         complete(run.teacher)
     return read_json(run.teacher_metrics)
 
@@ -60,8 +68,7 @@ def adopt_logits(folder: str | Path, transfer: Path, out: Path, force: bool) -> 
     record = make_record("label", {"from_results": str(folder)}, {"logits": file_sha256(logits), "transfer": mine})
     decision = claim(out, record, force, what=f"logits {out}")
     if decision != "skip":
-        with atomic_path(out / "logits.npy") as tmp:
-            shutil.copyfile(logits, tmp)
-        write_json(out / "label.json", {**stats, "adopted_from": str(logits)})
+        _copy(logits, out / "logits.npy")
+        _copy(source.label_stats, out / "label.json")
         complete(out)
     return read_json(out / "label.json")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from distill_bench import main
+from tests.tiny import TINY_GATE_ARGS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -127,7 +128,7 @@ def test_bench_suite_runs_a_pair_run(tiny_pair_run, tmp_path):
     joined row; every scenario runs and accuracy is scored on the held-out pairs."""
     run = tmp_path / "pair"
     shutil.copytree(tiny_pair_run, run)
-    assert main(["export", str(run), "--models", "best,teacher", "--targets", "onnx-int8"]) == 0
+    assert main(["export", str(run), "--models", "best,teacher", "--targets", "onnx-int8", *TINY_GATE_ARGS]) == 0
     proc = _bench(run, tmp_path / "results", "-k", "not footprint")
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     summary = json.loads((tmp_path / "results" / "smoke" / "summary.json").read_text())

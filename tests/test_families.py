@@ -18,6 +18,7 @@ from distill.families import FAMILIES
 from distill.student_files import load_student, save_student
 from distill.students import StudentConfig, build_student
 from distill.vocab import Vocab
+from tests.tiny import TINY_GATE_ARGS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -190,10 +191,8 @@ def family_run(tiny_teacher, tmp_path_factory):
         save_student(folder, student, vocab, {"task": "sst2", "label_names": list(task.label_names),
                                               "max_length": 8})
         (folder / "metrics.json").write_text(json.dumps({"accuracy": 0.5}))
-    # untrained students sit at chance, where int8's few flipped predictions move dev accuracy by more than the
-    # default 1% budget on some CPUs (0.5046 vs 0.5115 on one machine): the gates are tested in test_export_units
     assert main(["export", str(run), "--models", ",".join(f"{f}-s0" for f in FAMILIES), "--targets",
-                 "torchscript,onnx,onnx-int8,onnx-folded", "--accuracy-budget", "0.95"]) == 0
+                 "torchscript,onnx,onnx-int8,onnx-folded", *TINY_GATE_ARGS]) == 0
     return run
 
 

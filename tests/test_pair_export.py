@@ -16,8 +16,9 @@ from export.registry import all_targets
 from export.run import export_source
 from export.student_source import load_student_source
 from export.teacher_source import load_teacher_source
+from tests.tiny import TINY_GATES
 
-OPTIONS = ExportOptions(buckets=(3, 8), dev_limit=48)
+OPTIONS = ExportOptions(buckets=(3, 8), dev_limit=48, **TINY_GATES)
 
 
 @pytest.fixture(scope="module")

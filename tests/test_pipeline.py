@@ -201,6 +201,10 @@ def test_students_retrain_from_a_results_folders_committed_logits(run, tiny_teac
     assert all(new["inputs"][k] == old["inputs"][k] for k in ("logits", "transfer"))
     teacher = json.loads((d / "teacher" / "metrics.json").read_text())
     assert ablation_new["rows"][0]["accuracy"] == teacher["dev_accuracy"]
+    # copied byte for byte (the records name the source): publishing this run back into the folder it came from
+    # leaves the folder's files as they were, so the next run from it is not refused as made from other inputs
+    for name in ("teacher/metrics.json", "logits/label.json", "logits/logits.npy"):
+        assert (fresh / name).read_bytes() == (tmp_path / "published" / name).read_bytes(), name
     # another transfer set (another augment seed) is not the one the logits label
     cfg.write_text(cfg.read_text().replace("[augment]\n", "[augment]\nseed = 7\n", 1))
     with pytest.raises(UserError, match="its logits label a transfer set with sha256"):
