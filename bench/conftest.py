@@ -30,10 +30,20 @@ def pytest_addoption(parser):
     add_options(parser)
 
 
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook; xdist is a dev dependency, absent from a user's install
+def pytest_xdist_auto_num_workers(config):
+    """The test suite's `-n auto` (pyproject.toml addopts) reaches `pytest bench` too: here it means no workers.
+    Benchmarks run in this one process, one at a time, never beside each other on the same cores."""
+    return 0
+
+
 @pytest.hookimpl(tryfirst=True)  # before pytest-benchmark reads --benchmark-json in its own pytest_configure
 def pytest_configure(config):
     if config.getoption("help"):
         return
+    if getattr(config.option, "numprocesses", None):  # an explicit -n N
+        raise pytest.UsageError("-n/--numprocesses: the bench suite measures one benchmark at a time in one "
+                                "process; parallel workers would share cores and time each other")
     cfg = from_pytest(config)
     try:
         session = BenchSession(cfg)

@@ -104,8 +104,10 @@ def test_bench_suite_runs_and_writes_results(exported_run, tmp_path):
     assert gated.returncode == pytest.ExitCode.TESTS_FAILED, said[-3000:]
     assert "NO SHIP" in said and "p90 latency, end-to-end, batch 1, 1 thread(s), cpu" in said and "file size" in said
     assert _bench(exported_run, tmp_path, "--ship", "onnx-int8").returncode == pytest.ExitCode.USAGE_ERROR
-    forced = _bench(exported_run, tmp_path, "-k", "matmul", "--force")  # --force = --overwrite
+    forced = _bench(exported_run, tmp_path, "-k", "matmul", "--force", "-v")  # --force = --overwrite
     assert forced.returncode == 0, forced.stdout[-3000:] + forced.stderr[-3000:]
+    # the tests' `-n auto` (pyproject.toml) starts no workers for the bench (with -v xdist would say "created: …")
+    assert "workers" not in forced.stdout, forced.stdout[-3000:]
     assert json.loads((out / "record.json").read_text())["settings"]["selection"]["keyword"] == "matmul"
 
 
@@ -119,6 +121,8 @@ def test_bench_ids_and_option_errors(exported_run, tmp_path):
     assert bad.returncode != 0 and "--threads: expected comma-separated integers" in bad.stderr
     unknown = _bench(exported_run, tmp_path, "--targets", "onnx,tflite")
     assert unknown.returncode != 0 and "--targets: unknown tflite" in unknown.stderr
+    workers = _bench(exported_run, tmp_path, "-n", "2")
+    assert workers.returncode != 0 and "the bench suite measures one benchmark at a time" in workers.stderr
     core = _bench(exported_run, tmp_path, "--pin-core", "4096")
     assert core.returncode != 0 and "--pin-core: core 4096 is not one this process may run on" in core.stderr
 

@@ -14,8 +14,8 @@ from distill.data import get_task, load_split
 # Int8 gates for exports of tiny random models. Their logits sit near a tie, so int8 flips a few of the 40–48 dev
 # predictions a test validates on, and which ones depends on the CPU's int8 kernels: CI's machine flipped one pair
 # (agreement 0.9792 < 0.98) that the development machine kept, and the development machine moved a family test's
-# accuracy 0.5115 → 0.5046 where CI's kept it. Tests of the export plumbing use these; the gates themselves are tested at their defaults and at
-# unreachable thresholds on fixed numbers (test_export_units, test_export_targets).
+# accuracy 0.5115 → 0.5046 where CI's kept it. Tests of the export plumbing use these; the gates themselves are
+# tested at their defaults and at unreachable thresholds (test_export_units, test_export_targets).
 TINY_GATES = {"min_agreement": 0.9, "accuracy_budget": 0.8}
 TINY_GATE_ARGS = ["--min-agreement", "0.9", "--accuracy-budget", "0.8"]
 
