@@ -235,7 +235,7 @@ def export_run(run_dir: str | Path, models: list[str] | None = None, targets: li
     records = {(o["model"], o["target"]): o for o in previous}
 
     def record(outcome: dict) -> None:  # export.json after every outcome: a killed export keeps its record
-        outcome["command"] = command
+        outcome["command"], outcome["run"] = command, str(run_dir)  # several runs may export into one folder
         records.pop((outcome["model"], outcome["target"]), None)
         records[outcome["model"], outcome["target"]] = outcome
         write_json(summary_path, {"run": str(run_dir), "env": env, "outcomes": list(records.values())})

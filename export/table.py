@@ -103,7 +103,8 @@ def conditions(export_dir: Path, rows: list[dict]) -> str:
     versions = next((r["versions"] for r in rows if r.get("versions")), {})
     commands = dict.fromkeys(o.get("command", "distill-bench export (command not recorded by this older export)")
                              for o in summary["outcomes"])
-    lines = [f"# Export of run `{Path(summary['run']).name}`", "",
+    runs = dict.fromkeys(Path(o.get("run", summary["run"])).name for o in summary["outcomes"])
+    lines = [f"# Export of run{'s' if len(runs) > 1 else ''} " + ", ".join(f"`{r}`" for r in runs), "",
              "- Made by " + " and ".join(f"`{c}`" for c in commands) +
              f" (artifacts under `{export_dir}`, not committed: the command regenerates them).",
              f"- Validation: logits vs eager fp32 at the parity shapes below; dev accuracy on n = {n} with a 95% "

@@ -28,6 +28,15 @@ def test_export_command_writes_artifacts_summary_and_table(tiny_run, tmp_path, c
     md = (table / "export.md").read_text()
     assert "| tiny-s0" in md and "max |Δlogit|" in md
     assert (table / "export.csv").read_text().startswith("model,kind,target,status")
+    assert md.startswith(f"# Export of run `{tiny_run.name}`\n")
+    # a second run exporting into the same folder: its rows join the table, whose header names both runs
+    other = tmp_path / "other-run"
+    shutil.copytree(tiny_run, other)
+    assert main(["export", str(other), "--models", "tiny-s0", "--targets", "onnx", "--out", str(out),
+                 "--table-out", str(table)]) == 0
+    md = (table / "export.md").read_text()
+    assert md.startswith(f"# Export of runs `{tiny_run.name}`, `other-run`\n")
+    assert md.split("\n")[2].count("`export_run(") == 2  # both commands (called in-process: the call)
 
 
 def test_predict_runs_an_artifact_alone(tiny_run, tmp_path, capsys):
