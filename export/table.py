@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import shlex
 from pathlib import Path
 
 from tabulate import tabulate
@@ -94,6 +95,15 @@ def render_csv(rows: list[dict]) -> str:
     return buf.getvalue()
 
 
+def _run_of(outcome: dict, last_run: str) -> str:
+    """The run an outcome was exported from. Outcomes written before each recorded its run: the run folder its
+    recorded command names (`distill-bench export RUN …`), else the folder's last run."""
+    if "run" in outcome:
+        return outcome["run"]
+    words = shlex.split(outcome.get("command", ""))
+    return words[2] if words[:2] == ["distill-bench", "export"] and len(words) > 2 else last_run
+
+
 def conditions(export_dir: Path, rows: list[dict]) -> str:
     """The header of export.md: what was exported, where, with what, and under what load."""
     summary = read_json(export_dir / OUTCOMES)
@@ -103,7 +113,7 @@ def conditions(export_dir: Path, rows: list[dict]) -> str:
     versions = next((r["versions"] for r in rows if r.get("versions")), {})
     commands = dict.fromkeys(o.get("command", "distill-bench export (command not recorded by this older export)")
                              for o in summary["outcomes"])
-    runs = dict.fromkeys(Path(o.get("run", summary["run"])).name for o in summary["outcomes"])
+    runs = dict.fromkeys(Path(_run_of(o, summary["run"])).name for o in summary["outcomes"])
     lines = [f"# Export of run{'s' if len(runs) > 1 else ''} " + ", ".join(f"`{r}`" for r in runs), "",
              "- Made by " + " and ".join(f"`{c}`" for c in commands) +
              f" (artifacts under `{export_dir}`, not committed: the command regenerates them).",

@@ -274,3 +274,11 @@ def test_a_target_registered_without_its_facts_fails_loudly():
     for t in all_targets().values():  # and every registered target has them, consistent with each other
         assert t.precision in ("fp32", "int8") and t.lossy == (t.precision != "fp32")
         assert (t.fp32 is None) == (t.precision == "fp32") and (t.fp32 is None or t.fp32 in TARGETS)
+
+
+def test_an_outcome_written_before_runs_were_recorded_is_read_from_its_command():
+    from export.table import _run_of
+
+    assert _run_of({"run": "runs/a"}, "runs/last") == "runs/a"
+    assert _run_of({"command": "distill-bench export results/x --models m"}, "runs/last") == "results/x"
+    assert _run_of({"command": "export_run('runs/y', models=None, targets=None)"}, "runs/last") == "runs/last"
