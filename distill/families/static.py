@@ -48,7 +48,11 @@ class StaticClassifier(EmbeddingStudent):
         real = length_mask(lengths, input_ids.shape[1]).to(torch.float32)
         w = self.token_weight[input_ids] * real  # pads weigh nothing: padding changes no sentence's mean
         x = self.embed_tokens(input_ids)
-        return (x * w.unsqueeze(-1)).sum(1) / w.sum(1, keepdim=True).clamp(min=1e-6)
+        # the weighted sum as one batched matmul, not a broadcast multiply and a sum: with the multiply-and-sum
+        # form ExecuTorch's XNNPACK int8 partition split the pooling around a portable `sum` and the second
+        # delegate answered one sentence with the export's batch bound, (max_batch, 2) (tests/test_families.py)
+        pooled = torch.bmm(w.unsqueeze(1), x).squeeze(1)
+        return pooled / w.sum(1, keepdim=True).clamp(min=1e-6)
 
 
 register(Family(name="static", summary="static token vectors (teacher PCA init), weighted mean, MLP head",
