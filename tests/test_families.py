@@ -276,5 +276,5 @@ def test_a_static_students_executorch_artifacts_answer_with_the_batch_they_were_
         assert outcome["status"] == "ok", outcome
         folder, manifest = read_manifest(outcome["manifest"])
         run = all_targets()[outcome["target"]].load(folder, manifest)
-        ids, mask = np.ones((16, 8), dtype=np.int64), np.ones((16, 8), dtype=np.int64)
-        assert run(ids, mask).shape == (16, 2)
+        ones = np.ones((16, 8), dtype=np.int64)  # 16 full-length sentences: ids and mask alike
+        assert run(ones, ones).shape == (16, 2)
