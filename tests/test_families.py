@@ -260,21 +260,25 @@ def test_family_options_on_the_command_line_are_json():
         given_flags(parser.parse_args(["--options", "filters=4"]), StudentRunConfig)
 
 
-def test_a_static_students_executorch_artifacts_answer_with_the_batch_they_were_given(family_run, tmp_path):
-    # Regression: the static family's int8 .pte returned (max_batch, 2) for one sentence, so the shape gate
-    # rejected it; its pooling is now one matmul (distill/families/static.py). Validation checks batch 1 and a
-    # padded batch; 16 rows check the batch bound as well.
+@pytest.mark.parametrize(("model", "targets"), [("static-s0", "executorch,executorch-int8"), ("cnn-s0", "executorch")])
+def test_executorch_artifacts_answer_with_the_batch_they_were_given(family_run, tmp_path, model, targets):
+    # Regressions. The static family's int8 .pte returned (max_batch, 2) for one sentence, so the shape gate
+    # rejected it; its pooling is now one matmul (distill/families/static.py). The cnn's lowering bounds the
+    # batch at 15 rows whatever --max-batch asks, and the runtime refused a larger batch; the manifest now
+    # records the bound the file really has and the runner slices (export/targets/executorch_pte.py).
+    # Validation checks batch 1 and a padded batch; 20 rows check the batch bound as well.
     pytest.importorskip("executorch")
     from distill_bench import main
     from export.manifest import read_manifest
     from export.registry import all_targets
 
     out = tmp_path / "et"
-    assert main(["export", str(family_run), "--models", "static-s0", "--targets", "executorch,executorch-int8",
-                 "--buckets", "8", "--max-batch", "32", "--out", str(out), *TINY_GATE_ARGS]) == 0
+    assert main(["export", str(family_run), "--models", model, "--targets", targets, "--buckets", "8",
+                 "--max-batch", "32", "--out", str(out), *TINY_GATE_ARGS]) == 0
     for outcome in json.loads((out / "export.json").read_text())["outcomes"]:
         assert outcome["status"] == "ok", outcome
         folder, manifest = read_manifest(outcome["manifest"])
+        assert 2 <= manifest["info"]["max_batch"] <= 32
         run = all_targets()[outcome["target"]].load(folder, manifest)
-        ones = np.ones((16, 8), dtype=np.int64)  # 16 full-length sentences: ids and mask alike
-        assert run(ones, ones).shape == (16, 2)
+        ones = np.ones((20, 8), dtype=np.int64)  # 20 full-length sentences: ids and mask alike
+        assert run(ones, ones).shape == (20, 2)

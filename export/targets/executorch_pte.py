@@ -37,27 +37,42 @@ def _quantized(source, seq: int, example, dynamic, ctx):
     return convert_pt2e(graph)
 
 
-def _lower(module, example, dynamic, path) -> None:
+def _lower(module, example, dynamic, path) -> int:
+    """Write the .pte; return the most rows it accepts (see _batch_bound)."""
     # executorch: optional, and slow to import
     from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
     from executorch.exir import to_edge_transform_and_lower
 
     program = torch.export.export(module, example, dynamic_shapes=dynamic)
-    path.write_bytes(to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()]).to_executorch().buffer)
+    lowered = to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()]).to_executorch()
+    path.write_bytes(lowered.buffer)
+    return _batch_bound(lowered.exported_program())
+
+
+def _batch_bound(program) -> int:
+    """The batch bound memory planning gave the first input: the runtime refuses more rows (set_inputs error
+    0x10). Lowering can narrow the bound export was given: under XNNPACK, embedding → transpose → Conv1d (the
+    cnn family) adds the guard batch < 16, whatever the bound asked for, so it is read here, not assumed."""
+    first = program.graph_signature.user_inputs[0]
+    node = next(n for n in program.graph.nodes if n.op == "placeholder" and n.name == first)
+    return int(node.meta["spec"].shape[0])
 
 
 def _build(source, folder, ctx, int8: bool) -> BuildResult:
     buckets = buckets_for(source.max_length, ctx.options.buckets)
-    files, quantize_nodes = [], []
+    files, quantize_nodes, bounds = [], [], []
     for seq in buckets:
         example, dynamic = _program(source, seq, ctx.options.max_batch)
         module = _quantized(source, seq, example, dynamic, ctx) if int8 else source.fresh_module()
         if int8:  # measured, not assumed: how many quantize ops the quantizer actually inserted
             quantize_nodes.append(sum("quantize_per" in str(n.target) for n in module.graph.nodes))
         files.append(bucket_file(seq, ".pte"))
-        _lower(module, example, dynamic, folder / files[-1])
+        bounds.append(_lower(module, example, dynamic, folder / files[-1]))
     info = {"format": "executorch", "delegate": "XnnpackPartitioner", "seq_buckets": buckets,
-            "dynamic_axes": {"input_ids": ["batch"]}, "max_batch": ctx.options.max_batch}
+            "dynamic_axes": {"input_ids": ["batch"]}, "max_batch": min(bounds)}
+    if min(bounds) < ctx.options.max_batch:  # the runner slices larger batches (export/buckets.bucketed)
+        info["max_batch_note"] = (f"--max-batch {ctx.options.max_batch} was asked; lowering bounded the batch at "
+                                  f"{min(bounds)} rows (per bucket: {bounds}), so larger batches run in slices")
     if int8:
         info.update({"quantizer": "XNNPACKQuantizer symmetric per-channel (pt2e)",
                      "quantize_nodes_per_bucket": quantize_nodes, "embedding_int8": False,
