@@ -92,7 +92,8 @@ def collect(run_dir: Path, curves: dict | None = None) -> dict:
             "extra_dev": list(task.extra_dev), "rows": rows, "summary": summary,
             "deviations": deviations(config, teacher, task, env, rows, run_dir), "equal_budget": budget,
           "has_curves": any(histories.values()), "paired": paired_gaps(run, task, rows),
-          "transfer_diagnostics": transfer_diagnostics(run)}
+          "transfer_diagnostics": transfer_diagnostics(run), "teacher_training": _teacher_training(teacher),
+          "labelling": _labelling(run)}
     ab["ordering"] = ordering_sentence(ab)
     return ab
 
@@ -104,6 +105,23 @@ def _teacher_seconds(metrics: dict) -> dict:
     if "train_seconds" in metrics:
         return {"train_seconds": metrics["train_seconds"]}
     return {"train_seconds": None, "train_seconds_last_process": metrics.get("train_seconds_this_process")}
+
+
+def _teacher_training(metrics: dict) -> dict:
+    """How long the teacher trained, in steps and epochs (its metrics.json)."""
+    return {"steps": metrics.get("global_steps"), "epochs": (metrics.get("config") or {}).get("epochs"),
+            "n_train": metrics.get("n_train"), "model": (metrics.get("config") or {}).get("model")}
+
+
+def _labelling(run: RunLayout) -> dict | None:
+    """How the transfer set was labelled (logits/label.json): labeller, share labelled, time over every process.
+    Older records lack some fields; the text says only what is recorded."""
+    if not run.label_stats.exists():
+        return None
+    stats = read_json(run.label_stats)
+    keys = ("n", "labelled_rows", "fraction", "subset_seed", "labeller", "precision", "device", "threads",
+            "batch_size", "seconds", "runs", "seconds_this_process", "labeller_gate")
+    return {k: stats.get(k) for k in keys}
 
 
 def _f1_and_extra(metrics: dict) -> dict:

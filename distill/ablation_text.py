@@ -148,6 +148,7 @@ def render_markdown(ab: dict) -> str:
     if ab.get("ordering"):
         parts += ["## The paper's ordering", "", ab["ordering"], ""]
     parts += _paired_table(ab)
+    parts += _labelling_section(ab)
     parts += _transfer_section(ab.get("transfer_diagnostics"))
     if any(s["group"] == "embedding" for s in ab["summary"]):
         parts += ["## Embedding comparison (bilstm-kd-aug settings, one seed each)", "", table("embedding"), ""]
@@ -188,6 +189,42 @@ def _made_by(ab: dict) -> str:
     if len(by) <= 1:
         return f"`{ab['command']}`"
     return "; ".join(f"`{cmd}` ({', '.join(names)})" for cmd, names in by.items())
+
+
+def _labelling_section(ab: dict) -> list[str]:
+    """How long the teacher trained and how it labelled the transfer set (teacher/metrics.json, logits/label.json):
+    with an expensive teacher both are the run's main cost."""
+    t, lab = ab.get("teacher_training") or {}, ab.get("labelling")
+    lines = []
+    if t.get("steps"):
+        epochs = f" ({t['epochs']:g} epochs of {t['n_train']:,} sentences)" if t.get("epochs") and t.get("n_train") \
+            else ""
+        lines.append(f"The teacher trained for {t['steps']:,} steps{epochs}.")
+    if lab and lab.get("n"):
+        rows = lab.get("labelled_rows") or lab["n"]
+        share = (f"{rows:,} of the transfer set's {lab['n']:,} rows (fraction {lab['fraction']:g}, subset seed "
+                 f"{lab['subset_seed']}: every original, and of each original's augmented rows that share, rounded to "
+                 "the nearest row)"
+                 if lab.get("fraction") not in (None, 1.0) else f"all {rows:,} rows of the transfer set")
+        where = "; ".join(x for x in (lab.get("device"), lab.get("threads") and f"{lab['threads']} threads",
+                                      lab.get("batch_size") and f"batch {lab['batch_size']}") if x)
+        precision = lab.get("precision") if "int8" not in str(lab.get("labeller")) else None  # an int8 labeller's
+        # own precision is its name; `precision` is the torch labeller's setting
+        detail = "; ".join(x for x in (precision, where) if x)
+        how = f"the {lab['labeller']} labeller" + (f" ({detail})" if detail else "") if lab.get("labeller") else ""
+        if lab.get("seconds"):
+            took = (f" in {lab['seconds'] / 60:.1f} min over {lab.get('runs') or 1} process(es), "
+                    f"{rows / lab['seconds']:.1f} rows/s")
+        elif lab.get("seconds_this_process"):
+            took = f" (the last process's time only: {lab['seconds_this_process'] / 60:.1f} min)"
+        else:
+            took = ""
+        gate = lab.get("labeller_gate") or {}
+        gated = (f"; the int8 labeller was used because its dev argmax agreement with fp32, {gate['value']:.4f}, "
+                 f"cleared {gate['threshold']:g}" if gate.get("passed") else "")
+        lines.append(f"The teacher's logits cover {share}, made by {how or 'the teacher'}{took}{gated} "
+                     "(logits/label.json).")
+    return ["## Teacher and labelling", "", " ".join(lines), ""] if lines else []
 
 
 def _transfer_section(d: dict | None) -> list[str]:

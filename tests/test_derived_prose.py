@@ -88,6 +88,30 @@ def test_old_teacher_metrics_show_time_not_recorded_and_no_gpu(tmp_path):
     assert ab["rows"][0]["train_seconds"] is None and ab["rows"][0]["train_seconds_last_process"] == 60.0
 
 
+@pytest.mark.parametrize(("label", "says", "never"), [
+    ({"n": 1000, "labelled_rows": 260, "fraction": 0.25, "subset_seed": 3, "labeller": "torch",
+      "precision": "bf16", "device": "cuda", "threads": 16, "batch_size": 512, "seconds": 1300.0, "runs": 2},
+     ["260 of the transfer set's 1,000 rows (fraction 0.25, subset seed 3", "torch labeller (bf16; cuda; 16 threads;"
+      " batch 512) in 21.7 min over 2 process(es), 0.2 rows/s"], ["all 1,000 rows", "int8 labeller was used"]),
+    ({"n": 1000, "labelled_rows": 1000, "fraction": 1.0, "labeller": "onnx-int8-pc", "precision": "fp32",
+      "seconds": 60.0, "runs": 1, "labeller_gate": {"threshold": 0.98, "value": 0.991, "passed": True}},
+     ["all 1,000 rows of the transfer set", "onnx-int8-pc labeller in 1.0 min",
+      "agreement with fp32, 0.9910, cleared 0.98"], ["(fp32", "fraction"]),
+    ({"n": 1000, "seconds_this_process": 120.0},  # an old record: only what it has
+     ["all 1,000 rows of the transfer set, made by the teacher (the last process's time only: 2.0 min)"], ["rows/s"]),
+])
+def test_the_labelling_sentence_follows_label_json_and_the_teacher_steps_its_metrics(tmp_path, label, says, never):
+    folder = _published(tmp_path / "pub", BIG, {"train_seconds": 60.0, "global_steps": 4321, "n_train": 9876})
+    _write(folder / "logits" / "label.json", label)
+    md = (folder / "ablation.md").read_text() if write_ablation(folder) else ""
+    section = md.split("## Teacher and labelling", 1)[1].split("##", 1)[0]
+    assert "The teacher trained for 4,321 steps (1 epochs of 9,876 sentences)." in section
+    for text in says:
+        assert text in section, (text, section)
+    for text in never:
+        assert text not in section, (text, section)
+
+
 def test_missing_env_json_is_said(tmp_path):
     ab = write_ablation(_published(tmp_path / "pub", None, {"train_seconds": 60.0}))
     assert "Hardware: not recorded (no env.json in the run folder)." in ab["deviations"]

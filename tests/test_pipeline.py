@@ -284,3 +284,25 @@ def test_transfer_diagnostics_say_how_the_teacher_labelled_the_transfer_set(run,
     assert transfer_diagnostics(RunLayout(tmp_path / "pub")) == kept
     assert "## What the teacher taught on the transfer set" in (d.root / "ablation.md").read_text()
     shutil.rmtree(tmp_path / "pub")
+
+
+def test_stage_time_is_written_while_the_stage_runs_so_a_killed_process_keeps_it(tmp_path, monkeypatch):
+    # A SIGKILL runs no handler: only what was already written survives. Stage times are flushed every
+    # STAGE_FLUSH_S seconds, and the process is counted once however many flushes its teacher stage makes.
+    import time
+
+    from distill import pipeline
+    from distill.layout import RunLayout
+
+    monkeypatch.setattr(pipeline, "STAGE_FLUSH_S", 0.05)
+    run = RunLayout(tmp_path / "r")
+    run.root.mkdir()
+    with pipeline._stage_clock(run, "teacher"):
+        time.sleep(0.4)
+        during = json.loads(run.stages.read_text())  # what a kill at this point would leave
+    assert during["stages"]["teacher"] >= 0.2 and during["runs"] == 1
+    after = json.loads(run.stages.read_text())
+    assert after["runs"] == 1 and after["stages"]["teacher"] >= 0.4
+    with pytest.raises(UserError), pipeline._stage_clock(run, "label"):
+        raise UserError("refused before any flush")
+    assert "label" not in json.loads(run.stages.read_text())["stages"]
