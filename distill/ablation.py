@@ -20,7 +20,14 @@ import shutil
 import statistics
 from pathlib import Path
 
-from distill.ablation_curves import add_equal_budget, curve_fields, ordering_sentence, plot_curves, summarise
+from distill.ablation_curves import (
+    add_equal_budget,
+    crossings,
+    curve_fields,
+    ordering_sentence,
+    plot_curves,
+    summarise,
+)
 from distill.ablation_paired import paired_gaps
 from distill.ablation_text import deviations, render_markdown
 from distill.errors import UserError
@@ -94,6 +101,7 @@ def collect(run_dir: Path, curves: dict | None = None) -> dict:
           "has_curves": any(histories.values()), "paired": paired_gaps(run, task, rows),
           "transfer_diagnostics": transfer_diagnostics(run), "teacher_training": _teacher_training(teacher),
           "labelling": _labelling(run)}
+    ab["crossings"] = crossings(rows, histories, batch)
     ab["ordering"] = ordering_sentence(ab)
     return ab
 

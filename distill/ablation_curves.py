@@ -61,6 +61,55 @@ def summarise(summary: list[dict], rows: list[dict]) -> None:
             s["best_examples_mean"] = statistics.fmean(best)
 
 
+def crossings(rows: list[dict], histories: dict[str, list[dict]], batch: dict[str, int]) -> list[dict]:
+    """Where each step of the paper's ordering (kd-aug vs kd, kd vs plain) changes sign along the budget.
+
+    At every budget where either arm was evaluated, each arm's figure is the mean over its seeds of what a run
+    stopped there would report (best_within: the best evaluation so far; a seed that had already stopped keeps
+    its final best). These best-so-far curves only rise, so a sign change is a real overtaking, not noise
+    between two evaluations. Budgets start where every seed of both arms has been evaluated once."""
+    out = []
+    for hi, lo in zip(ORDER, ORDER[1:]):
+        seeds = {arm: [r["folder"] for r in rows if r["name"] == arm and histories.get(r["folder"])]
+                 for arm in (hi, lo)}
+        if not all(seeds.values()):
+            continue
+        runs = [f for arm in (hi, lo) for f in seeds[arm]]
+        start = max(examples_seen_of(histories[f][0], batch[f]) for f in runs)
+        grid = sorted({examples_seen_of(h, batch[f]) for f in runs for h in histories[f]} | {start})
+        grid = [x for x in grid if x >= start]
+        gaps = [_mean_best(histories, batch, seeds[hi], x) - _mean_best(histories, batch, seeds[lo], x) for x in grid]
+        signs = [(g > 0) - (g < 0) for g in gaps]
+        changes = [grid[i] for i in range(1, len(grid)) if signs[i] != signs[i - 1]]
+        out.append({"a": hi, "b": lo, "from_examples": grid[0], "to_examples": grid[-1],
+                    "budgets": len(grid), "ahead_at_end": signs[-1], "sign_changes": len(changes),
+                    "last_change_at": changes[-1] if changes else None,
+                    "gap_at_end": gaps[-1], "max_gap": max(gaps), "min_gap": min(gaps)})
+    return out
+
+
+def _mean_best(histories: dict[str, list[dict]], batch: dict[str, int], folders: list[str], budget: int) -> float:
+    return statistics.fmean(best_within(histories[f], budget, batch[f])["dev_accuracy"] for f in folders)
+
+
+def crossing_sentence(ab: dict) -> str | None:
+    """Where the best-so-far curves of the ordering's steps cross (crossings), in words."""
+    parts = []
+    for c in ab.get("crossings") or []:
+        state = {1: "ahead of", -1: "behind", 0: "level with"}[c["ahead_at_end"]]
+        span = f"from {c['from_examples']:,} to {c['to_examples']:,} examples seen"
+        if not c["sign_changes"]:
+            parts.append(f"{c['a']} is {state} {c['b']} at every budget {span}")
+        else:
+            parts.append(f"{c['a']} is {state} {c['b']} from {c['last_change_at']:,} examples seen on "
+                         f"({c['sign_changes']} change(s) of lead {span}; the gap ranges over "
+                         f"[{100 * c['min_gap']:+.2f}, {100 * c['max_gap']:+.2f}] points)")
+    if not parts:
+        return None
+    return ("Where the curves cross, read from the best-so-far mean curves (at each budget, the mean over seeds of "
+            "what a run stopped there would report): " + "; ".join(parts) + ".")
+
+
 def _ci(value: float, ci: list | None) -> str:
     return f"{value:.4f} [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else f"{value:.4f}"
 

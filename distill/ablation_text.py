@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from distill.ablation_curves import ORDER, budget_table
+from distill.ablation_curves import ORDER, budget_table, crossing_sentence
 from distill.io import read_json
 from distill.layout import RunLayout
 from distill.students import StudentConfig, build_student
@@ -147,6 +147,7 @@ def render_markdown(ab: dict) -> str:
     parts += budget_table(ab)
     if ab.get("ordering"):
         parts += ["## The paper's ordering", "", ab["ordering"], ""]
+        parts += [crossing_sentence(ab), ""] if crossing_sentence(ab) else []
     parts += _paired_table(ab)
     parts += _labelling_section(ab)
     parts += _transfer_section(ab.get("transfer_diagnostics"))

@@ -206,6 +206,31 @@ def test_learning_curves_and_budget_tables_come_from_a_hand_made_metrics_file(tm
     assert "†" not in md and "may include pauses" not in md
 
 
+def test_where_the_curves_cross_is_read_from_best_so_far_means():
+    """kd-aug (2 seeds) starts below kd and overtakes it once its best-so-far mean passes kd's; a dip after a
+    peak does not count as a crossing (what a stopped run reports never falls); kd stays ahead of plain."""
+    from distill.ablation_curves import crossing_sentence, crossings
+
+    curves = {"bilstm-kd-aug-s0": [0.50, 0.60, 0.90, 0.55], "bilstm-kd-aug-s1": [0.50, 0.62, 0.80, 0.50],
+              "bilstm-kd-s0": [0.70, 0.72, 0.74, 0.74], "bilstm-plain-s0": [0.60, 0.61, 0.65, 0.66]}
+    histories = {f: [{"step": 10 * (i + 1), "dev_accuracy": a} for i, a in enumerate(accs)]
+                 for f, accs in curves.items()}
+    batch = dict.fromkeys(curves, 5)  # evaluations at 50, 100, 150, 200 examples
+    rows = [{"name": f.rsplit("-s", 1)[0], "folder": f} for f in curves]
+    got = {(c["a"], c["b"]): c for c in crossings(rows, histories, batch)}
+    aug = got["bilstm-kd-aug", "bilstm-kd"]
+    # best so far: kd-aug 0.50, 0.61, 0.85, 0.85; kd 0.70, 0.72, 0.74, 0.74
+    assert aug["ahead_at_end"] == 1 and aug["sign_changes"] == 1 and aug["last_change_at"] == 150
+    assert aug["min_gap"] == pytest.approx(-0.20) and aug["gap_at_end"] == pytest.approx(0.11)
+    kd = got["bilstm-kd", "bilstm-plain"]
+    assert kd["sign_changes"] == 0 and kd["ahead_at_end"] == 1 and (kd["from_examples"], kd["to_examples"]) == (50, 200)
+    text = crossing_sentence({"crossings": list(got.values())})
+    assert "bilstm-kd-aug is ahead of bilstm-kd from 150 examples seen on (1 change(s) of lead" in text
+    assert "[-20.00, +11.00] points" in text
+    assert "bilstm-kd is ahead of bilstm-plain at every budget from 50 to 200 examples seen" in text
+    assert crossings([r for r in rows if r["name"] != "bilstm-kd"], histories, batch) == []  # no pair to compare
+
+
 def _three_arms(folder: Path, right: dict[str, float]) -> int:
     """A published folder whose plain / kd / kd-aug rows (2 seeds each) got the first `right` share of the dev
     examples right (seed 1 one example fewer), with hand-written predictions and no weights; returns dev n."""
