@@ -10,7 +10,7 @@ from pathlib import Path
 from distill.errors import UserError
 from distill.layout import RunLayout
 from distill_bench.common import positive_int
-from export.context import ExportOptions
+from export.context import ET_INT8_ACTIVATIONS, ExportOptions
 from export.predict import predict
 from export.run import export_run
 from export.table import write_table
@@ -35,6 +35,10 @@ def add_commands(sub) -> None:
     p.add_argument("--max-batch", type=positive_int, default=512,
                    help="largest batch one ExecuTorch call takes; its runtime reserves memory for it at load, and "
                         "larger batches run in slices [512]")
+    p.add_argument("--executorch-int8-activations", choices=ET_INT8_ACTIVATIONS, default="auto",
+                   help="ExecuTorch int8 activations: static (calibrated on train sentences), dynamic (per batch at "
+                        "run time), or auto: build both, keep the one agreeing more with fp32 on those train "
+                        "sentences [auto]")
     p.add_argument("--table-out", type=Path, default=None, help="also write the export table here")
     p.add_argument("--force", "--rebuild", dest="force", action="store_true",
                    help="build again every chosen artifact made with other settings or inputs (default: keep one "
@@ -80,7 +84,8 @@ def _export(args) -> int:
     if args.min_agreement is not None and not 0 < args.min_agreement <= 1:
         raise UserError(f"--min-agreement: expected a fraction in (0, 1], got {args.min_agreement}")
     options = ExportOptions(per_channel=args.per_channel, accuracy_budget=args.accuracy_budget,
-                            min_agreement=args.min_agreement, buckets=buckets, max_batch=args.max_batch)
+                            min_agreement=args.min_agreement, buckets=buckets, max_batch=args.max_batch,
+                            et_int8_activations=args.executorch_int8_activations)
     outcomes = export_run(args.run, models=args.models.split(","),
                           targets=args.targets.split(",") if args.targets else None, out=args.out, options=options,
                           force=args.force)

@@ -76,12 +76,15 @@ class Target(Facts):
 TARGETS: dict[str, Target] = {}
 
 
-def register_fp32_and_int8(name: str, build: Callable, *, fp32_doc: str, int8_doc: str, **facts) -> None:
+def register_fp32_and_int8(name: str, build: Callable, *, fp32_doc: str, int8_doc: str, reads: tuple[str, ...],
+                           int8_reads: tuple[str, ...] = (), **facts) -> None:
     """Register `name` (fp32) and `name-int8` (quantising it), both made by `build(source, folder, ctx, int8)`:
-    the fixed-shape runtimes ship the two precisions from one builder."""
+    the fixed-shape runtimes ship the two precisions from one builder. `int8_reads`: options only the int8
+    build reads (how it quantises), kept out of the fp32 artifact's record."""
     for int8, doc in ((False, fp32_doc), (True, int8_doc)):
         register(f"{name}-int8" if int8 else name, precision="int8" if int8 else "fp32", fp32=name if int8 else None,
-                 description=doc, **facts)(functools.partial(build, int8=int8))
+                 description=doc, reads=tuple(reads) + (tuple(int8_reads) if int8 else ()),
+                 **facts)(functools.partial(build, int8=int8))
 
 
 def register(name: str, *, load: Callable, runtime: str, precision: str, mobile: bool, fp32: str | None, threads: str,

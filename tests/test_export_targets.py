@@ -35,7 +35,9 @@ TESTED = {
     "imported-pte": ("imported",), "imported-pte-int8": ("imported",),
 }
 NEEDS_LITERT = {"litert", "litert-int8"}
-OPTIONS = ExportOptions(buckets=(3, 8), dev_limit=48, max_batch=4)  # dev batches run in slices of 4
+# dev batches run in slices of 4; ExecuTorch int8 with one activation scheme ("auto" builds both and is
+# checked in tests/test_families.py)
+OPTIONS = ExportOptions(buckets=(3, 8), dev_limit=48, max_batch=4, et_int8_activations="static")
 
 
 def test_every_registered_target_has_a_test():

@@ -282,3 +282,14 @@ def test_an_outcome_written_before_runs_were_recorded_is_read_from_its_command()
     assert _run_of({"run": "runs/a"}, "runs/last") == "runs/a"
     assert _run_of({"command": "distill-bench export results/x --models m"}, "runs/last") == "results/x"
     assert _run_of({"command": "export_run('runs/y', models=None, targets=None)"}, "runs/last") == "runs/last"
+
+
+def test_executorch_int8_activations_must_be_a_known_scheme():
+    import pytest
+
+    from distill.errors import UserError
+    from export.context import ExportOptions
+
+    assert ExportOptions().et_int8_activations == "auto"
+    with pytest.raises(UserError, match="int8 activations: expected one of auto, static, dynamic, got 'fast'"):
+        ExportOptions(et_int8_activations="fast")

@@ -260,21 +260,23 @@ def test_family_options_on_the_command_line_are_json():
         given_flags(parser.parse_args(["--options", "filters=4"]), StudentRunConfig)
 
 
-@pytest.mark.parametrize(("model", "targets"), [("static-s0", "executorch,executorch-int8"), ("cnn-s0", "executorch")])
-def test_executorch_artifacts_answer_with_the_batch_they_were_given(family_run, tmp_path, model, targets):
+@pytest.mark.parametrize(("model", "activations"), [("static-s0", "auto"), ("cnn-s0", "dynamic")])
+def test_executorch_artifacts_answer_with_the_batch_they_were_given(family_run, tmp_path, model, activations):
     # Regressions. The static family's int8 .pte returned (max_batch, 2) for one sentence, so the shape gate
     # rejected it; its pooling is now one matmul (distill/families/static.py). The cnn's lowering bounds the
     # batch at 15 rows whatever --max-batch asks, and the runtime refused a larger batch; the manifest now
     # records the bound the file really has and the runner slices (export/targets/executorch_pte.py).
-    # Validation checks batch 1 and a padded batch; 20 rows check the batch bound as well.
+    # Validation checks batch 1 and a padded batch; 20 rows check the batch bound as well. The int8 activation
+    # scheme: "auto" builds both and keeps the one agreeing more on the calibration sentences, a name builds it.
     pytest.importorskip("executorch")
     from distill_bench import main
     from export.manifest import read_manifest
     from export.registry import all_targets
 
     out = tmp_path / "et"
-    assert main(["export", str(family_run), "--models", model, "--targets", targets, "--buckets", "8",
-                 "--max-batch", "32", "--out", str(out), *TINY_GATE_ARGS]) == 0
+    assert main(["export", str(family_run), "--models", model, "--targets", "executorch,executorch-int8",
+                 "--buckets", "8", "--max-batch", "32", "--executorch-int8-activations", activations,
+                 "--out", str(out), *TINY_GATE_ARGS]) == 0
     for outcome in json.loads((out / "export.json").read_text())["outcomes"]:
         assert outcome["status"] == "ok", outcome
         folder, manifest = read_manifest(outcome["manifest"])
@@ -282,3 +284,16 @@ def test_executorch_artifacts_answer_with_the_batch_they_were_given(family_run, 
         run = all_targets()[outcome["target"]].load(folder, manifest)
         ones = np.ones((20, 8), dtype=np.int64)  # 20 full-length sentences: ids and mask alike
         assert run(ones, ones).shape == (20, 2)
+        if outcome["target"] == "executorch-int8":
+            info = manifest["info"]
+            assert manifest["options"]["et_int8_activations"] == activations
+            assert not list(folder.glob("activations-*"))  # the scheme not kept is gone
+            if activations == "auto":
+                agree = info["calibration_agreement"]
+                assert set(agree) == {"static", "dynamic"} and all(0 <= v <= 1 for v in agree.values())
+                assert info["activations"] == ("dynamic" if agree["dynamic"] > agree["static"] else "static")
+                assert f"static {agree['static']:.4f}, dynamic {agree['dynamic']:.4f}" in info["activations_chosen_by"]
+            else:
+                assert info["activations"] == activations and "calibration_agreement" not in info
+        else:
+            assert "et_int8_activations" not in manifest["options"]  # fp32 does not read it

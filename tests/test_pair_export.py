@@ -20,8 +20,8 @@ from tests.tiny import TINY_GATES
 
 # One length bucket: routing a batch to its bucket is the same code for one and two inputs and is checked with
 # two buckets in tests/test_export_targets.py; each bucket is one more ExecuTorch and LiteRT lowering (the
-# slowest part of this file).
-OPTIONS = ExportOptions(buckets=(8,), dev_limit=48, **TINY_GATES)
+# slowest part of this file). ExecuTorch int8 with one activation scheme ("auto" builds both: tests/test_families.py).
+OPTIONS = ExportOptions(buckets=(8,), dev_limit=48, et_int8_activations="static", **TINY_GATES)
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,9 @@ input goes to the smallest that fits (export/buckets.py); the batch axis stays d
 
 from __future__ import annotations
 
+import shutil
+
+import numpy as np
 import torch
 
 from export.buckets import bucket_file, bucketed, buckets_for, fit
@@ -19,7 +22,7 @@ def _program(source, seq: int, max_batch: int):
     return (ids, mask), {name: {0: batch} for name in INPUT_NAMES}
 
 
-def _quantized(source, seq: int, example, dynamic, ctx):
+def _quantized(source, seq: int, example, dynamic, ctx, activations: str):
     # executorch and torchao are optional (install.sh adds them with --no-deps) and slow to import
     from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
         XNNPACKQuantizer,
@@ -27,9 +30,9 @@ def _quantized(source, seq: int, example, dynamic, ctx):
     )
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
-    quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
+    config = get_symmetric_quantization_config(is_per_channel=True, is_dynamic=activations == "dynamic")
     program = torch.export.export(source.fresh_module(), example, dynamic_shapes=dynamic)
-    graph = prepare_pt2e(program.module(), quantizer)
+    graph = prepare_pt2e(program.module(), XNNPACKQuantizer().set_global(config))
     with torch.no_grad():
         for ids, mask in ctx.calibration_batches(source):  # train sentences, not dev: no peeking at the test
             ids, mask = fit(ids, mask, seq)
@@ -58,13 +61,14 @@ def _batch_bound(program) -> int:
     return int(node.meta["spec"].shape[0])
 
 
-def _build(source, folder, ctx, int8: bool) -> BuildResult:
+def _build_files(source, folder, ctx, activations: str | None) -> tuple[list[str], dict]:
+    """One .pte per length bucket in `folder` (int8 when `activations` is given); the files and what they hold."""
     buckets = buckets_for(source.max_length, ctx.options.buckets)
     files, quantize_nodes, bounds = [], [], []
     for seq in buckets:
         example, dynamic = _program(source, seq, ctx.options.max_batch)
-        module = _quantized(source, seq, example, dynamic, ctx) if int8 else source.fresh_module()
-        if int8:  # measured, not assumed: how many quantize ops the quantizer actually inserted
+        module = _quantized(source, seq, example, dynamic, ctx, activations) if activations else source.fresh_module()
+        if activations:  # measured, not assumed: how many quantize ops the quantizer actually inserted
             quantize_nodes.append(sum("quantize_per" in str(n.target) for n in module.graph.nodes))
         files.append(bucket_file(seq, ".pte"))
         bounds.append(_lower(module, example, dynamic, folder / files[-1]))
@@ -73,12 +77,54 @@ def _build(source, folder, ctx, int8: bool) -> BuildResult:
     if min(bounds) < ctx.options.max_batch:  # the runner slices larger batches (export/buckets.bucketed)
         info["max_batch_note"] = (f"--max-batch {ctx.options.max_batch} was asked; lowering bounded the batch at "
                                   f"{min(bounds)} rows (per bucket: {bounds}), so larger batches run in slices")
+    if activations:
+        info["quantize_nodes_per_bucket"] = quantize_nodes
+    return files, info
+
+
+def _calibration_agreement(source, folder, files, info, ctx) -> float:
+    """Argmax agreement of the .pte files in `folder` with the eager fp32 model on the calibration sentences."""
+    run = _load(folder, {"files": files, "info": info})
+    same = [run(ids, mask).argmax(-1) == source.logits(ids, mask).argmax(-1)
+            for ids, mask in ctx.calibration_batches(source)]
+    return float(np.concatenate(same).mean())
+
+
+def _build_int8(source, folder, ctx) -> tuple[list[str], dict]:
+    """The int8 files with the activation scheme asked for, or under "auto" each scheme built in its own folder
+    and the one that agrees more with fp32 on the calibration sentences moved into place (static on a tie: no
+    activation scales to compute per call)."""
+    asked = ctx.options.et_int8_activations
+    if asked != "auto":
+        files, info = _build_files(source, folder, ctx, asked)
+        return files, {**info, "activations": asked, "activations_chosen_by": "--executorch-int8-activations"}
+    built, agreement = {}, {}
+    for scheme in ("static", "dynamic"):
+        candidate = folder / f"activations-{scheme}"
+        candidate.mkdir(exist_ok=True)
+        built[scheme] = _build_files(source, candidate, ctx, scheme)
+        agreement[scheme] = _calibration_agreement(source, candidate, *built[scheme], ctx)
+    chosen = "dynamic" if agreement["dynamic"] > agreement["static"] else "static"
+    files, info = built[chosen]
+    for name in files:
+        (folder / f"activations-{chosen}" / name).replace(folder / name)
+    for scheme in built:
+        shutil.rmtree(folder / f"activations-{scheme}")
+    n = sum(len(ids) for ids, _ in ctx.calibration_batches(source))
+    return files, {**info, "activations": chosen, "activations_chosen_by": (
+        f"auto: argmax agreement with fp32 on the {n} calibration (train) sentences, static "
+        f"{agreement['static']:.4f}, dynamic {agreement['dynamic']:.4f}; static on a tie"),
+        "calibration_agreement": agreement}
+
+
+def _build(source, folder, ctx, int8: bool) -> BuildResult:
+    files, info = _build_int8(source, folder, ctx) if int8 else _build_files(source, folder, ctx, None)
     if int8:
-        info.update({"quantizer": "XNNPACKQuantizer symmetric per-channel (pt2e)",
-                     "quantize_nodes_per_bucket": quantize_nodes, "embedding_int8": False,
+        info.update({"quantizer": f"XNNPACKQuantizer symmetric per-channel (pt2e), {info['activations']} activations",
+                     "embedding_int8": False,
                      "embedding_note": "the embedding table stays fp32 (quantizing it fails in the pip runtime) "
                                        "and every bucket file carries its own copy"})
-    return BuildResult(files, info, max_length=max(buckets))
+    return BuildResult(files, info, max_length=max(info["seq_buckets"]))
 
 
 def _load(folder, manifest, threads=None, device="cpu"):
@@ -100,6 +146,7 @@ def _load(folder, manifest, threads=None, device="cpu"):
 
 register_fp32_and_int8(
     "executorch", _build, load=_load, runtime="executorch", mobile=True, threads=AT_LOAD, devices=("cpu",),
-    kinds=("student",), reads=("buckets", "max_batch"),  # int8 is always per-channel (XNNPACK quantizer)
+    kinds=("student",), reads=("buckets", "max_batch"), int8_reads=("et_int8_activations",),  # always per-channel
     fp32_doc="ExecuTorch .pte (XNNPACK), fp32, one file per length bucket.",
-    int8_doc="ExecuTorch .pte (XNNPACK), int8 via the pt2e XNNPACK quantizer, one file per length bucket.")
+    int8_doc="ExecuTorch .pte (XNNPACK), int8 via the pt2e XNNPACK quantizer (static or dynamic activations, "
+             "--executorch-int8-activations), one file per length bucket.")
