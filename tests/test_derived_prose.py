@@ -280,6 +280,9 @@ def test_paired_ordering_comes_from_each_students_dev_predictions(tmp_path):
     assert f"bilstm-kd-aug − bilstm-kd = {points:+.2f} points (holds beyond the CI; paired 95% CI [+" in md
     assert "bilstm-kd − bilstm-plain = +0.00 points (holds within the CI (not decided)" in md
     assert f"| bilstm-kd-aug | bilstm-kd    | {points:+.2f}" in md and "| not decided " in md
+    aug = next(x for x in ab["summary"] if x["name"] == "bilstm-kd-aug")["mean"]
+    assert f"- bilstm-kd-aug mean (2 seeds) ≥ 0.895: {aug:.4f} — met" in md  # the seeds it is a mean of
+    assert f"- bilstm-kd-aug keeps {100 * aug / 0.9:.1f}% of the teacher's dev accuracy" in md
 
 
 def test_seeds_of_a_row_trained_from_different_files_are_named(tmp_path):
