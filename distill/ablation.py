@@ -118,7 +118,7 @@ def _teacher_seconds(metrics: dict) -> dict:
 def _teacher_training(metrics: dict) -> dict:
     """How long the teacher trained, in steps and epochs (its metrics.json)."""
     return {"steps": metrics.get("global_steps"), "epochs": (metrics.get("config") or {}).get("epochs"),
-            "n_train": metrics.get("n_train"), "model": (metrics.get("config") or {}).get("model")}
+            "n_train": metrics.get("n_train")}
 
 
 def _labelling(run: RunLayout) -> dict | None:

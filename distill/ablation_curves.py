@@ -82,7 +82,7 @@ def crossings(rows: list[dict], histories: dict[str, list[dict]], batch: dict[st
         signs = [(g > 0) - (g < 0) for g in gaps]
         changes = [grid[i] for i in range(1, len(grid)) if signs[i] != signs[i - 1]]
         out.append({"a": hi, "b": lo, "from_examples": grid[0], "to_examples": grid[-1],
-                    "budgets": len(grid), "ahead_at_end": signs[-1], "sign_changes": len(changes),
+                    "ahead_at_end": signs[-1], "sign_changes": len(changes),
                     "last_change_at": changes[-1] if changes else None,
                     "gap_at_end": gaps[-1], "max_gap": max(gaps), "min_gap": min(gaps)})
     return out

@@ -82,12 +82,10 @@ def _build_files(source, folder, ctx, activations: str | None) -> tuple[list[str
     return files, info
 
 
-def _calibration_agreement(source, folder, files, info, ctx) -> float:
-    """Argmax agreement of the .pte files in `folder` with the eager fp32 model on the calibration sentences."""
+def _agreement(folder, files, info, batches, reference) -> float:
+    """Argmax agreement of the .pte files in `folder` with the fp32 argmax `reference` over `batches`."""
     run = _load(folder, {"files": files, "info": info})
-    same = [run(ids, mask).argmax(-1) == source.logits(ids, mask).argmax(-1)
-            for ids, mask in ctx.calibration_batches(source)]
-    return float(np.concatenate(same).mean())
+    return float((np.concatenate([run(ids, mask).argmax(-1) for ids, mask in batches]) == reference).mean())
 
 
 def _build_int8(source, folder, ctx) -> tuple[list[str], dict]:
@@ -98,21 +96,22 @@ def _build_int8(source, folder, ctx) -> tuple[list[str], dict]:
     if asked != "auto":
         files, info = _build_files(source, folder, ctx, asked)
         return files, {**info, "activations": asked, "activations_chosen_by": "--executorch-int8-activations"}
+    batches = ctx.calibration_batches(source)
+    reference = np.concatenate([source.logits(ids, mask).argmax(-1) for ids, mask in batches])
     built, agreement = {}, {}
     for scheme in ("static", "dynamic"):
         candidate = folder / f"activations-{scheme}"
         candidate.mkdir(exist_ok=True)
         built[scheme] = _build_files(source, candidate, ctx, scheme)
-        agreement[scheme] = _calibration_agreement(source, candidate, *built[scheme], ctx)
+        agreement[scheme] = _agreement(candidate, *built[scheme], batches, reference)
     chosen = "dynamic" if agreement["dynamic"] > agreement["static"] else "static"
     files, info = built[chosen]
     for name in files:
         (folder / f"activations-{chosen}" / name).replace(folder / name)
     for scheme in built:
         shutil.rmtree(folder / f"activations-{scheme}")
-    n = sum(len(ids) for ids, _ in ctx.calibration_batches(source))
     return files, {**info, "activations": chosen, "activations_chosen_by": (
-        f"auto: argmax agreement with fp32 on the {n} calibration (train) sentences, static "
+        f"auto: argmax agreement with fp32 on the {len(reference)} calibration (train) sentences, static "
         f"{agreement['static']:.4f}, dynamic {agreement['dynamic']:.4f}; static on a tie"),
         "calibration_agreement": agreement}
 
