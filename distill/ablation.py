@@ -35,6 +35,7 @@ from distill.io import file_sha256, read_json, write_json, write_text
 from distill.layout import RunLayout
 from distill.record import RECORD
 from distill.run_config import student_jobs
+from distill.targets import resolve
 from distill.transfer_diagnostics import transfer_diagnostics
 
 
@@ -100,7 +101,7 @@ def collect(run_dir: Path, curves: dict | None = None) -> dict:
             "deviations": deviations(config, teacher, task, env, rows, run_dir), "equal_budget": budget,
           "has_curves": any(histories.values()), "paired": paired_gaps(run, task, rows),
           "transfer_diagnostics": transfer_diagnostics(run), "teacher_training": _teacher_training(teacher),
-          "labelling": _labelling(run)}
+          "labelling": _labelling(run), "targets": resolve(task, config)}
     ab["crossings"] = crossings(rows, histories, batch)
     ab["ordering"] = ordering_sentence(ab)
     return ab

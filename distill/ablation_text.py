@@ -12,6 +12,7 @@ from distill.ablation_curves import ORDER, budget_table, crossing_sentence
 from distill.io import read_json
 from distill.layout import RunLayout
 from distill.students import StudentConfig, build_student
+from distill.targets import check, is_set
 
 PAPER_TEACHER = ("BERT-large", 340e6)  # Tang et al. 2019's teacher and its parameter count
 PAPER_EMBEDDING = "word2vec GoogleNews 300-d"
@@ -155,8 +156,8 @@ def render_markdown(ab: dict) -> str:
         parts += ["## Embedding comparison (bilstm-kd-aug settings, one seed each)", "", table("embedding"), ""]
     for group in dict.fromkeys(s["group"] for s in ab["summary"] if s["group"] not in ("ablation", "embedding")):
         parts += [f"## Rows of group `{group}`", "", table(group), ""]  # e.g. one student family's rows
-    if not ab.get("smoke") and any(s["name"] in ORDER for s in ab["summary"]):  # the paper's recipe's targets
-        parts += ["## Targets, checked against the figures above", "", *_targets(ab), ""]
+    if not ab.get("smoke") and is_set(ab.get("targets")) and any(s["name"] in ORDER for s in ab["summary"]):
+        parts += ["## Targets, checked against the figures above", "", *check(ab), ""]
     parts += ["## Deviations from the paper", "", *[f"- {d}" for d in ab["deviations"]], ""]
     if ab.get("smoke"):  # last, so it is what the user reads when the command ends
         parts += ["## What this run showed", "", _smoke_summary(ab), ""]
@@ -299,44 +300,5 @@ def _input_notes(ab: dict) -> list[str]:
         return []
     return ["Inputs: the seeds of some rows were not trained from the same files (their record.json), so their "
             "spread includes that difference: " + "; ".join(mixed) + ".", ""]
-
-
-def _targets(ab: dict) -> list[str]:
-    """SST-2: the full recipe's targets (teacher ≥ 0.910, kd-aug ≥ 0.895, kd-aug − plain ≥ 2 points). Pair tasks:
-    kd-aug above plain by more than the CI half-width."""
-    by_name = {s["name"]: s for s in ab["summary"]}
-    mean = {name: s["mean"] for name, s in by_name.items()}
-    out = []
-
-    def check(label: str, value: float | None, ok: bool | None) -> None:
-        verdict = "not measured yet" if value is None else ("met" if ok else "**not met**")
-        out.append(f"- {label}: " + (f"{value:.4f} — {verdict}" if value is not None else verdict))
-
-    t, kd_aug, plain = mean.get("teacher"), mean.get("bilstm-kd-aug"), mean.get("bilstm-plain")
-    gap = None if kd_aug is None or plain is None else 100 * (kd_aug - plain)
-    if ab["task"] == "sst2":
-        check("teacher ≥ 0.910", t, t is not None and t >= 0.910)
-        seeds = by_name["bilstm-kd-aug"]["n_seeds"] if kd_aug is not None else 0
-        check(f"bilstm-kd-aug mean ({seeds} seed{'s' if seeds != 1 else ''}) ≥ 0.895", kd_aug,
-              kd_aug is not None and kd_aug >= 0.895)
-        if kd_aug is not None and t:
-            out.append(f"- bilstm-kd-aug keeps {100 * kd_aug / t:.1f}% of the teacher's dev accuracy")
-        out.append("- bilstm-kd-aug mean ≥ bilstm-plain mean + 2.0 points: " + (
-            "not measured yet" if gap is None else f"{gap:+.2f} points — {'met' if gap >= 2.0 else '**not met**'}"))
-        return out
-    if gap is None:
-        return ["- bilstm-kd-aug mean above bilstm-plain mean by more than the CI half-width: not measured yet"]
-    half = 100 * max(by_name["bilstm-kd-aug"]["ci_half_width_mean"], by_name["bilstm-plain"]["ci_half_width_mean"])
-    out.append(f"- bilstm-kd-aug mean above bilstm-plain mean by more than the 95% CI half-width ({half:.2f} "
-               f"points, the larger of the two rows' mean half-widths): {gap:+.2f} points — "
-               f"{'met' if gap > half else '**not met**'}")
-    if ab.get("f1") and "f1_mean" in by_name["bilstm-kd-aug"] and "f1_mean" in by_name["bilstm-plain"]:
-        f1_gap = 100 * (by_name["bilstm-kd-aug"]["f1_mean"] - by_name["bilstm-plain"]["f1_mean"])
-        out.append(f"- F1: bilstm-kd-aug − bilstm-plain = {f1_gap:+.2f} points")
-    for split in ab.get("extra_dev", []):
-        a, p = by_name["bilstm-kd-aug"].get(split + "_mean"), by_name["bilstm-plain"].get(split + "_mean")
-        if a is not None and p is not None:
-            out.append(f"- {split}: bilstm-kd-aug − bilstm-plain = {100 * (a - p):+.2f} points")
-    return out
 
 

@@ -3,6 +3,7 @@ typed config by the one mechanism of distill/settings.py, all checked before any
 
     [run]               RunConfig          [teacher]  TeacherConfig      [augment]  AugmentConfig
     [label]             LabelConfig        [student_defaults] and [students.<row>]: StudentRow
+    [targets]           TargetsConfig      (what the ablation table checks; over the task's own)
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from distill.errors import UserError
 from distill.label import LabelConfig
 from distill.layout import student_folder
 from distill.settings import build, check_values
+from distill.targets import TargetsConfig, resolve
 from distill.teacher import TeacherConfig
 from distill.train import StudentRunConfig, student_config
 
@@ -49,7 +51,7 @@ class StudentRow(StudentRunConfig):
 
 
 SECTIONS = {"run": RunConfig, "teacher": TeacherConfig, "augment": AugmentConfig, "label": LabelConfig,
-            "student_defaults": StudentRow}
+            "student_defaults": StudentRow, "targets": TargetsConfig}
 
 
 def preset_names() -> list[str]:
@@ -115,6 +117,10 @@ def check_settings(raw: dict, task, where: str) -> None:
     build(TeacherConfig, raw.get("teacher", {}), where)
     build(AugmentConfig, {"n_iter": task.n_iter, **raw.get("augment", {})}, where)
     build(LabelConfig, raw.get("label", {}), where)
+    try:
+        resolve(task, raw)
+    except UserError as e:
+        raise UserError(f"{where}: {e}") from None
     try:
         student_jobs(raw, task)
     except UserError as e:

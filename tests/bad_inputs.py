@@ -390,6 +390,8 @@ CASES = [
          "teacher epochs must be positive, got -1"),
     Case("config", "out-of-range student value", config_with("[students.s]\ndropout = 1.5\n"),
          "dropout in [0, 1)"),
+    Case("config", "target given as a percentage", config_with("[targets]\nrow_min = 89.5\n" + STUDENT_ROWS),
+         "config.toml: [targets]: row_min must be in (0, 1] (a fraction, not a percentage), got 89.5"),
     Case("config", "not TOML", config_with("[teacher\nepochs = 1\n"), "not valid TOML"),
     Case("config", "from_results without committed logits",
          config_with("[label]\nfrom_results = \"results/nowhere\"\n" + STUDENT_ROWS),

@@ -283,6 +283,42 @@ def test_paired_ordering_comes_from_each_students_dev_predictions(tmp_path):
     aug = next(x for x in ab["summary"] if x["name"] == "bilstm-kd-aug")["mean"]
     assert f"- bilstm-kd-aug mean (2 seeds) ≥ 0.895: {aug:.4f} — met" in md  # the seeds it is a mean of
     assert f"- bilstm-kd-aug keeps {100 * aug / 0.9:.1f}% of the teacher's dev accuracy" in md
+    assert "Targets: the paper's recipe for sst2 (the task's defaults)." in md
+
+
+def test_a_configs_targets_go_over_the_tasks_and_are_checked(tmp_path):
+    """A run that asks another question (issue 23: a stronger teacher, a share of it kept) states its bar in
+    [targets]; the table checks that bar, keeps the task's other targets, and says where each came from.
+    A bad [targets] is refused naming the key before any work."""
+    from distill.data import get_task
+    from distill.run_config import check_settings, validate
+
+    folder = tmp_path / "pub"
+    _three_arms(folder, {"bilstm-plain": 0.70, "bilstm-kd": 0.70, "bilstm-kd-aug": 0.85})
+    config = json.loads((folder / "config.json").read_text())
+    config["targets"] = {"teacher_min": 0.95, "share_of_teacher_min": 0.97}
+    (folder / "config.json").write_text(json.dumps(config))
+    ab = write_ablation(folder)
+    md = (folder / "ablation.md").read_text()
+    aug = next(x for x in ab["summary"] if x["name"] == "bilstm-kd-aug")["mean"]
+    assert "- teacher ≥ 0.950: 0.9000 — **not met**" in md  # the config's bar, not the paper's 0.910
+    assert (f"- bilstm-kd-aug mean (2 seeds) keeps ≥ 97% of the teacher's dev accuracy: {100 * aug / 0.9:.1f}% — "
+            "**not met**") in md
+    assert f"- bilstm-kd-aug mean (2 seeds) ≥ 0.895: {aug:.4f} — **not met**" in md  # the task's, kept
+    assert "Targets: the config's [targets] (teacher_min, share_of_teacher_min) over the paper's recipe for sst2" in md
+    config["targets"] = {"share_of_teacher_min": 0.9}
+    (folder / "config.json").write_text(json.dumps(config))
+    write_ablation(folder)
+    assert f"teacher's dev accuracy: {100 * aug / 0.9:.1f}% — met" in (folder / "ablation.md").read_text()
+
+    base = {"run": {"task": "sst2"}, "students": {"s": {}}}
+    for bad, message in (({"row_min": 89.5}, "row_min must be in \\(0, 1\\]"),
+                         ({"teacher_min": "high"}, "\\[targets\\].teacher_min: expected float, got str"),
+                         ({"row_mean": 0.9}, "\\[targets\\]: unknown key 'row_mean'")):
+        with pytest.raises(UserError, match=message):
+            raw = {**base, "targets": bad}
+            validate(raw, "cfg.toml")
+            check_settings(raw, get_task("sst2"), "cfg.toml")
 
 
 def test_seeds_of_a_row_trained_from_different_files_are_named(tmp_path):
