@@ -20,6 +20,9 @@ from distill.settings import build
 class TargetsConfig:
     """[targets]: thresholds on the teacher and on one student row (`row`), each checked only when set."""
 
+    from_task: bool = field(default=True, metadata={
+        "help": "start from the task's own targets (the paper's recipe); false: only this section's (an "
+                "experiment that asks another question, with none set, gets no targets section)"})
     row: str = field(default="bilstm-kd-aug", metadata={"help": "the student row the targets are about"})
     baseline: str = field(default="bilstm-plain", metadata={"help": "the row `row` is compared with"})
     teacher_min: float | None = field(default=None, metadata={"help": "teacher dev accuracy ≥ this"})
@@ -43,10 +46,13 @@ def resolve(task, raw: dict) -> dict:
     """The run's targets as a dict for ablation.json: the task's, with the config's [targets] over them, and
     `source` saying which of the two set them."""
     own = raw.get("targets", {})
-    cfg = build(TargetsConfig, {**dict(task.targets), **own}, "[targets]")
+    inherited = dict(task.targets) if own.get("from_task", True) else {}
+    cfg = build(TargetsConfig, {**inherited, **own}, "[targets]")
     paper = f"the paper's recipe for {task.name} (the task's defaults)"
-    source = (f"the config's [targets] ({', '.join(own)}) over {paper}" if own and task.targets else
-              "the config's [targets]" if own else paper)
+    keys = [k for k in own if k != "from_task"]
+    source = (f"the config's [targets] ({', '.join(keys)}) over {paper}" if keys and inherited else
+              "the config's [targets]" if keys else paper if inherited else
+              "none (the config's [targets] sets from_task = false and no target of its own)")
     return {**dataclasses.asdict(cfg), "source": source}
 
 

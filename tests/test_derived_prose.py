@@ -310,6 +310,10 @@ def test_a_configs_targets_go_over_the_tasks_and_are_checked(tmp_path):
     (folder / "config.json").write_text(json.dumps(config))
     write_ablation(folder)
     assert f"teacher's dev accuracy: {100 * aug / 0.9:.1f}% — met" in (folder / "ablation.md").read_text()
+    config["targets"] = {"from_task": False}  # an experiment read against other runs, not against a bar
+    (folder / "config.json").write_text(json.dumps(config))
+    assert write_ablation(folder)["targets"]["source"].startswith("none")
+    assert "## Targets" not in (folder / "ablation.md").read_text()
 
     base = {"run": {"task": "sst2"}, "students": {"s": {}}}
     for bad, message in (({"row_min": 89.5}, "row_min must be in \\(0, 1\\]"),
