@@ -3,8 +3,9 @@ import sys
 
 import pytest
 
+from distill.data import task_from
 from distill.errors import UserError
-from distill.run_config import load_config
+from distill.run_config import check_settings, load_config, preset_names
 from distill_bench import main
 
 
@@ -20,10 +21,12 @@ def test_console_entry_point_runs():
     assert out.returncode == 2 and "not a Hugging Face model folder" in out.stderr
 
 
-@pytest.mark.parametrize("preset", ["quick", "sst2-paper"])
+@pytest.mark.parametrize("preset", preset_names())
 def test_presets_are_valid(preset):
+    """Every shipped preset: its sections, keys, types and ranges (all stages' settings and its [targets])."""
     raw, name = load_config(preset, None)
     assert name == preset and raw["students"]
+    check_settings(raw, task_from(**{k: raw["run"][k] for k in ("task",) if k in raw["run"]}), preset)
 
 
 @pytest.mark.parametrize("body, message", [
