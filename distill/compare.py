@@ -29,7 +29,19 @@ def _side(folder: Path) -> tuple[RunLayout, dict]:
     return run, read_json(run.ablation_json)
 
 
-def compare(a: Path, b: Path) -> dict:
+def parse_rows(text: str | None) -> list[tuple[str, str]] | None:
+    """`--rows A_ROW=B_ROW,…`: which row of A faces which row of B (rows of other names, e.g. an experiment's
+    variant against the recipe's row); none: every row name the two have in common."""
+    if not text:
+        return None
+    pairs = [tuple(part.split("=")) for part in text.split(",")]
+    bad = [p for p in pairs if len(p) != 2 or not all(x.strip() for x in p)]
+    if bad:
+        raise UserError(f"--rows: expected A_ROW=B_ROW pairs separated by commas, got {text!r}")
+    return [(x.strip(), y.strip()) for x, y in pairs]
+
+
+def compare(a: Path, b: Path, pairs: list[tuple[str, str]] | None = None) -> dict:
     (run_a, ab_a), (run_b, ab_b) = _side(a), _side(b)
     for key in ("task", "protocol", "n"):
         if ab_a.get(key) != ab_b.get(key):
@@ -38,15 +50,23 @@ def compare(a: Path, b: Path) -> dict:
     correct_b = correct_by_row(run_b, run_b.task(), ab_b["rows"])
     teacher = {side: next(r for r in ab["rows"] if r["name"] == "teacher") for side, ab in (("a", ab_a), ("b", ab_b))}
     means = {side: {s["name"]: s for s in ab["summary"]} for side, ab in (("a", ab_a), ("b", ab_b))}
+    if pairs is None:
+        pairs = [(n, n) for n in means["a"] if n != "teacher" and n in means["b"]]
+    for side, folder, names in (("a", a, [x for x, _ in pairs]), ("b", b, [y for _, y in pairs])):
+        missing = [n for n in names if n not in means[side] or n == "teacher"]
+        if missing:
+            raise UserError(f"--rows: {folder} has no student row {missing[0]!r}; its rows: "
+                            f"{', '.join(n for n in means[side] if n != 'teacher')}")
     rows = []
-    for name in (n for n in means["a"] if n != "teacher" and n in means["b"]):
-        gap = paired_gap(correct_a[name], correct_b[name]) if name in correct_a and name in correct_b else None
-        rows.append({"name": name, "a_mean": means["a"][name]["mean"], "b_mean": means["b"][name]["mean"],
-                     "a_seeds": means["a"][name]["n_seeds"], "b_seeds": means["b"][name]["n_seeds"],
-                     "a_of_teacher": means["a"][name]["mean"] / teacher["a"]["accuracy"],
-                     "b_of_teacher": means["b"][name]["mean"] / teacher["b"]["accuracy"], "paired": gap})
+    for x, y in pairs:
+        gap = paired_gap(correct_a[x], correct_b[y]) if x in correct_a and y in correct_b else None
+        rows.append({"name": x if x == y else f"{x} vs {y}", "a_row": x, "b_row": y,
+                     "a_mean": means["a"][x]["mean"], "b_mean": means["b"][y]["mean"],
+                     "a_seeds": means["a"][x]["n_seeds"], "b_seeds": means["b"][y]["n_seeds"],
+                     "a_of_teacher": means["a"][x]["mean"] / teacher["a"]["accuracy"],
+                     "b_of_teacher": means["b"][y]["mean"] / teacher["b"]["accuracy"], "paired": gap})
     if not rows:
-        raise UserError(f"{a} and {b} have no student row name in common")
+        raise UserError(f"{a} and {b} have no student row name in common (pair rows of other names with --rows)")
     return {"a": str(a), "b": str(b), "run_a": ab_a["run_id"], "run_b": ab_b["run_id"], "task": ab_a["task"],
             "n": ab_a["n"], "protocol": ab_a.get("protocol"),
             "teachers": {side: {"accuracy": t["accuracy"], "ci95": t.get("ci95"), "params": t.get("params"),
@@ -59,6 +79,28 @@ def _teacher_name(run: RunLayout) -> str | None:
     return teacher_name(read_json(run.teacher_metrics)) if run.teacher_metrics.is_file() else None
 
 
+def _verdict(p: dict | None) -> str:
+    return "" if not p else "A" if p["ci95"][0] > 0 else "B" if p["ci95"][1] < 0 else "not decided"
+
+
+def summary_paragraph(c: dict) -> str:
+    """What the table says, in words: the two teachers, then each row's gap with its paired CI and who is better
+    beyond it, and how much of its own teacher each side keeps. Read from compare.json only."""
+    t = c["teachers"]
+    lead = (f"A's teacher scores {t['a']['accuracy']:.4f} and B's {t['b']['accuracy']:.4f} "
+            f"({100 * (t['a']['accuracy'] - t['b']['accuracy']):+.2f} points, A − B; the teachers' own dev "
+            "predictions are not kept, so this gap has no paired CI).")
+    parts = []
+    for r in c["rows"]:
+        p, v = r["paired"], _verdict(r["paired"])
+        ci = f", paired 95% CI [{100 * p['ci95'][0]:+.2f}, {100 * p['ci95'][1]:+.2f}]" if p else ""
+        said = {"A": "A is better beyond the CI", "B": "B is better beyond the CI",
+                "not decided": "the CI includes zero: not decided", "": "no dev predictions to pair"}[v]
+        parts.append(f"{r['name']}: A − B = {100 * (r['a_mean'] - r['b_mean']):+.2f} points{ci} ({said}); "
+                     f"A keeps {100 * r['a_of_teacher']:.1f}% of its teacher, B {100 * r['b_of_teacher']:.1f}%")
+    return lead + " Students (mean over seeds): " + "; ".join(parts) + "."
+
+
 def render(c: dict) -> str:
     t = c["teachers"]
     body = []
@@ -67,7 +109,7 @@ def render(c: dict) -> str:
         body.append([r["name"], f"{r['a_mean']:.4f} ({r['a_seeds']})", f"{r['b_mean']:.4f} ({r['b_seeds']})",
                      f"{100 * (r['a_mean'] - r['b_mean']):+.2f}",
                      f"[{100 * p['ci95'][0]:+.2f}, {100 * p['ci95'][1]:+.2f}]" if p else "no predictions",
-                     ("A" if p["ci95"][0] > 0 else "B" if p["ci95"][1] < 0 else "not decided") if p else "",
+                     _verdict(p),
                      f"{100 * r['a_of_teacher']:.1f}%", f"{100 * r['b_of_teacher']:.1f}%"])
 
     def teacher_line(side: str, label: str) -> str:
@@ -78,10 +120,12 @@ def render(c: dict) -> str:
 
     return "\n".join([
         f"# {c['task'].upper()}: run `{c['run_a']}` (A) against run `{c['run_b']}` (B)", "",
-        f"Made by `distill-bench compare {c['a']} {c['b']}`; both on the same {c['n']:,} dev examples"
+        f"Made by `distill-bench compare {c['a']} {c['b']}"
+        + (f" --rows {','.join(r['a_row'] + '=' + r['b_row'] for r in c['rows'])}" if any(
+            r["a_row"] != r["b_row"] for r in c["rows"]) else "") + f"`; both on the same {c['n']:,} dev examples"
         + (f" ({c['protocol']})" if c.get("protocol") else "") + ". Every figure is read from the two folders' "
         "ablation.json and predictions/.", "",
-        teacher_line("a", "A"), teacher_line("b", "B"), "",
+        teacher_line("a", "A"), teacher_line("b", "B"), "", summary_paragraph(c), "",
         tabulate(body, headers=["row", "A mean (seeds)", "B mean (seeds)", "A − B (points)", "paired 95% CI",
                                 "better beyond the CI", "A of its teacher", "B of its teacher"],
                  tablefmt="github", disable_numparse=True), "",
@@ -90,8 +134,8 @@ def render(c: dict) -> str:
         "row's mean accuracy over its own teacher's.", ""])
 
 
-def write_compare(a: Path, b: Path, out: Path) -> dict:
-    c = compare(a, b)
+def write_compare(a: Path, b: Path, out: Path, pairs: list[tuple[str, str]] | None = None) -> dict:
+    c = compare(a, b, pairs)
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "compare.json", c)
     md = render(c)

@@ -8,7 +8,7 @@ from pathlib import Path
 from distill import dist
 from distill.ablation import publish, write_ablation
 from distill.augment import AugmentConfig, build_transfer_set
-from distill.compare import write_compare
+from distill.compare import parse_rows, write_compare
 from distill.label import LabelConfig, label_transfer_set
 from distill.pipeline import run_pipeline
 from distill.protocol import dev_split
@@ -88,6 +88,8 @@ def add_commands(sub) -> None:
     p.add_argument("a", type=Path, help="run or results folder with ablation.json (A)")
     p.add_argument("b", type=Path, help="run or results folder with ablation.json (B)")
     p.add_argument("--out", type=Path, required=True, help="folder for compare.md / compare.json")
+    p.add_argument("--rows", default=None, help="A_ROW=B_ROW pairs, comma-separated, to compare rows of other "
+                   "names [every row name the two have in common]")
     p.set_defaults(handler=_compare, writes=lambda a: a.out, parallel=None)
 
 
@@ -139,7 +141,7 @@ def _pipeline(args) -> None:
 
 
 def _compare(args) -> None:
-    write_compare(args.a, args.b, args.out)
+    write_compare(args.a, args.b, args.out, parse_rows(args.rows))
 
 
 def _ablation(args) -> None:

@@ -348,7 +348,7 @@ def test_seeds_of_a_row_trained_from_different_files_are_named(tmp_path):
 def test_compare_pairs_the_same_rows_of_two_runs_on_the_same_dev_examples(tmp_path):
     """Two runs (as if two teachers): each common row's gap A − B with its paired CI and its share of its own
     teacher; runs scored on other dev sets are refused."""
-    from distill.compare import write_compare
+    from distill.compare import parse_rows, write_compare
     a, b = tmp_path / "a", tmp_path / "b"
     n = _three_arms(a, {"bilstm-plain": 0.70, "bilstm-kd": 0.80, "bilstm-kd-aug": 0.90})
     _three_arms(b, {"bilstm-plain": 0.70, "bilstm-kd": 0.80, "bilstm-kd-aug": 0.85})
@@ -363,6 +363,19 @@ def test_compare_pairs_the_same_rows_of_two_runs_on_the_same_dev_examples(tmp_pa
     assert gain["a_of_teacher"] == pytest.approx(gain["a_mean"] / 0.9)  # the fake teacher's 0.9
     md = (tmp_path / "cmp" / "compare.md").read_text()
     assert "| bilstm-kd-aug" in md and "| A " in md and "some_teacher_pkg, 34.0M params: dev accuracy 0.9000" in md
+    points = 100 * (gain["a_mean"] - gain["b_mean"])
+    assert f"bilstm-kd-aug: A − B = {points:+.2f} points, paired 95% CI [+" in md
+    assert "(A is better beyond the CI)" in md
+    assert "bilstm-plain: A − B = +0.00 points, paired 95% CI" in md and "(the CI includes zero: not decided)" in md
+    # rows of other names, paired by --rows: A's kd-aug against B's kd
+    c = write_compare(a, b, tmp_path / "cmp-rows", parse_rows("bilstm-kd-aug=bilstm-kd"))
+    [row] = c["rows"]
+    assert row["name"] == "bilstm-kd-aug vs bilstm-kd" and row["b_mean"] == rows["bilstm-kd"]["b_mean"]
+    assert "--rows bilstm-kd-aug=bilstm-kd`" in (tmp_path / "cmp-rows" / "compare.md").read_text()
+    for bad, message in (("bilstm-kd-aug", "expected A_ROW=B_ROW pairs"), ("bilstm-kd-aug=nope", "has no student "
+                                                                          "row 'nope'; its rows: bilstm-plain")):
+        with pytest.raises(UserError, match=message):
+            write_compare(a, b, tmp_path / "bad", parse_rows(bad))
     ab = json.loads((b / "ablation.json").read_text())
     (b / "ablation.json").write_text(json.dumps({**ab, "n": 100}))
     with pytest.raises(UserError, match="score different dev sets \\(n: 872 vs 100\\)"):
