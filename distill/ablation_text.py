@@ -23,6 +23,11 @@ EMBEDDINGS = {"wordpiece": "the teacher's WordPiece input vectors", "glove50": "
               "teacher-pca": "the teacher's contextual token vectors reduced by PCA"}
 
 
+def n_epochs(x: float) -> str:
+    """'1 epoch', '0.2 epochs', '2 epochs': the count as recorded, without a float's trailing '.0'."""
+    return "1 epoch" if float(x) == 1.0 else f"{float(x):g} epochs"
+
+
 def deviations(config: dict, teacher: dict, task, env: dict | None, rows: list[dict], folder: Path) -> list[str]:
     """The ways this run differs from the paper, each made from what the run recorded (config.json, env.json,
     teacher/metrics.json, the students' metrics and config)."""
@@ -51,7 +56,7 @@ def _teacher_deviation(config: dict, teacher: dict) -> str:
     paper, paper_params = PAPER_TEACHER
     params = teacher.get("params")
     size = (f"{params / 1e6:.1f}M params" if params else "params not recorded") + \
-        (f", {epochs} epochs" if epochs is not None else "") + \
+        (f", {n_epochs(epochs)}" if epochs is not None else "") + \
         (f", fine-tuned elsewhere: {teacher.get('model')}" if teacher.get("finetuned") else "")
     diff = f": {paper_params / params:.0f}× fewer parameters" if params else ""
     return f"Teacher: {name or 'a local folder'} ({size}) in place of the paper's {paper} " \
@@ -199,7 +204,7 @@ def _labelling_section(ab: dict) -> list[str]:
     t, lab = ab.get("teacher_training") or {}, ab.get("labelling")
     lines = []
     if t.get("steps"):
-        epochs = f" ({t['epochs']:g} epochs of {t['n_train']:,} sentences)" if t.get("epochs") and t.get("n_train") \
+        epochs = f" ({n_epochs(t['epochs'])} of {t['n_train']:,} sentences)" if t.get("epochs") and t.get("n_train") \
             else ""
         lines.append(f"The teacher trained for {t['steps']:,} steps{epochs}.")
     if lab and lab.get("n"):

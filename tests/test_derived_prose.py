@@ -61,7 +61,7 @@ def test_ablation_hardware_teacher_and_times_come_from_the_recorded_files(tmp_pa
     hardware = next(d for d in ab["deviations"] if d.startswith("Hardware"))
     assert "Big Iron 9000 (64 cores, 512.0 GB RAM), GPU NVIDIA H200" in hardware
     teacher = next(d for d in ab["deviations"] if d.startswith("Teacher"))
-    assert "some_teacher_pkg (34.0M params, 1.0 epochs)" in teacher and "BERT-large (340M)" in teacher
+    assert "some_teacher_pkg (34.0M params, 1 epoch)" in teacher and "BERT-large (340M)" in teacher
     assert "10× fewer parameters" in teacher
     embeddings = next(d for d in ab["deviations"] if d.startswith("Embeddings"))
     # the paper's 600-d student at these sizes, counted by the product's own model class
@@ -105,7 +105,7 @@ def test_the_labelling_sentence_follows_label_json_and_the_teacher_steps_its_met
     _write(folder / "logits" / "label.json", label)
     md = (folder / "ablation.md").read_text() if write_ablation(folder) else ""
     section = md.split("## Teacher and labelling", 1)[1].split("##", 1)[0]
-    assert "The teacher trained for 4,321 steps (1 epochs of 9,876 sentences)." in section
+    assert "The teacher trained for 4,321 steps (1 epoch of 9,876 sentences)." in section
     for text in says:
         assert text in section, (text, section)
     for text in never:
