@@ -65,6 +65,7 @@ def collect(run_dir: Path, curves: dict | None = None) -> dict:
                      "accuracy": m["accuracy"], "ci95": m["ci95"], "n": m["n"], **_f1_and_extra(m),
                      "params": m["params"],
                      "params_no_embedding": m["params_no_embedding"], "embedding": m["embedding"],
+                     "vectors_from": m["config"].get("vectors_from", ""),  # whose vectors ("": the teacher's)
                      "family": m["config"].get("family", "bilstm"), "examples": m["config"].get("examples"),
                      "alpha": m["config"].get("alpha"), "train_seconds": m["train_seconds"],
                      "epochs": m["config"]["epochs"],

@@ -18,9 +18,18 @@ PAPER_TEACHER = ("BERT-large", 340e6)  # Tang et al. 2019's teacher and its para
 PAPER_EMBEDDING = "word2vec GoogleNews 300-d"
 PAPER_EMBED_DIM = 300
 # what each value of the students' `embedding` setting reads
-EMBEDDINGS = {"wordpiece": "the teacher's WordPiece input vectors", "glove50": "GloVe 6B 50-d",
+EMBEDDINGS = {"wordpiece": "the{pre} WordPiece input vectors{post}", "glove50": "GloVe 6B 50-d",
               "random": "random vectors",
-              "teacher-pca": "the teacher's contextual token vectors reduced by PCA"}
+              "teacher-pca": "the{pre} contextual token vectors{post} reduced by PCA"}
+
+
+def _vectors(kind: str, vectors_from: str) -> str:
+    """What one embedding setting read: whose tokenizer and vectors the student's `vectors_from` named (empty:
+    the run's teacher; "minilm": the pretrained all-MiniLM-L6-v2 the project installs; else a folder)."""
+    pre, post = (" teacher's", "") if not vectors_from else ("", (
+        " of the pretrained all-MiniLM-L6-v2 (vectors_from = minilm)" if vectors_from == "minilm" else
+        f" of {vectors_from} (vectors_from)"))
+    return EMBEDDINGS.get(kind, kind).replace("{pre}", pre).replace("{post}", post)
 
 
 def n_epochs(x: float) -> str:
@@ -66,10 +75,10 @@ def _teacher_deviation(config: dict, teacher: dict) -> str:
 def _embedding_deviation(rows: list[dict], folder: Path) -> list[str]:
     """What the students read instead of word2vec, and what the WordPiece width does to their size."""
     students = [r for r in rows if r["name"] != "teacher"]
-    kinds = list(dict.fromkeys(r["embedding"].removesuffix("-multichannel") for r in students))
-    if not kinds:
+    used = list(dict.fromkeys(_vectors(r["embedding"].removesuffix("-multichannel"), r.get("vectors_from") or "")
+                              for r in students))
+    if not used:
         return []
-    used = [EMBEDDINGS.get(k, k) for k in kinds]
     text = (f"Embeddings: the students read {', '.join(used[:-1]) + ' or ' + used[-1] if len(used) > 1 else used[0]}"
             f" (the embedding column) in place of the paper's {PAPER_EMBEDDING}.")
     wide = next((r for r in students if r["embedding"] == "wordpiece-multichannel"
@@ -79,7 +88,7 @@ def _embedding_deviation(rows: list[dict], folder: Path) -> list[str]:
         paper = build_student(StudentConfig(**{**arch, "vocab_size": 1, "embed_dim": PAPER_EMBED_DIM}))
         paper_params, measured = paper.num_params(non_embedding=True), wide["params_no_embedding"]
         more = "more" if measured > paper_params else "fewer" if measured < paper_params else "as many"
-        text += (f" The WordPiece vectors have the teacher's width ({arch['embed_dim']}-d, the students' "
+        text += (f" The WordPiece vectors have their model's width ({arch['embed_dim']}-d, the students' "
                  f"config.json), so a multichannel WordPiece student reads {2 * arch['embed_dim']}-d input and has "
                  f"{more} non-embedding parameters ({measured:,}, {wide['name']}) than the same student at the "
                  f"paper's {2 * PAPER_EMBED_DIM}-d configuration ({paper_params:,}); the params columns give the "

@@ -325,6 +325,22 @@ def test_a_configs_targets_go_over_the_tasks_and_are_checked(tmp_path):
             check_settings(raw, get_task("sst2"), "cfg.toml")
 
 
+def test_the_embedding_deviation_names_whose_vectors_each_row_read(tmp_path):
+    """A student's `vectors_from` (recorded in its metrics' config) decides whose WordPiece vectors it read: the
+    run's teacher (unset) or another model's (sst2-mpnet's students read the pretrained MiniLM's, not MPNet's)."""
+    folder = tmp_path / "pub"
+    _three_arms(folder, {"bilstm-plain": 0.70, "bilstm-kd-aug": 0.90})
+    for seed in (0, 1):
+        path = folder / "students" / f"bilstm-kd-aug-s{seed}" / "metrics.json"
+        m = json.loads(path.read_text())
+        _write(path, {**m, "config": {**m["config"], "vectors_from": "minilm"}})
+    write_ablation(folder)
+    [line] = [x for x in (folder / "ablation.md").read_text().splitlines() if x.startswith("- Embeddings:")]
+    assert line.startswith("- Embeddings: the students read the teacher's WordPiece input vectors or the WordPiece "
+                           "input vectors of the pretrained all-MiniLM-L6-v2 (vectors_from = minilm) (the embedding")
+    assert "The WordPiece vectors have their model's width (384-d" in line
+
+
 def test_seeds_of_a_row_trained_from_different_files_are_named(tmp_path):
     """Each seed's record.json names the sha256 of what it was trained from; a row whose seeds differ (e.g. a
     later seed started from a re-trained teacher folder) gets a line saying which input and which seeds."""
