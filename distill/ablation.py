@@ -130,7 +130,8 @@ def _labelling(run: RunLayout) -> dict | None:
         return None
     stats = read_json(run.label_stats)
     keys = ("n", "labelled_rows", "fraction", "subset_seed", "labeller", "precision", "device", "threads",
-            "batch_size", "seconds", "runs", "seconds_this_process", "labeller_gate")
+            "batch_size", "seconds", "runs", "seconds_this_process", "labeller_gate", "from_results",
+            "source_labelled_rows")
     return {k: stats.get(k) for k in keys}
 
 
@@ -253,7 +254,9 @@ def _publish_logits(run: RunLayout, published: RunLayout) -> dict | None:
         return None
     stats = read_json(run.label_stats)
     mb = logits.stat().st_size / 2**20
-    committed = (stats.get("seconds") or 0.0) >= COMMIT_LOGITS_AFTER_S and mb <= MAX_LOGITS_MB
+    # a subset taken from another folder's committed logits is remade from them in seconds
+    committed = (stats.get("seconds") or 0.0) >= COMMIT_LOGITS_AFTER_S and mb <= MAX_LOGITS_MB and \
+        not stats.get("from_results")
     if committed:
         shutil.copy2(logits, published.logits / "logits.npy")
     return {"size_mb": round(mb, 2), "sha256": file_sha256(logits), "committed": committed,

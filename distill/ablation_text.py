@@ -228,9 +228,11 @@ def _labelling_section(ab: dict) -> list[str]:
         # own precision is its name; `precision` is the torch labeller's setting
         detail = "; ".join(x for x in (precision, where) if x)
         how = f"the {lab['labeller']} labeller" + (f" ({detail})" if detail else "") if lab.get("labeller") else ""
+        made = lab.get("source_labelled_rows") or rows  # a subset taken from another folder's logits: its time
+        # was spent on that folder's rows
         if lab.get("seconds"):
             took = (f" in {lab['seconds'] / 60:.1f} min over {lab.get('runs') or 1} process(es), "
-                    f"{rows / lab['seconds']:.1f} rows/s")
+                    f"{made / lab['seconds']:.1f} rows/s")
         elif lab.get("seconds_this_process"):
             took = f" (the last process's time only: {lab['seconds_this_process'] / 60:.1f} min)"
         else:
@@ -238,8 +240,13 @@ def _labelling_section(ab: dict) -> list[str]:
         gate = lab.get("labeller_gate") or {}
         gated = (f"; the int8 labeller was used because its dev argmax agreement with fp32, {gate['value']:.4f}, "
                  f"cleared {gate['threshold']:g}" if gate.get("passed") else "")
-        lines.append(f"The teacher's logits cover {share}, made by {how or 'the teacher'}{took}{gated} "
-                     "(logits/label.json).")
+        if lab.get("from_results"):  # kept from the logits another run published, not labelled here
+            lines.append(f"The teacher's logits cover {share}: taken from the logits {lab['from_results']} "
+                         f"publishes, which cover {made:,} rows, made by {how or 'the teacher'}{took}{gated} "
+                         "(logits/label.json).")
+        else:
+            lines.append(f"The teacher's logits cover {share}, made by {how or 'the teacher'}{took}{gated} "
+                         "(logits/label.json).")
     return ["## Teacher and labelling", "", " ".join(lines), ""] if lines else []
 
 

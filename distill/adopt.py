@@ -11,6 +11,11 @@ the run is refused; the teacher stage takes the teacher's metrics.json (its dev 
 time as measured where it was trained) and the label stage the logits, each under a record naming the folder
 and the sha256 of what it copied. A student that reads the teacher's own folder (its vectors or layers) cannot
 run here: give it `vectors_from`.
+
+With `fraction` < 1 (and `subset_seed`) the run keeps only the rows a labelling at that fraction would have
+labelled (distill/transfer_set.label_subset: every original, a seeded share of each original's augmented rows),
+the others NaN as in a partial labelling: the augmentation multiplier measured on the very logits a run used,
+without labelling again. Those logits are then not a byte copy: label.json says which rows, and where from.
 """
 
 from __future__ import annotations
@@ -18,10 +23,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
+
 from distill.errors import UserError
-from distill.io import atomic_path, file_sha256, read_json
+from distill.io import atomic_path, file_sha256, read_json, write_json
 from distill.layout import RunLayout
 from distill.record import claim, complete, make_record
+from distill.transfer_set import label_subset, read_transfer_set
 
 
 def source_folder(folder: str | Path) -> RunLayout:
@@ -55,8 +63,10 @@ def adopt_teacher_metrics(folder: str | Path, run: RunLayout, force: bool) -> di
     return read_json(run.teacher_metrics)
 
 
-def adopt_logits(folder: str | Path, transfer: Path, out: Path, force: bool) -> dict:
-    """The label stage of a run made from committed logits: copied once the transfer sets match."""
+def adopt_logits(folder: str | Path, transfer: Path, out: Path, force: bool, fraction: float = 1.0,
+                 subset_seed: int = 0) -> dict:
+    """The label stage of a run made from committed logits: copied once the transfer sets match (the rows of
+    the subset `fraction`, `subset_seed` chooses, when fraction < 1)."""
     source = source_folder(folder)
     stats = read_json(source.label_stats)
     mine = file_sha256(transfer)
@@ -65,10 +75,30 @@ def adopt_logits(folder: str | Path, transfer: Path, out: Path, force: bool) -> 
                         f"{str(stats.get('transfer_sha256'))[:12]}…, this run's {transfer} is {mine[:12]}…: the "
                         "augment settings, seed or data differ from the run that made them")
     logits = source.logits / "logits.npy"
-    record = make_record("label", {"from_results": str(folder)}, {"logits": file_sha256(logits), "transfer": mine})
+    settings = {"from_results": str(folder), **({"fraction": fraction, "subset_seed": subset_seed}
+                                                  if fraction < 1.0 else {})}
+    record = make_record("label", settings, {"logits": file_sha256(logits), "transfer": mine})
     decision = claim(out, record, force, what=f"logits {out}")
     if decision != "skip":
-        _copy(logits, out / "logits.npy")
-        _copy(source.label_stats, out / "label.json")
+        if fraction < 1.0:
+            _subset(logits, stats, transfer, out, folder, fraction, subset_seed)
+        else:
+            _copy(logits, out / "logits.npy")
+            _copy(source.label_stats, out / "label.json")
         complete(out)
     return read_json(out / "label.json")
+
+
+def _subset(logits: Path, stats: dict, transfer: Path, out: Path, folder, fraction: float, seed: int) -> None:
+    full = np.load(logits, allow_pickle=False)
+    keep = label_subset(read_transfer_set(transfer), fraction, seed)
+    if np.isnan(full[keep]).any():
+        raise UserError(f"{logits}: some rows of the fraction-{fraction:g} subset (seed {seed}) have no logits there "
+                        "(that run labelled another subset); take its own fraction and subset_seed")
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out / "logits.npy") as tmp, open(tmp, "wb") as f:
+        np.save(f, np.where(keep[:, None], full, np.nan).astype(np.float32))
+    # the source's labelling facts (teacher, labeller, time over all its rows) with what this run kept of them
+    write_json(out / "label.json", {**stats, "fraction": fraction, "subset_seed": seed,
+                                    "labelled_rows": int(keep.sum()), "from_results": str(folder),
+                                    "source_labelled_rows": stats.get("labelled_rows") or stats.get("n")})

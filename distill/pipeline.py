@@ -185,7 +185,9 @@ def _run_stages(raw: dict, run_dir: Path, command: str, jobs: int | None, only: 
         if from_results:
             with dist.main_first():
                 if dist.is_main():
-                    adopt_logits(from_results, transfer, run.logits, force)
+                    lab = raw.get("label", {})
+                    adopt_logits(from_results, transfer, run.logits, force, lab.get("fraction", 1.0),
+                                 lab.get("subset_seed", 0))
         else:
             label_transfer_set(run.teacher_model, transfer, run.logits, force=force, task=task,
                                make_labeller=make_labeller, **raw.get("label", {}))

@@ -205,6 +205,24 @@ def test_students_retrain_from_a_results_folders_committed_logits(run, tiny_teac
     # leaves the folder's files as they were, so the next run from it is not refused as made from other inputs
     for name in ("teacher/metrics.json", "logits/label.json", "logits/logits.npy"):
         assert (fresh / name).read_bytes() == (tmp_path / "published" / name).read_bytes(), name
+    # a fraction of them: the rows a labelling at that fraction would have labelled, the others NaN; said so in
+    # the table, and not committed again when published (remade from the source in seconds)
+    from distill.transfer_set import label_subset, read_transfer_set
+    cfg.write_text(cfg.read_text().replace(adopt, adopt + "fraction = 0.5\nsubset_seed = 3\n", 1))
+    half = run_pipeline(config_path=cfg, run_id="half", runs=tmp_path / "runs")
+    sub = tmp_path / "runs" / "half"
+    keep = label_subset(read_transfer_set(sub / "transfer.tsv"), 0.5, 3)
+    got, full = np.load(sub / "logits" / "logits.npy"), np.load(d / "logits" / "logits.npy")
+    assert 0 < keep.sum() < len(keep) and np.isnan(got[~keep]).all()
+    np.testing.assert_array_equal(got[keep], full[keep])
+    label = json.loads((sub / "logits" / "label.json").read_text())
+    assert (label["fraction"], label["subset_seed"], label["labelled_rows"]) == (0.5, 3, int(keep.sum()))
+    kd = next(r for r in half["rows"] if r["name"] == "bilstm-kd-aug")
+    assert kd["train_rows"] == int(keep.sum())
+    assert f"taken from the logits {tmp_path / 'published'} publishes" in (sub / "ablation.md").read_text()
+    ablation.publish(sub, tmp_path / "published-half")
+    assert not json.loads((tmp_path / "published-half" / "weights.json").read_text())["logits"]["committed"]
+    cfg.write_text(cfg.read_text().replace("fraction = 0.5\nsubset_seed = 3\n", "", 1))
     # another transfer set (another augment seed) is not the one the logits label
     cfg.write_text(cfg.read_text().replace("[augment]\n", "[augment]\nseed = 7\n", 1))
     with pytest.raises(UserError, match="its logits label a transfer set with sha256"):
