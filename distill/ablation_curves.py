@@ -169,6 +169,14 @@ def ordering_sentence(ab: dict) -> str | None:
             + "; ".join(parts) + ".")
 
 
+def colour_index(arm: str, arms: list[str]) -> int:
+    """The paper's three arms keep one colour in every run's plot (plain, kd, kd-aug: tab10's first three), so
+    figures of two runs read side by side; other arms take the next colours in config order."""
+    fixed = {name: i for i, name in enumerate(reversed(ORDER))}
+    others = [a for a in arms if a not in fixed]
+    return fixed[arm] if arm in fixed else len(fixed) + others.index(arm)
+
+
 def plot_curves(run_rows: list[dict], histories: dict[str, list[dict]], batch: dict[str, int], budget: int | None,
                 title: str, path: Path) -> None:
     """Two panels, dev accuracy against examples seen (log scale) and against wall minutes; one colour per arm
@@ -185,7 +193,7 @@ def plot_curves(run_rows: list[dict], histories: dict[str, list[dict]], batch: d
     fig, (ax_n, ax_t) = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
     colours = plt.get_cmap("tab10")
     dashed = False
-    for i, arm in enumerate(arms):
+    for arm in arms:
         seeds = [r["folder"] for r in run_rows if r["name"] == arm and histories.get(r["folder"])]
         by_step: dict[int, list[tuple[float, float, float]]] = {}
         for folder in seeds:
@@ -199,7 +207,7 @@ def plot_curves(run_rows: list[dict], histories: dict[str, list[dict]], batch: d
         t = np.array([statistics.fmean(p[1] for p in by_step[s]) for s in steps])
         acc = [[p[2] for p in by_step[s]] for s in steps]
         mean, lo, hi = (np.array([f(a) for a in acc]) for f in (statistics.fmean, min, max))
-        colour = colours(i % 10)
+        colour = colours(colour_index(arm, arms) % 10)
         # a dashed wall-time line: some seed's cumulative time was recorded before stops were left out of it
         unverified = any(r.get("wall_excludes_stops") is False for r in run_rows if r["name"] == arm)
         dashed |= unverified

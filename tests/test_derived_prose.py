@@ -206,6 +206,16 @@ def test_learning_curves_and_budget_tables_come_from_a_hand_made_metrics_file(tm
     assert "†" not in md and "may include pauses" not in md
 
 
+def test_the_papers_arms_keep_their_colour_in_every_runs_plot():
+    """plain, kd and kd-aug are tab10's first three colours whichever of them a run has and in whatever order its
+    config lists them (results/sst2-mpnet had only plain and kd-aug, which drew kd-aug in kd's colour)."""
+    from distill.ablation_curves import colour_index
+
+    assert [colour_index(a, ["bilstm-plain", "bilstm-kd-aug"]) for a in ("bilstm-plain", "bilstm-kd-aug")] == [0, 2]
+    arms = ["bilstm-kd-aug", "bilstm-kd-aug-conf70", "bilstm-kd", "bilstm-plain", "other"]
+    assert [colour_index(a, arms) for a in arms] == [2, 3, 1, 0, 4]
+
+
 def test_where_the_curves_cross_is_read_from_best_so_far_means():
     """kd-aug (2 seeds) starts below kd and overtakes it once its best-so-far mean passes kd's; a dip after a
     peak does not count as a crossing (what a stopped run reports never falls); kd stays ahead of plain."""
