@@ -1,4 +1,4 @@
-"""The headline figures at the top of summary.md: the issue's ratios, each from records of the same run,
+"""The headline figures at the top of summary.md: the speed ratios, each from records of the same run,
 naming the rows it used, its target and whether it was met. Nothing here measures anything."""
 
 from __future__ import annotations

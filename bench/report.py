@@ -3,7 +3,7 @@
     distill-bench report results/sst2-bench
 
 Here: the renderers and the paper deviations their captions state. The parts they assemble live beside it:
-bench/headlines.py (the issue's ratios at the top of summary.md), bench/tables.py (the efficiency and detail
+bench/headlines.py (the headline ratios at the top of summary.md), bench/tables.py (the efficiency and detail
 tables), bench/pareto.py (the plot), bench/selection.py (the questions they ask of the records). Nothing here
 measures anything.
 """

@@ -34,7 +34,7 @@ from distill.adopt import adopt_logits, adopt_teacher_metrics
 from distill.augment import AugmentConfig, build_transfer_set
 from distill.errors import UserError
 from distill.io import exclusive, read_json, write_json
-from distill.label import label_transfer_set
+from distill.label import LabelConfig, label_transfer_set
 from distill.layout import RunLayout, base_task
 from distill.record import decide, refusal
 from distill.run_config import check_settings, load_config, student_jobs
@@ -185,9 +185,8 @@ def _run_stages(raw: dict, run_dir: Path, command: str, jobs: int | None, only: 
         if from_results:
             with dist.main_first():
                 if dist.is_main():
-                    lab = raw.get("label", {})
-                    adopt_logits(from_results, transfer, run.logits, force, lab.get("fraction", 1.0),
-                                 lab.get("subset_seed", 0))
+                    lcfg = build(LabelConfig, raw.get("label", {}), "[label]")
+                    adopt_logits(from_results, transfer, run.logits, force, lcfg.fraction, lcfg.subset_seed)
         else:
             label_transfer_set(run.teacher_model, transfer, run.logits, force=force, task=task,
                                make_labeller=make_labeller, **raw.get("label", {}))
