@@ -24,6 +24,7 @@ from distill.ablation_curves import (
     add_equal_budget,
     crossings,
     curve_fields,
+    curve_groups,
     ordering_sentence,
     plot_curves,
     summarise,
@@ -100,7 +101,8 @@ def collect(run_dir: Path, curves: dict | None = None) -> dict:
             "command": config["command"], "protocol": task.protocol, "f1": task.f1,
             "extra_dev": list(task.extra_dev), "rows": rows, "summary": summary,
             "deviations": deviations(config, teacher, task, env, rows, run_dir), "equal_budget": budget,
-          "has_curves": any(histories.values()), "paired": paired_gaps(run, task, rows),
+          "has_curves": any(histories.values()), "curve_groups": list(curve_groups(rows, histories)),
+          "paired": paired_gaps(run, task, rows),
           "transfer_diagnostics": transfer_diagnostics(run), "teacher_training": _teacher_training(teacher),
           "labelling": _labelling(run), "targets": resolve(task, config)}
     ab["crossings"] = crossings(rows, histories, batch)

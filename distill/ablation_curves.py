@@ -177,73 +177,104 @@ def colour_index(arm: str, arms: list[str]) -> int:
     return fixed[arm] if arm in fixed else len(fixed) + others.index(arm)
 
 
+def curve_groups(run_rows: list[dict], histories: dict[str, list[dict]]) -> dict[str, list[str]]:
+    """The arms to draw, per table group (the paper's ablation first, then e.g. each student family's rows in
+    config order): every row but the teacher's with a recorded curve."""
+    groups: dict[str, list[str]] = {}
+    for r in sorted(run_rows, key=lambda r: r["group"] != "ablation"):
+        if r["name"] != "teacher" and histories.get(r["folder"]):
+            groups.setdefault(r["group"], [])
+            if r["name"] not in groups[r["group"]]:
+                groups[r["group"]].append(r["name"])
+    return groups
+
+
 def plot_curves(run_rows: list[dict], histories: dict[str, list[dict]], batch: dict[str, int], budget: int | None,
                 title: str, path: Path) -> None:
-    """Two panels, dev accuracy against examples seen (log scale) and against wall minutes; one colour per arm
-    (mean over seeds at the evaluations every seed had, band = min–max over seeds, thin = each seed, dot = the
-    mean best checkpoint)."""
+    """A row of two panels per table group, dev accuracy against examples seen (log scale) and against wall
+    minutes; one colour per arm (mean over seeds at the evaluations every seed had, band = min–max over seeds,
+    thin = each seed, dot = the mean best checkpoint). The equal budget is the ablation group's."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display: chosen before pyplot is imported
     import matplotlib.pyplot as plt
+
+    groups = curve_groups(run_rows, histories)
+    # constrained layout keeps each row's legend beside its panels and the key below them, where neither can
+    # cover a curve
+    fig, axes = plt.subplots(len(groups), 2, figsize=(13, 0.9 + 3.9 * len(groups)), sharey="row",
+                             layout="constrained", squeeze=False)
+    dashed = False
+    for (group, arms), (ax_n, ax_t) in zip(groups.items(), axes):
+        for arm in arms:
+            dashed |= _draw_arm(ax_n, ax_t, arm, arms, run_rows, histories, batch)
+        if budget and group == "ablation":
+            ax_n.axvline(budget, color="black", ls="--", lw=0.8, label=f"equal budget ({budget:,} examples)")
+        _label_row(ax_n, ax_t, group if len(groups) > 1 else None)
+    handles = [plt.Rectangle((0, 0), 1, 1, color="gray", alpha=0.25), plt.Line2D([], [], color="gray", lw=0.6,
+               alpha=0.6), plt.Line2D([], [], marker="o", color="gray", lw=0)]
+    labels = ["band: min–max over seeds (where all were evaluated)", "thin: each seed's whole run",
+              "dot: best mean checkpoint"]
+    if dashed:
+        handles.append(plt.Line2D([], [], color="gray", ls="--"))
+        labels.append("dashed: wall time may include stopped time (recorded before distill/clock.py)")
+    fig.legend(handles, labels, fontsize=7, loc="outside lower center", ncol=len(labels), frameon=False)
+    fig.suptitle(title, fontsize=10)
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
+def _draw_arm(ax_n, ax_t, arm: str, arms: list[str], run_rows: list[dict], histories: dict[str, list[dict]],
+              batch: dict[str, int]) -> bool:
+    """One arm's mean line, band, seed lines and best dot on both panels; True where its wall time is drawn
+    dashed: some seed's cumulative time was recorded before stops were left out of it"""
+    import matplotlib.pyplot as plt
     import numpy as np
 
-    arms = list(dict.fromkeys(r["name"] for r in run_rows if r["name"] != "teacher" and r["group"] == "ablation"
-                              and histories.get(r["folder"])))
-    fig, (ax_n, ax_t) = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
-    colours = plt.get_cmap("tab10")
-    dashed = False
-    for arm in arms:
-        seeds = [r["folder"] for r in run_rows if r["name"] == arm and histories.get(r["folder"])]
-        by_step: dict[int, list[tuple[float, float, float]]] = {}
-        for folder in seeds:
-            for h in histories[folder]:
-                by_step.setdefault(h["step"], []).append(
-                    (examples_seen_of(h, batch[folder]), h.get("wall_seconds", np.nan) / 60, h["dev_accuracy"]))
-        # the mean and band only where every seed was evaluated: a step only some seeds reached (an epoch end,
-        # a longer run's tail) would make the mean jump between seed subsets; each seed's whole curve is drawn thin
-        steps = sorted(s for s, points in by_step.items() if len(points) == len(seeds))
-        x = np.array([statistics.fmean(p[0] for p in by_step[s]) for s in steps])
-        t = np.array([statistics.fmean(p[1] for p in by_step[s]) for s in steps])
-        acc = [[p[2] for p in by_step[s]] for s in steps]
-        mean, lo, hi = (np.array([f(a) for a in acc]) for f in (statistics.fmean, min, max))
-        colour = colours(colour_index(arm, arms) % 10)
-        # a dashed wall-time line: some seed's cumulative time was recorded before stops were left out of it
-        unverified = any(r.get("wall_excludes_stops") is False for r in run_rows if r["name"] == arm)
-        dashed |= unverified
-        for folder in seeds if len(seeds) > 1 else []:
-            h = histories[folder]
-            ax_n.plot([examples_seen_of(e, batch[folder]) for e in h], [e["dev_accuracy"] for e in h], color=colour,
-                      lw=0.6, alpha=0.45)
-            ax_t.plot([e.get("wall_seconds", np.nan) / 60 for e in h], [e["dev_accuracy"] for e in h], color=colour,
-                      lw=0.6, alpha=0.45, ls="--" if unverified else "-")
-        for ax, xs in ((ax_n, x), (ax_t, t)):
-            ax.plot(xs, mean, color=colour, lw=1.6, ls="--" if ax is ax_t and unverified else "-",
-                    label=f"{arm} ({len(seeds)} seed{'s' if len(seeds) > 1 else ''})")
-            ax.fill_between(xs, lo, hi, color=colour, alpha=0.18, lw=0)
+    seeds = [r["folder"] for r in run_rows if r["name"] == arm and histories.get(r["folder"])]
+    by_step: dict[int, list[tuple[float, float, float]]] = {}
+    for folder in seeds:
+        for h in histories[folder]:
+            by_step.setdefault(h["step"], []).append(
+                (examples_seen_of(h, batch[folder]), h.get("wall_seconds", np.nan) / 60, h["dev_accuracy"]))
+    # the mean and band only where every seed was evaluated: a step only some seeds reached (an epoch end,
+    # a longer run's tail) would make the mean jump between seed subsets; each seed's whole curve is drawn thin
+    steps = sorted(s for s, points in by_step.items() if len(points) == len(seeds))
+    x = np.array([statistics.fmean(p[0] for p in by_step[s]) for s in steps])
+    t = np.array([statistics.fmean(p[1] for p in by_step[s]) for s in steps])
+    acc = [[p[2] for p in by_step[s]] for s in steps]
+    mean, lo, hi = (np.array([f(a) for a in acc]) for f in (statistics.fmean, min, max))
+    colour = plt.get_cmap("tab10")(colour_index(arm, arms) % 10)
+    # (only where a wall time was drawn at all)
+    unverified = bool(np.isfinite(t).any()) and any(r.get("wall_excludes_stops") is False for r in run_rows
+                                                    if r["name"] == arm)
+    for folder in seeds if len(seeds) > 1 else []:
+        h = histories[folder]
+        ax_n.plot([examples_seen_of(e, batch[folder]) for e in h], [e["dev_accuracy"] for e in h], color=colour,
+                  lw=0.6, alpha=0.45)
+        ax_t.plot([e.get("wall_seconds", np.nan) / 60 for e in h], [e["dev_accuracy"] for e in h], color=colour,
+                  lw=0.6, alpha=0.45, ls="--" if unverified else "-")
+    for ax, xs in ((ax_n, x), (ax_t, t)):
+        ax.plot(xs, mean, color=colour, lw=1.6, ls="--" if ax is ax_t and unverified else "-",
+                label=f"{arm} ({len(seeds)} seed{'s' if len(seeds) > 1 else ''})")
+        ax.fill_between(xs, lo, hi, color=colour, alpha=0.18, lw=0)
+        if len(mean):
             best = int(np.argmax(mean))
             ax.plot(xs[best], mean[best], "o", color=colour, ms=5)
-    if budget:
-        ax_n.axvline(budget, color="black", ls="--", lw=0.8, label=f"equal budget ({budget:,} examples)")
+    return unverified
+
+
+def _label_row(ax_n, ax_t, group: str | None) -> None:
+    """Axis labels, the row's arm legend beside its wall-time panel, and a note where no wall time was kept."""
+    import numpy as np
+
     ax_n.set_xscale("log")
     ax_n.set_xlabel("training examples seen (log scale)")
     ax_t.set_xlabel("wall time, minutes (mean over seeds)")
+    ax_n.set_ylabel("dev accuracy" if group is None else f"dev accuracy — {group}")
     if not any(np.isfinite(line.get_xdata()).any() for line in ax_t.get_lines()):
+        ax_t.set_xticks([])
         ax_t.text(0.5, 0.5, "wall time was not recorded at each evaluation\n(metrics written before the curve record)",
                   ha="center", va="center", transform=ax_t.transAxes, fontsize=8)
-    ax_n.set_ylabel("dev accuracy")
-    handles, labels = ax_n.get_legend_handles_labels()
-    handles.append(plt.Rectangle((0, 0), 1, 1, color="gray", alpha=0.25))
-    labels.append("band: min–max over seeds (where all were evaluated)")
-    handles.append(plt.Line2D([], [], color="gray", lw=0.6, alpha=0.6))
-    labels.append("thin: each seed's whole run")
-    handles.append(plt.Line2D([], [], marker="o", color="gray", lw=0))
-    labels.append("dot: best mean checkpoint")
-    if dashed:
-        handles.append(plt.Line2D([], [], color="gray", ls="--"))
-        labels.append("dashed: wall time may include stopped time\n(recorded before distill/clock.py)")
-    ax_t.legend(handles, labels, fontsize=7, loc="lower right")
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    ax_t.legend(*ax_n.get_legend_handles_labels(), fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5),
+                frameon=False)

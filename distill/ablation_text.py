@@ -167,15 +167,23 @@ def render_markdown(ab: dict) -> str:
     parts += _labelling_section(ab)
     parts += _transfer_section(ab.get("transfer_diagnostics"))
     if any(s["group"] == "embedding" for s in ab["summary"]):
-        parts += ["## Embedding comparison (bilstm-kd-aug settings, one seed each)", "", table("embedding"), ""]
+        parts += ["## Embedding comparison (bilstm-kd-aug settings, one seed each)", "", table("embedding"),
+                  *_curves_line(ab, "embedding"), ""]
     for group in dict.fromkeys(s["group"] for s in ab["summary"] if s["group"] not in ("ablation", "embedding")):
-        parts += [f"## Rows of group `{group}`", "", table(group), ""]  # e.g. one student family's rows
+        parts += [f"## Rows of group `{group}`", "", table(group), *_curves_line(ab, group), ""]  # e.g. a family's
     if not ab.get("smoke") and is_set(ab.get("targets")) and any(s["name"] in ORDER for s in ab["summary"]):
         parts += ["## Targets, checked against the figures above", "", *check(ab), ""]
     parts += ["## Deviations from the paper", "", *[f"- {d}" for d in ab["deviations"]], ""]
     if ab.get("smoke"):  # last, so it is what the user reads when the command ends
         parts += ["## What this run showed", "", _smoke_summary(ab), ""]
     return "\n".join(parts)
+
+
+def _curves_line(ab: dict, group: str) -> list[str]:
+    """Where a table group's learning curves are drawn (one row of learning_curves.png per group)."""
+    if group not in (ab.get("curve_groups") or []):
+        return []
+    return ["", f"Dev accuracy while each row trained: learning_curves.png, the row labelled `{group}`."]
 
 
 def _smoke_summary(ab: dict) -> str:

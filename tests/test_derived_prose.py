@@ -204,6 +204,18 @@ def test_learning_curves_and_budget_tables_come_from_a_hand_made_metrics_file(tm
     m_path.write_text(json.dumps(m))
     md = (write_ablation(folder) and (folder / "ablation.md").read_text())
     assert "†" not in md and "may include pauses" not in md
+    assert json.loads((folder / "ablation.json").read_text())["curve_groups"] == ["ablation"]
+    assert "the row labelled `embedding`" not in md  # no curve recorded for that group: no row drawn, none named
+    # a second table group with a curve gets its own row of panels, named under its table
+    e_path = folder / "students" / "emb-glove50-s0" / "metrics.json"
+    e = json.loads(e_path.read_text())
+    e["config"]["batch_size"], e["history"] = 10, m["history"][:2]
+    e_path.write_text(json.dumps(e))
+    small = (folder / "learning_curves.png").stat().st_size
+    ab = write_ablation(folder)
+    md = (folder / "ablation.md").read_text()
+    assert ab["curve_groups"] == ["ablation", "embedding"] and "the row labelled `embedding`" in md
+    assert (folder / "learning_curves.png").stat().st_size > small
 
 
 def test_the_papers_arms_keep_their_colour_in_every_runs_plot():
