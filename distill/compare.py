@@ -75,6 +75,17 @@ def compare(a: Path, b: Path, pairs: list[tuple[str, str]] | None = None) -> dic
             "rows": rows}
 
 
+def _teacher_intervals(t: dict) -> str:
+    """Whether the teachers' separate 95% CIs overlap: intervals apart decide the gap without pairing (a stricter
+    test than a paired one); overlapping ones do not decide it either way."""
+    a, b = t["a"].get("ci95"), t["b"].get("ci95")
+    if not (a and b):
+        return ""
+    apart = a[0] > b[1] or b[0] > a[1]
+    return (f"; their separate 95% CIs, [{a[0]:.3f}, {a[1]:.3f}] and [{b[0]:.3f}, {b[1]:.3f}], "
+            + ("do not overlap, so the gap is beyond them" if apart else "overlap, so they alone do not decide it"))
+
+
 def _teacher_name(run: RunLayout) -> str | None:
     return teacher_name(read_json(run.teacher_metrics)) if run.teacher_metrics.is_file() else None
 
@@ -89,7 +100,7 @@ def summary_paragraph(c: dict) -> str:
     t = c["teachers"]
     lead = (f"A's teacher scores {t['a']['accuracy']:.4f} and B's {t['b']['accuracy']:.4f} "
             f"({100 * (t['a']['accuracy'] - t['b']['accuracy']):+.2f} points, A − B; the teachers' own dev "
-            "predictions are not kept, so this gap has no paired CI).")
+            f"predictions are not kept, so this gap has no paired CI{_teacher_intervals(t)}).")
     parts = []
     for r in c["rows"]:
         p, v = r["paired"], _verdict(r["paired"])

@@ -404,6 +404,12 @@ def test_compare_pairs_the_same_rows_of_two_runs_on_the_same_dev_examples(tmp_pa
     points = 100 * (gain["a_mean"] - gain["b_mean"])
     assert f"bilstm-kd-aug: A − B = {points:+.2f} points, paired 95% CI [+" in md
     assert "(A is better beyond the CI)" in md
+    # the teachers' gap has no paired CI: their separate intervals say whether they decide it
+    assert "their separate 95% CIs, [0.880, 0.920] and [0.880, 0.920], overlap, so they alone do not decide" in md
+    from distill.compare import _teacher_intervals
+    apart = _teacher_intervals({"a": {"ci95": [0.909, 0.943]}, "b": {"ci95": [0.865, 0.907]}})
+    assert apart.endswith("[0.909, 0.943] and [0.865, 0.907], do not overlap, so the gap is beyond them")
+    assert _teacher_intervals({"a": {"ci95": None}, "b": {"ci95": [0.865, 0.907]}}) == ""
     assert "bilstm-plain: A − B = +0.00 points, paired 95% CI" in md and "(the CI includes zero: not decided)" in md
     # rows of other names, paired by --rows: A's kd-aug against B's kd
     c = write_compare(a, b, tmp_path / "cmp-rows", parse_rows("bilstm-kd-aug=bilstm-kd"))
