@@ -101,7 +101,7 @@ def collect(run_dir: Path, curves: dict | None = None) -> dict:
             "command": config["command"], "protocol": task.protocol, "f1": task.f1,
             "extra_dev": list(task.extra_dev), "rows": rows, "summary": summary,
             "deviations": deviations(config, teacher, task, env, rows, run_dir), "equal_budget": budget,
-          "has_curves": any(histories.values()), "curve_groups": list(curve_groups(rows, histories)),
+          "curve_groups": list(curve_groups(rows, histories)),
           "paired": paired_gaps(run, task, rows),
           "transfer_diagnostics": transfer_diagnostics(run), "teacher_training": _teacher_training(teacher),
           "labelling": _labelling(run), "targets": resolve(task, config)}

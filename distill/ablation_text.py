@@ -157,7 +157,7 @@ def render_markdown(ab: dict) -> str:
                   "Each arm's best dev checkpoint over its whole run; the stopped column says whether the run ended "
                   "at a plateau (no better dev score for the patience, in examples seen) or at its maximum budget, "
                   "and after how many examples; best at = examples seen at the kept checkpoint (mean over seeds)."
-                  + (" Curves: learning_curves.png." if ab.get("has_curves") else ""), ""]
+                  + (" Curves: learning_curves.png." if ab.get("curve_groups") else ""), ""]
     parts += [table("ablation"), "", *_time_notes(ab), "", *_input_notes(ab)]
     parts += budget_table(ab)
     if ab.get("ordering"):
