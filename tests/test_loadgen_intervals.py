@@ -74,7 +74,12 @@ def test_a_quick_loadgen_run_is_valid_and_parsed(scenario, tmp_path):
     assert out["settings"]["min_duration_ms"] == 500 and out["samples_per_s"] > 0
     assert out["latency_ms"]["p50"] >= 0.5 * (16 if scenario == "offline" else 1)  # at least the service time
     if scenario == "single-stream":
-        assert set(out["early_stopping"]["estimates_ms"]) == {"p90", "p99"}
+        # LoadGen estimates p99 only from 662 queries on (its text says so below that); a slow machine
+        # finishes the 0.5 s minimum with fewer, so which estimates appear follows the query count
+        early = out["early_stopping"]
+        assert set(early["estimates_ms"]) == ({"p90", "p99"} if out["query_count"] >= 662 else {"p90"}), early
+        if "p99" not in early["estimates_ms"]:
+            assert "Not enough queries processed for 99.0th percentile" in early["text"]
         assert out["early_stopping"]["estimates_ms"]["p90"] >= out["latency_ms"]["p90"]
         assert set(calls) == {1} and out["query_count"] >= 50
     if scenario == "offline":
