@@ -32,6 +32,19 @@ def _vectors(kind: str, vectors_from: str) -> str:
     return EMBEDDINGS.get(kind, kind).replace("{pre}", pre).replace("{post}", post)
 
 
+def _embedding_cell(embedding: str, seeds: list[dict]) -> str:
+    """The table's embedding column: the setting, and whose vectors it read where a row named them (rows of one
+    table can differ only there, e.g. results/sst2-fraction's pretrained against fine-tuned vectors); seeds
+    that read different vectors (trained before and after the row set vectors_from) show each."""
+    read = list(dict.fromkeys(r.get("vectors_from") or "" for r in seeds))
+    if read == [""]:
+        return embedding
+    if len(read) == 1:
+        return f"{embedding} (vectors_from: {read[0]})"
+    by_seed = ", ".join(v or "unset (the teacher's)" for v in read)
+    return f"{embedding} (vectors_from, by seed: {by_seed})"
+
+
 def n_epochs(x: float) -> str:
     """'1 epoch', '0.2 epochs', '2 epochs': the count as recorded, without a float's trailing '.0'."""
     return "1 epoch" if float(x) == 1.0 else f"{float(x):g} epochs"
@@ -127,7 +140,7 @@ def render_markdown(ab: dict) -> str:
                         ", ".join(_ci(r["extra_dev"][split]["accuracy"], r["extra_dev"][split]["ci95"])
                                   for r in seeds if split in r.get("extra_dev", {}))]
             row += [f"{s['params']:,}" if s["params"] else "", f"{s['params_no_embedding']:,}"
-                    if s["params_no_embedding"] else "", s["embedding"],
+                    if s["params_no_embedding"] else "", _embedding_cell(s["embedding"], seeds),
                     _minutes(seeds),
                     seeds[0].get("epochs", ""), f"{seeds[0]['train_rows']:,}" if seeds[0].get("train_rows") else ""]
             if ab.get("equal_budget"):

@@ -443,3 +443,22 @@ def test_a_families_run_gets_a_table_per_group_and_no_paper_targets(tmp_path):
     assert "## Rows of group `cnn`" in md and "| cnn-small-kd-aug |" in md
     assert "## Targets" not in md and "not measured yet" not in md
     assert "Teacher: sst2-paper's teacher (34.0M params, fine-tuned elsewhere: runs/sst2-paper/teacher/model)" in md
+
+
+def test_the_embedding_column_names_the_vectors_a_row_read(tmp_path):
+    """Two rows of one table that differ only in whose vectors they read (results/sst2-fraction) must not look
+    the same: the column adds a row's vectors_from; a row that read its teacher's keeps the plain setting."""
+    folder = _published(tmp_path / "pub", BIG, {"train_seconds": 60.0})
+    metrics = folder / "students" / "bilstm-kd-s0" / "metrics.json"
+    m = json.loads(metrics.read_text())
+    _write(metrics, {**m, "config": {**m["config"], "vectors_from": "minilm"}})
+    md = (folder / "ablation.md").read_text() if write_ablation(folder) else ""
+    kd = next(line for line in md.splitlines() if line.startswith("| bilstm-kd "))
+    glove = next(line for line in md.splitlines() if line.startswith("| emb-glove50 "))
+    assert "| wordpiece-multichannel (vectors_from: minilm) |" in kd
+    assert "| glove50 " in glove and "vectors_from" not in glove
+    # seeds of one row that read different vectors show each
+    from distill.ablation_text import _embedding_cell
+
+    cell = _embedding_cell("wordpiece", [{"vectors_from": ""}, {"vectors_from": "t/model"}, {}])
+    assert cell == "wordpiece (vectors_from, by seed: unset (the teacher's), t/model)"
