@@ -200,14 +200,19 @@ def publish(run_dir: str | Path, out: str | Path) -> None:
         skip = ["state.pt"] + ([] if committed else ["model.safetensors"])
         shutil.copytree(folder, published.student(folder.name), dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns(*skip))
-        kept = run.student_predictions(folder.name)
-        if kept.exists():
-            published.student_predictions(folder.name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(kept, published.student_predictions(folder.name))
+        _copy_if_kept(run.student_predictions(folder.name), published.student_predictions(folder.name))
+    _copy_if_kept(run.teacher_predictions, published.teacher_predictions)
     write_json(out / "weights.json", {"max_committed_mb": MAX_WEIGHTS_MB, "students": weights,
                                       "logits": _publish_logits(run, published)})
     if merging:
         write_ablation(out)
+
+
+def _copy_if_kept(kept: Path, to: Path) -> None:
+    """Dev predictions go with the tables: they re-render the paired CIs without the weights."""
+    if kept.exists():
+        to.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(kept, to)
 
 
 def _run_records(run: RunLayout) -> tuple[Path, ...]:

@@ -3,8 +3,10 @@
 Two rows are compared when they share a group, a family and the parameter count without embeddings (the same
 encoder trained two ways: the paper's plain / kd / kd-aug arms, a family's hard-label and kd-aug arms). Each
 gap is the later row minus the earlier one in the config's order, which is how the presets list an arm before
-its improvement. A row whose seeds lack predictions (a published student whose weights were not committed and
-that had no predictions file) is left out of every pair.
+its improvement. Every student row is also paired with the teacher (row − teacher, and the share of the
+teacher's accuracy the row keeps, both with a paired CI). A row whose seeds lack predictions (a published
+student whose weights were not committed and that had no predictions file; a teacher of a run published before
+its predictions were kept) is left out of every pair.
 """
 
 from __future__ import annotations
@@ -14,28 +16,34 @@ from itertools import combinations
 import numpy as np
 
 from distill.data import Task, load_split
+from distill.io import read_json
 from distill.layout import RunLayout
 from distill.metrics import paired_gap
-from distill.predictions import dev_predictions
+from distill.predictions import dev_predictions, teacher_dev_predictions
 
 
 def correct_by_row(run: RunLayout, task: Task, rows: list[dict]) -> dict[str, list[np.ndarray]]:
     """Row name → per seed, which dev examples it got right; rows with a seed lacking predictions left out."""
-    students = [r for r in rows if r["name"] != "teacher"]
-    labels = None
+    labels = np.asarray(load_split(task, "dev")["label"])
     correct: dict[str, list[np.ndarray]] = {}
-    for name in dict.fromkeys(r["name"] for r in students):
+    for name in dict.fromkeys(r["name"] for r in rows):
         seeds = []
-        for r in (r for r in students if r["name"] == name):
-            pred = dev_predictions(run.student(r["folder"]), run.student_predictions(r["folder"]), task,
-                                   r["accuracy"])
+        for r in (r for r in rows if r["name"] == name):
+            pred = _teacher(run, task, r) if name == "teacher" else dev_predictions(
+                run.student(r["folder"]), run.student_predictions(r["folder"]), task, r["accuracy"])
             if pred is None:
                 break
-            labels = np.asarray(load_split(task, "dev")["label"]) if labels is None else labels
             seeds.append(pred == labels)
         else:
             correct[name] = seeds
     return correct
+
+
+def _teacher(run: RunLayout, task: Task, row: dict) -> np.ndarray | None:
+    metrics = read_json(run.teacher_metrics)
+    # the length its dev accuracy was measured at; read only when the predictions must be made from the weights
+    max_length = metrics.get("max_length") or (metrics.get("config") or {}).get("max_length")
+    return teacher_dev_predictions(run.teacher_model, run.teacher_predictions, task, row["accuracy"], max_length)
 
 
 def paired_gaps(run: RunLayout, task: Task, rows: list[dict]) -> list[dict]:
@@ -49,4 +57,7 @@ def paired_gaps(run: RunLayout, task: Task, rows: list[dict]) -> list[dict]:
         if a in correct and b in correct and all(ra.get(k) == rb.get(k) for k in
                                                  ("group", "family", "params_no_embedding")):
             out.append({"a": b, "b": a, **paired_gap(correct[b], correct[a])})
+    if "teacher" in correct:
+        out += [{"a": name, "b": "teacher", **paired_gap(correct[name], correct["teacher"], ratio=True)}
+                for name in names if name in correct]
     return out

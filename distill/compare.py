@@ -72,6 +72,8 @@ def compare(a: Path, b: Path, pairs: list[tuple[str, str]] | None = None) -> dic
             "teachers": {side: {"accuracy": t["accuracy"], "ci95": t.get("ci95"), "params": t.get("params"),
                                 "model": _teacher_name(run)}
                          for side, t, run in (("a", teacher["a"], run_a), ("b", teacher["b"], run_b))},
+            "teacher_paired": paired_gap(correct_a["teacher"], correct_b["teacher"])
+            if "teacher" in correct_a and "teacher" in correct_b else None,
             "rows": rows}
 
 
@@ -98,9 +100,13 @@ def summary_paragraph(c: dict) -> str:
     """What the table says, in words: the two teachers, then each row's gap with its paired CI and who is better
     beyond it, and how much of its own teacher each side keeps. Read from compare.json only."""
     t = c["teachers"]
+    tp = c.get("teacher_paired")
+    said = (f"paired 95% CI [{100 * tp['ci95'][0]:+.2f}, {100 * tp['ci95'][1]:+.2f}], "
+            + {"A": "A's teacher is better beyond it", "B": "B's teacher is better beyond it",
+               "not decided": "not decided"}[_verdict(tp)] if tp else
+            f"the teachers' own dev predictions are not kept, so this gap has no paired CI{_teacher_intervals(t)}")
     lead = (f"A's teacher scores {t['a']['accuracy']:.4f} and B's {t['b']['accuracy']:.4f} "
-            f"({100 * (t['a']['accuracy'] - t['b']['accuracy']):+.2f} points, A − B; the teachers' own dev "
-            f"predictions are not kept, so this gap has no paired CI{_teacher_intervals(t)}).")
+            f"({100 * (t['a']['accuracy'] - t['b']['accuracy']):+.2f} points, A − B; {said}).")
     parts = []
     for r in c["rows"]:
         p, v = r["paired"], _verdict(r["paired"])

@@ -12,6 +12,9 @@ import numpy as np
 import torch
 from safetensors import SafetensorError
 
+from distill import dist
+from distill.batching import length_order
+from distill.data import Task, load_split
 from distill.errors import UserError, first_line
 
 # what transformers raises for a bad config.json or tokenizer file, and safetensors for a truncated or corrupt
@@ -110,3 +113,22 @@ def teacher_logits(model, tokenizer, texts: list[str], pairs: list[str] | None =
         with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
             out.append(model(**enc.to(device)).logits.float().cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, model.config.num_labels), np.float32)
+
+
+def split_logits(model, tokenizer, task: Task, ds, max_length: int) -> np.ndarray:
+    """The teacher's logits on a loaded split, in the split's row order."""
+    column = list(ds["text"])  # a list once: indexing a datasets column row by row is slow
+    order = length_order([len(t) for t in column])  # less padding per batch
+    texts = [column[i] for i in order]
+    second = list(ds["text_b"]) if task.is_pair else None
+    pairs = [second[i] for i in order] if second is not None else None
+    logits = np.zeros((len(ds), task.num_labels), np.float32)
+    logits[order] = teacher_logits(model, tokenizer, texts, pairs=pairs, max_length=max_length)
+    return logits
+
+
+def dev_argmax(folder: str | Path, task: Task, max_length: int) -> np.ndarray:
+    """A saved teacher's predicted class for each dev example (for paired comparisons, distill/predictions.py)."""
+    tokenizer, model = load_classifier(folder)
+    model.to(dist.device())
+    return split_logits(model, tokenizer, task, load_split(task, "dev"), max_length).argmax(-1)

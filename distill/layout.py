@@ -9,6 +9,7 @@
         students/<name>-s<seed>/{model.safetensors,config.json,vocab.json,metrics.json,record.json}   stage 4
         transfer_diagnostics.json       how the teacher labelled the transfer set (distill/transfer_diagnostics.py)
         predictions/<name>-s<seed>.json  each student's dev predictions (distill/predictions.py), for paired CIs
+        predictions/teacher.json        the teacher's, the same way
         ablation.json ablation.md       the accuracy table
         learning_curves.png             dev accuracy of every ablation arm while it trained
         stages.json                     wall seconds per pipeline stage, summed over every pipeline process
@@ -108,6 +109,10 @@ class RunLayout:
 
     def student_predictions(self, folder: str) -> Path:
         return self.root / "predictions" / f"{folder}.json"
+
+    @property
+    def teacher_predictions(self) -> Path:  # no student folder is named "teacher" (theirs end in -s<seed>)
+        return self.root / "predictions" / "teacher.json"
 
     def trained_students(self) -> dict[str, Path]:
         """Student folder name → folder, for every student that finished (has metrics.json), by name."""

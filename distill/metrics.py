@@ -47,24 +47,30 @@ def scores(logits: np.ndarray, labels: np.ndarray, with_f1: bool = False, seed: 
 
 
 def paired_gap(correct_a: list[np.ndarray], correct_b: list[np.ndarray], n_boot: int = 2000, seed: int = 0,
-               level: float = 0.95) -> dict:
+               level: float = 0.95, ratio: bool = False) -> dict:
     """Mean-over-seeds accuracy of arm A minus arm B, both scored on the same examples, with a two-level
     bootstrap CI: each resample draws the seeds of each arm with replacement and one set of examples shared by
     both arms, so the interval carries seed-to-seed spread and the pairing of examples. Arrays: per seed, one
-    0/1 (correct) entry per example."""
+    0/1 (correct) entry per example. With `ratio`, also A ÷ B from the same resamples (the share of a teacher's
+    accuracy a student keeps)."""
     a, b = np.asarray(correct_a, np.float64), np.asarray(correct_b, np.float64)
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"paired arms scored on different example counts ({a.shape[1]} vs {b.shape[1]})")
     rng = np.random.default_rng(seed)
     n = a.shape[1]
-    gaps = np.empty(n_boot)
+    means = np.empty((n_boot, 2))
     for i in range(n_boot):
         idx = rng.integers(0, n, n)
         sa, sb = rng.integers(0, len(a), len(a)), rng.integers(0, len(b), len(b))
-        gaps[i] = a[sa][:, idx].mean() - b[sb][:, idx].mean()
-    lo, hi = np.quantile(gaps, [(1 - level) / 2, (1 + level) / 2])
-    return {"gap": float(a.mean() - b.mean()), "ci95": [float(lo), float(hi)], "n": int(n),
-            "seeds": [len(a), len(b)], "resamples": n_boot}
+        means[i] = a[sa][:, idx].mean(), b[sb][:, idx].mean()
+    q = [(1 - level) / 2, (1 + level) / 2]
+    lo, hi = np.quantile(means[:, 0] - means[:, 1], q)
+    out = {"gap": float(a.mean() - b.mean()), "ci95": [float(lo), float(hi)], "n": int(n),
+           "seeds": [len(a), len(b)], "resamples": n_boot}
+    if ratio:
+        lo, hi = np.quantile(means[:, 0] / means[:, 1], q)
+        out.update(ratio=float(a.mean() / b.mean()), ratio_ci95=[float(lo), float(hi)])
+    return out
 
 
 def top_probability(logits: np.ndarray) -> np.ndarray:

@@ -83,12 +83,12 @@ def check(ab: dict) -> list[str]:
         line(f"{t['row']} mean{seeds} ≥ {t['row_min']:.3f}", row and f"{row['mean']:.4f}",
              bool(row) and row["mean"] >= t["row_min"])
     share = 100 * row["mean"] / teacher["mean"] if row and teacher and teacher["mean"] else None
+    said = share is not None and f"{share:.1f}%{_share_ci(ab, t['row'])}" or None
     if t.get("share_of_teacher_min") is not None:
         line(f"{t['row']} mean{seeds} keeps ≥ {100 * t['share_of_teacher_min']:g}% of the teacher's dev accuracy",
-             share is not None and f"{share:.1f}%" or None,
-             share is not None and share >= 100 * t["share_of_teacher_min"] - 1e-9)
+             said, share is not None and share >= 100 * t["share_of_teacher_min"] - 1e-9)
     elif share is not None:
-        out.append(f"- {t['row']} keeps {share:.1f}% of the teacher's dev accuracy")
+        out.append(f"- {t['row']} keeps {said} of the teacher's dev accuracy")
     gap = 100 * (row["mean"] - base["mean"]) if row and base else None
     if t.get("gap_points_min") is not None:
         line(f"{t['row']} mean ≥ {t['baseline']} mean + {t['gap_points_min']:.1f} points",
@@ -107,3 +107,10 @@ def check(ab: dict) -> list[str]:
                 out.append(f"- {split}: {t['row']} − {t['baseline']} = {100 * (a - p):+.2f} points")
     out.append(f"\nTargets: {t['source']}.")
     return out
+
+
+def _share_ci(ab: dict, row: str) -> str:
+    """" (paired 95% CI [lo, hi]%)" from the row's pairing with the teacher (distill/ablation_paired.py); "" when
+    the teacher's dev predictions were not kept."""
+    p = next((p for p in ab.get("paired") or [] if p["a"] == row and p["b"] == "teacher" and "ratio_ci95" in p), None)
+    return f" (paired 95% CI [{100 * p['ratio_ci95'][0]:.1f}, {100 * p['ratio_ci95'][1]:.1f}]%)" if p else ""

@@ -21,10 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from distill import clock, dist
-from distill.batching import length_order
 from distill.data import Task, load_split
 from distill.errors import UserError
-from distill.hf import PRECISIONS, default_teacher_path, load_classifier, resolve_precision, teacher_logits
+from distill.hf import PRECISIONS, default_teacher_path, load_classifier, resolve_precision, split_logits
 from distill.io import atomic_path, read_json, write_json
 from distill.metrics import scores
 from distill.mpnet import mpnet_path
@@ -89,14 +88,7 @@ def evaluate_teacher(folder: str | Path, task: Task, max_length: int = 128) -> d
     evaluated = {}
     for split in ("dev", *task.extra_dev):
         ds = load_split(task, split)
-        column = list(ds["text"])  # a list once: indexing a datasets column row by row is slow
-        order = length_order([len(t) for t in column])  # less padding per batch
-        texts = [column[i] for i in order]
-        second = list(ds["text_b"]) if task.is_pair else None
-        pairs = [second[i] for i in order] if second is not None else None
-        logits = np.zeros((len(ds), task.num_labels), np.float32)
-        logits[order] = teacher_logits(model, tokenizer, texts, pairs=pairs, max_length=max_length)
-        evaluated[split] = scores(logits, ds["label"], task.f1)
+        evaluated[split] = scores(split_logits(model, tokenizer, task, ds, max_length), ds["label"], task.f1)
     dev = evaluated.pop("dev")
     return {"dev_accuracy": dev["accuracy"], "ci95": dev["ci95"], "n_dev": dev["n"],
             **{k: dev[k] for k in ("f1", "f1_ci95") if k in dev}, "extra_dev": evaluated,

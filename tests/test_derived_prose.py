@@ -306,6 +306,25 @@ def test_paired_ordering_comes_from_each_students_dev_predictions(tmp_path):
     assert f"- bilstm-kd-aug mean (2 seeds) ≥ 0.895: {aug:.4f} — met" in md  # the seeds it is a mean of
     assert f"- bilstm-kd-aug keeps {100 * aug / 0.9:.1f}% of the teacher's dev accuracy" in md
     assert "Targets: the paper's recipe for sst2 (the task's defaults)." in md
+    from distill.data import load_split
+
+    # with the teacher's dev predictions kept too (its accuracy 0.9: the first 90% right), every row is paired
+    # with it, and the share it keeps gets the pairing's interval
+    labels = np.asarray(load_split(get_task("sst2"), "dev")["label"])
+    teacher = np.where(np.arange(n) < int(0.9 * n), labels, 1 - labels)
+    _write(folder / "predictions" / "teacher.json", {"model_sha256": None, "split": "dev", "n": n,
+                                                      "accuracy": 0.9, "predictions": "".join(map(str, teacher))})
+    ab = write_ablation(folder)
+    pairs = {(p["a"], p["b"]): p for p in ab["paired"]}
+    kept = pairs["bilstm-kd-aug", "teacher"]
+    assert {("bilstm-plain", "teacher"), ("bilstm-kd", "teacher")} < set(pairs) and "ratio" not in gain
+    assert kept["ratio"] == pytest.approx(aug / (int(0.9 * n) / n)) and kept["ratio_ci95"][0] < kept["ratio"]
+    assert pairs["bilstm-plain", "teacher"]["ci95"][1] < 0  # 20 points below the teacher, on the same examples
+    md = (folder / "ablation.md").read_text()
+    low, high = (100 * x for x in kept["ratio_ci95"])
+    assert (f"- bilstm-kd-aug keeps {100 * aug / 0.9:.1f}% (paired 95% CI [{low:.1f}, {high:.1f}]%) of the teacher's"
+            in md)
+    assert f"| {100 * kept['ratio']:.1f}% [{low:.1f}, {high:.1f}]" in md
 
 
 def test_a_configs_targets_go_over_the_tasks_and_are_checked(tmp_path):
@@ -411,6 +430,17 @@ def test_compare_pairs_the_same_rows_of_two_runs_on_the_same_dev_examples(tmp_pa
     assert apart.endswith("[0.909, 0.943] and [0.865, 0.907], do not overlap, so the gap is beyond them")
     assert _teacher_intervals({"a": {"ci95": None}, "b": {"ci95": [0.865, 0.907]}}) == ""
     assert "bilstm-plain: A − B = +0.00 points, paired 95% CI" in md and "(the CI includes zero: not decided)" in md
+    # with both teachers' dev predictions kept, their gap is paired on the same examples too (A's right on every
+    # example, B's on the first 90%)
+    from distill.data import load_split
+    labels = np.asarray(load_split(get_task("sst2"), "dev")["label"])
+    for folder, pred in ((a, labels), (b, np.where(np.arange(n) < int(0.9 * n), labels, 1 - labels))):
+        _write(folder / "predictions" / "teacher.json", {"model_sha256": None, "split": "dev", "n": n,
+                                                          "accuracy": 0.9, "predictions": "".join(map(str, pred))})
+    c = write_compare(a, b, tmp_path / "cmp-teachers")
+    assert c["teacher_paired"]["gap"] == pytest.approx(1 - int(0.9 * n) / n) and c["teacher_paired"]["ci95"][0] > 0
+    assert "no paired CI" not in (md := (tmp_path / "cmp-teachers" / "compare.md").read_text())
+    assert "A's teacher is better beyond it" in md
     # rows of other names, paired by --rows: A's kd-aug against B's kd
     c = write_compare(a, b, tmp_path / "cmp-rows", parse_rows("bilstm-kd-aug=bilstm-kd"))
     [row] = c["rows"]

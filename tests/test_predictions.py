@@ -51,3 +51,35 @@ def test_paired_gap_is_tight_for_a_consistent_gain_and_straddles_zero_for_a_tie(
     assert tie["ci95"][0] < 0 < tie["ci95"][1]
     with pytest.raises(ValueError, match="different example counts"):
         paired_gap(list(base), list(base[:, :10]))
+
+
+def test_teacher_predictions_are_made_once_and_must_match_its_metrics(tiny_teacher, tmp_path):
+    from distill.predictions import teacher_dev_predictions
+    from distill.teacher import evaluate_teacher
+
+    task = get_task("sst2")
+    kept = tmp_path / "predictions" / "teacher.json"
+    with pytest.raises(UserError, match="not the ones its metrics were measured on"):
+        teacher_dev_predictions(tiny_teacher, kept, task, accuracy=1.0, max_length=24)
+    assert not kept.exists()
+    acc = evaluate_teacher(tiny_teacher, task, max_length=24)["dev_accuracy"]
+    pred = teacher_dev_predictions(tiny_teacher, kept, task, accuracy=acc, max_length=24)
+    labels = np.asarray(load_split(task, "dev")["label"])
+    assert (pred == labels).mean() == acc and json.loads(kept.read_text())["n"] == len(labels)
+    # kept: read back while the weights are the same, whatever accuracy is asked
+    assert (teacher_dev_predictions(tiny_teacher, kept, task, accuracy=0.0, max_length=24) == pred).all()
+    # a published folder keeps the file but not the weights: the file is what there is
+    assert (teacher_dev_predictions(tmp_path / "no-weights", kept, task, accuracy=0.0, max_length=24) == pred).all()
+    assert teacher_dev_predictions(tmp_path / "no-weights", tmp_path / "none.json", task, 0.0, 24) is None
+
+
+def test_paired_ratio_is_the_share_kept_with_its_interval():
+    rng = np.random.default_rng(1)
+    teacher = rng.random((1, 2000)) < 0.9
+    student = teacher & (rng.random((3, 2000)) < 0.9)  # right on ~90% of what the teacher gets right
+    p = paired_gap(list(student), list(teacher), ratio=True)
+    assert p["ratio"] == pytest.approx(student.mean() / teacher.mean())
+    assert p["ratio_ci95"][0] < p["ratio"] < p["ratio_ci95"][1] < 0.93 and p["ratio_ci95"][0] > 0.87
+    assert p["gap"] == paired_gap(list(student), list(teacher))["gap"]  # the same resamples, the same gap CI
+    assert p["ci95"] == paired_gap(list(student), list(teacher))["ci95"]
+    assert "ratio" not in paired_gap(list(student), list(teacher))
