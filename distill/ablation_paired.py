@@ -22,10 +22,10 @@ from distill.metrics import paired_gap
 from distill.predictions import dev_predictions, teacher_dev_predictions
 
 
-def correct_by_row(run: RunLayout, task: Task, rows: list[dict]) -> dict[str, list[np.ndarray]]:
-    """Row name → per seed, which dev examples it got right; rows with a seed lacking predictions left out."""
-    labels = np.asarray(load_split(task, "dev")["label"])
-    correct: dict[str, list[np.ndarray]] = {}
+def predictions_by_row(run: RunLayout, task: Task, rows: list[dict]) -> dict[str, list[np.ndarray]]:
+    """Row name → per seed, its predicted class for each dev example; rows with a seed lacking predictions left
+    out."""
+    out: dict[str, list[np.ndarray]] = {}
     for name in dict.fromkeys(r["name"] for r in rows):
         seeds = []
         for r in (r for r in rows if r["name"] == name):
@@ -33,10 +33,18 @@ def correct_by_row(run: RunLayout, task: Task, rows: list[dict]) -> dict[str, li
                 run.student(r["folder"]), run.student_predictions(r["folder"]), task, r["accuracy"])
             if pred is None:
                 break
-            seeds.append(pred == labels)
+            seeds.append(pred)
         else:
-            correct[name] = seeds
-    return correct
+            out[name] = seeds
+    return out
+
+
+def correct_by_row(run: RunLayout, task: Task, rows: list[dict],
+                   predicted: dict[str, list[np.ndarray]] | None = None) -> dict[str, list[np.ndarray]]:
+    """Row name → per seed, which dev examples it got right (from `predicted` when already read)."""
+    labels = np.asarray(load_split(task, "dev")["label"])
+    predicted = predictions_by_row(run, task, rows) if predicted is None else predicted
+    return {name: [pred == labels for pred in seeds] for name, seeds in predicted.items()}
 
 
 def _teacher(run: RunLayout, task: Task, row: dict) -> np.ndarray | None:
@@ -47,7 +55,8 @@ def _teacher(run: RunLayout, task: Task, row: dict) -> np.ndarray | None:
 
 
 def paired_gaps(run: RunLayout, task: Task, rows: list[dict]) -> list[dict]:
-    correct = correct_by_row(run, task, rows)
+    predicted = predictions_by_row(run, task, rows)
+    correct = correct_by_row(run, task, rows, predicted)
     students = [r for r in rows if r["name"] != "teacher"]
     names = list(dict.fromkeys(r["name"] for r in students))
     first = {name: next(r for r in students if r["name"] == name) for name in names}
@@ -58,6 +67,10 @@ def paired_gaps(run: RunLayout, task: Task, rows: list[dict]) -> list[dict]:
                                                  ("group", "family", "params_no_embedding")):
             out.append({"a": b, "b": a, **paired_gap(correct[b], correct[a])})
     if "teacher" in correct:
-        out += [{"a": name, "b": "teacher", **paired_gap(correct[name], correct["teacher"], ratio=True)}
+        [teacher] = predicted["teacher"]
+        # fidelity: how often the row predicts what the teacher predicts, right or wrong (mean over seeds) — a row
+        # that follows a weak teacher closely inherits its mistakes
+        out += [{"a": name, "b": "teacher", **paired_gap(correct[name], correct["teacher"], ratio=True),
+                 "agreement": float(np.mean([(pred == teacher).mean() for pred in predicted[name]]))}
                 for name in names if name in correct]
     return out

@@ -320,6 +320,10 @@ def test_paired_ordering_comes_from_each_students_dev_predictions(tmp_path):
     assert {("bilstm-plain", "teacher"), ("bilstm-kd", "teacher")} < set(pairs) and "ratio" not in gain
     assert kept["ratio"] == pytest.approx(aug / (int(0.9 * n) / n)) and kept["ratio_ci95"][0] < kept["ratio"]
     assert pairs["bilstm-plain", "teacher"]["ci95"][1] < 0  # 20 points below the teacher, on the same examples
+    # fidelity: plain's seeds are right on the first 70% (s1: one fewer) and wrong after; the teacher on the first
+    # 90%: they agree on 70% and on the last 10% (both wrong, binary labels), less one example for s1
+    assert pairs["bilstm-plain", "teacher"]["agreement"] == pytest.approx(
+        ((int(0.7 * n) + n - int(0.9 * n)) * 2 - 1) / (2 * n))
     md = (folder / "ablation.md").read_text()
     low, high = (100 * x for x in kept["ratio_ci95"])
     assert (f"- bilstm-kd-aug keeps {100 * aug / 0.9:.1f}% (paired 95% CI [{low:.1f}, {high:.1f}]%) of the teacher's"
