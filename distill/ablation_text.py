@@ -292,23 +292,27 @@ def _paired_table(ab: dict) -> list[str]:
     (distill/ablation_paired.py)."""
     if not ab.get("paired"):
         return []
+    teacher = any(p["b"] == "teacher" for p in ab["paired"])
     body = [[p["a"], p["b"], f"{100 * p['gap']:+.2f}", f"[{100 * p['ci95'][0]:+.2f}, {100 * p['ci95'][1]:+.2f}]",
-             "yes" if p["ci95"][0] > 0 else "no (reversed)" if p["ci95"][1] < 0 else "not decided",
-             f"{100 * p['ratio']:.1f}% [{100 * p['ratio_ci95'][0]:.1f}, {100 * p['ratio_ci95'][1]:.1f}]"
-             if "ratio" in p else "", f"{100 * p['agreement']:.1f}%" if "agreement" in p else "",
-             f"{p['seeds'][0]} vs {p['seeds'][1]}"] for p in ab["paired"]]
+             "yes" if p["ci95"][0] > 0 else "no (reversed)" if p["ci95"][1] < 0 else "not decided"]
+            + ([f"{100 * p['ratio']:.1f}% [{100 * p['ratio_ci95'][0]:.1f}, {100 * p['ratio_ci95'][1]:.1f}]",
+                f"{100 * p['agreement']:.1f}%"] if p["b"] == "teacher" else ["", ""] if teacher else [])
+            + [f"{p['seeds'][0]} vs {p['seeds'][1]}"] for p in ab["paired"]]
+    headers = ["A", "B", "A − B (points)", "95% CI", "A better beyond the CI",
+               *(["A ÷ B [95% CI]", "agreement with the teacher"] if teacher else []), "seeds"]
     return ["## Paired differences", "",
             f"Row A minus row B in dev accuracy points, means over seeds, both scored on the same {ab['n']:,} dev "
             f"examples. 95% CI: a two-level bootstrap ({ab['paired'][0]['resamples']:,} resamples; each draws "
             "every row's seeds with replacement and one set of dev examples shared by both rows), so it carries "
             "seed-to-seed spread and the pairing of examples. Rows are paired when they share a group, a family "
-            "and the encoder's size, and every student row with the teacher, where A ÷ B is the share of the "
-            "teacher's accuracy the row keeps, from the same resamples, and agreement is how often the row "
-            "predicts the teacher's class, right or wrong (mean over seeds; the predictions are in "
-            "predictions/).", "",
-            tabulate(body, headers=["A", "B", "A − B (points)", "95% CI", "A better beyond the CI", "A ÷ B [95% CI]",
-                                    "agreement with the teacher", "seeds"], tablefmt="github",
-                     disable_numparse=True), ""]
+            "and the encoder's size" + (
+                ", and every student row with the teacher, where A ÷ B is the share of the teacher's accuracy the "
+                "row keeps, from the same resamples, and agreement is how often the row predicts the teacher's "
+                "class, right or wrong (mean over seeds)" if teacher else
+                "; no row is paired with the teacher, whose dev predictions (predictions/teacher.json) were not "
+                "kept when this folder was made, and whose weights are not here to make them")
+            + " (the predictions are in predictions/).", "",
+            tabulate(body, headers=headers, tablefmt="github", disable_numparse=True), ""]
 
 
 def _minutes(seeds: list[dict]) -> str:

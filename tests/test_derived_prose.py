@@ -306,6 +306,8 @@ def test_paired_ordering_comes_from_each_students_dev_predictions(tmp_path):
     assert f"- bilstm-kd-aug mean (2 seeds) ≥ 0.895: {aug:.4f} — met" in md  # the seeds it is a mean of
     assert f"- bilstm-kd-aug keeps {100 * aug / 0.9:.1f}% of the teacher's dev accuracy" in md
     assert "Targets: the paper's recipe for sst2 (the task's defaults)." in md
+    assert "no row is paired with the teacher, whose dev predictions (predictions/teacher.json) were not kept" in md
+    assert "agreement with the teacher" not in md
     from distill.data import load_split
 
     # with the teacher's dev predictions kept too (its accuracy 0.9: the first 90% right), every row is paired
@@ -328,7 +330,7 @@ def test_paired_ordering_comes_from_each_students_dev_predictions(tmp_path):
     low, high = (100 * x for x in kept["ratio_ci95"])
     assert (f"- bilstm-kd-aug keeps {100 * aug / 0.9:.1f}% (paired 95% CI [{low:.1f}, {high:.1f}]%) of the teacher's"
             in md)
-    assert f"| {100 * kept['ratio']:.1f}% [{low:.1f}, {high:.1f}]" in md
+    assert f"| {100 * kept['ratio']:.1f}% [{low:.1f}, {high:.1f}]" in md and "no row is paired with" not in md
 
 
 def test_a_configs_targets_go_over_the_tasks_and_are_checked(tmp_path):
