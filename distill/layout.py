@@ -30,8 +30,8 @@ from pathlib import Path
 
 from distill.data import Task, task_from
 from distill.errors import UserError
-from distill.io import read_json
-from distill.protocol import describe_split, resolve
+from distill.io import file_sha256, read_json
+from distill.protocol import describe_split, dev_split, resolve
 
 
 def student_folder(row: str, seed: int) -> str:
@@ -165,7 +165,7 @@ class RunLayout:
         task = base_task(config)
         if self.published:
             split = self.data / "split.json"
-            return replace(task, protocol=describe_split(task, read_json(split))) if split.exists() else task
+            return published_split(task, split) if split.exists() else task
         run = config.get("run", {})
         return resolve(task, self.data, run.get("protocol", "auto"), run.get("split_seed", 0),
                        run.get("train_fraction", 0.8), force)
@@ -176,3 +176,20 @@ def base_task(config: dict) -> Task:
     run = config.get("run", {})
     return task_from(run.get("task"), run.get("train"), run.get("dev"), tuple(run.get("text_columns", ["sentence"])),
                      run.get("label_column", "label"))
+
+
+def published_split(task: Task, record: Path) -> Task:
+    """A published folder's dev-split task: it keeps only data/split.json, so the split is made again from the
+    vendored dev file with the recorded seed and fraction into a scratch folder, and each file must match the
+    sha256 split.json records (the paired CIs score predictions against its dev labels)."""
+    import tempfile
+
+    recorded = read_json(record)
+    scratch = Path(tempfile.gettempdir()) / "distill-bench-splits" / file_sha256(record)[:16]
+    remade = dev_split(task, scratch, recorded["seed"], recorded["train_fraction"])
+    for name, info in recorded["splits"].items():
+        path = Path(remade.files[name])
+        if file_sha256(path) != info["sha256"]:
+            raise UserError(f"{record}: the {name} split made again from {task.path('dev')} does not match the "
+                            "recorded sha256 (the dev file differs from the one the run split)")
+    return replace(remade, protocol=describe_split(task, recorded))

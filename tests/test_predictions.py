@@ -83,3 +83,25 @@ def test_paired_ratio_is_the_share_kept_with_its_interval():
     assert p["gap"] == paired_gap(list(student), list(teacher))["gap"]  # the same resamples, the same gap CI
     assert p["ci95"] == paired_gap(list(student), list(teacher))["ci95"]
     assert "ratio" not in paired_gap(list(student), list(teacher))
+
+
+def test_a_published_dev_split_folder_scores_against_its_split_made_again(tiny_pair_run, tmp_path):
+    """A published folder keeps only data/split.json: its dev labels (what paired CIs score predictions against)
+    come from the split made again with the recorded seed, checked against the recorded sha256."""
+    import shutil
+
+    from distill.layout import RunLayout
+
+    pub = tmp_path / "pub"
+    (pub / "data").mkdir(parents=True)
+    shutil.copy2(tiny_pair_run / "config.json", pub / "config.json")
+    shutil.copy2(tiny_pair_run / "data" / "split.json", pub / "data" / "split.json")
+    (pub / "weights.json").write_text("{}")
+    recorded = json.loads((pub / "data" / "split.json").read_text())
+    dev = load_split(RunLayout(pub).task(), "dev")
+    assert len(dev) == recorded["splits"]["dev"]["rows"] < len(load_split(get_task("qqp"), "dev"))
+    assert list(dev["label"]) == list(load_split(RunLayout(tiny_pair_run).task(), "dev")["label"])
+    recorded["splits"]["dev"]["sha256"] = "0" * 64
+    (pub / "data" / "split.json").write_text(json.dumps(recorded))
+    with pytest.raises(UserError, match="does not match the recorded sha256"):
+        RunLayout(pub).task()
