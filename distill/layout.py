@@ -25,6 +25,7 @@ Nobody else spells a path of a run folder: they ask a RunLayout.
 from __future__ import annotations
 
 import re
+import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -182,8 +183,6 @@ def published_split(task: Task, record: Path) -> Task:
     """A published folder's dev-split task: it keeps only data/split.json, so the split is made again from the
     vendored dev file with the recorded seed and fraction into a scratch folder, and each file must match the
     sha256 split.json records (the paired CIs score predictions against its dev labels)."""
-    import tempfile
-
     recorded = read_json(record)
     scratch = Path(tempfile.gettempdir()) / "distill-bench-splits" / file_sha256(record)[:16]
     remade = dev_split(task, scratch, recorded["seed"], recorded["train_fraction"])
