@@ -324,3 +324,24 @@ def test_stage_time_is_written_while_the_stage_runs_so_a_killed_process_keeps_it
     with pytest.raises(UserError), pipeline._stage_clock(run, "label"):
         raise UserError("refused before any flush")
     assert "label" not in json.loads(run.stages.read_text())["stages"]
+
+
+@pytest.mark.parametrize("teacher_s, committed", [(900.0, True), (500.0, False)])
+def test_logits_are_committed_when_teacher_training_and_labelling_together_took_half_an_hour(tmp_path, teacher_s,
+                                                                                             committed):
+    """Remaking logits on a fresh machine means training the teacher again, then labelling: both times count
+    (1,000 s of labelling + 900 s of training crosses 1,800 s; + 500 s does not)."""
+    from distill.ablation import _publish_logits
+    from distill.io import write_json
+    from distill.layout import RunLayout
+
+    run, published = RunLayout(tmp_path / "run"), RunLayout(tmp_path / "published")
+    run.logits.mkdir(parents=True)
+    run.teacher_metrics.parent.mkdir(parents=True)
+    published.logits.mkdir(parents=True)
+    np.save(run.logits / "logits.npy", np.zeros((10, 2), dtype=np.float32))
+    write_json(run.label_stats, {"seconds": 1000.0, "transfer_sha256": "ab"})
+    write_json(run.teacher_metrics, {"train_seconds": teacher_s})
+    entry = _publish_logits(run, published)
+    assert entry["committed"] is committed and entry["teacher_train_seconds"] == teacher_s
+    assert (published.logits / "logits.npy").is_file() is committed
