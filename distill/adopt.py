@@ -3,11 +3,11 @@
     [label]
     from_results = "results/sst2-mpnet"      # holds logits/{logits.npy,label.json} and teacher/metrics.json
 
-Labelling with an expensive teacher can take hours; its logits over the transfer set are a few MB, so a results
-folder may keep them (distill/ablation.py publishes them when teacher training and labelling took ≥ 30 min
-together). A fresh machine then retrains the students without the teacher: the augment stage remakes the
-transfer set from the config (the same data, settings and seed), whose sha256 must equal the one the logits
-were made over (their label.json), else the run is refused; the teacher stage takes the teacher's
+Labelling with an expensive teacher can take hours, and a teacher trained again is not bit-identical; its logits
+over the transfer set are a few MB, so a results folder may keep them (distill/ablation.py publishes them when
+the run took ≥ 30 min in all). A fresh machine then retrains the students without the teacher: the augment
+stage remakes the transfer set from the config (the same data, settings and seed), whose sha256 must equal the
+one the logits were made over (their label.json), else the run is refused; the teacher stage takes the teacher's
 metrics.json (its dev accuracy, size and training time as measured where it was trained) and the label stage
 the logits, each under a record naming the folder and the sha256 of what it copied. A student that reads the
 teacher's own folder (its vectors or layers) cannot run here: give it `vectors_from`.
@@ -37,8 +37,7 @@ def source_folder(folder: str | Path) -> RunLayout:
     source = RunLayout(Path(folder))
     for path in (source.teacher_metrics, source.logits / "logits.npy", source.label_stats):
         if not path.is_file():
-            raise UserError(f"[label] from_results: {path} not found (publish a run whose teacher training and "
-                            "labelling took ≥ 30 min together "
+            raise UserError(f"[label] from_results: {path} not found (publish a run that took ≥ 30 min in all "
                             "with `distill-bench ablation RUN --out FOLDER`, which keeps its logits)")
     return source
 

@@ -18,7 +18,7 @@
 
 A published results folder (`distill-bench ablation RUN --out results/x`) keeps the same names for what it
 copies (config.json, env.json, teacher/metrics.json, students/*, predictions/*, transfer_diagnostics.json,
-data/split.json, and the logits when teacher and labelling took ≥ 30 min) plus weights.json.
+data/split.json, and the logits of a run that took ≥ 30 min) plus weights.json.
 Nobody else spells a path of a run folder: they ask a RunLayout.
 """
 
