@@ -185,7 +185,7 @@ def test_students_retrain_from_a_results_folders_committed_logits(run, tiny_teac
 
     root, _, _ = run
     d = root / "runs" / "tiny"
-    monkeypatch.setattr(ablation, "COMMIT_LOGITS_AFTER_S", 0.0)  # the tiny labelling took seconds, not 30 min
+    monkeypatch.setattr(ablation, "COMMIT_LOGITS_AFTER_S", 0.0)  # the tiny run took seconds, not 30 min
     ablation.publish(d, tmp_path / "published")
     weights = json.loads((tmp_path / "published" / "weights.json").read_text())
     assert weights["logits"]["committed"] and (tmp_path / "published" / "logits" / "logits.npy").is_file()
