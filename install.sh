@@ -21,7 +21,8 @@ done
 python -m pip install -q --upgrade pip
 # torch first, pinned: any later resolve then keeps this CPU build instead of pulling a CUDA one.
 python -m pip install -q torch==2.13.0
-python -m pip install -q -e ".[dev]"
+# the versions the latest results were made with (constraints.txt says why)
+python -m pip install -q -c constraints.txt -e ".[dev]"
 # ExecuTorch and torchao without their declared dependencies: those drag in ~60 packages (coremltools,
 # hydra, pandas, …) that the export path never imports; what it does need is in pyproject.toml.
 python -m pip install -q --no-deps executorch==1.5.1 torchao==0.18.0
