@@ -234,8 +234,8 @@ def _labelling_section(ab: dict) -> list[str]:
     t, lab = ab.get("teacher_training") or {}, ab.get("labelling")
     lines = []
     if t.get("steps"):
-        epochs = f" ({n_epochs(t['epochs'])} of {t['n_train']:,} sentences)" if t.get("epochs") and t.get("n_train") \
-            else ""
+        epochs = (f" ({n_epochs(t['epochs'])} of {t['n_train']:,} training examples)"
+                  if t.get("epochs") and t.get("n_train") else "")
         lines.append(f"The teacher trained for {t['steps']:,} steps{epochs}.")
     if lab and lab.get("n"):
         rows = lab.get("labelled_rows") or lab["n"]

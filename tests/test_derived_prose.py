@@ -105,7 +105,7 @@ def test_the_labelling_sentence_follows_label_json_and_the_teacher_steps_its_met
     _write(folder / "logits" / "label.json", label)
     md = (folder / "ablation.md").read_text() if write_ablation(folder) else ""
     section = md.split("## Teacher and labelling", 1)[1].split("##", 1)[0]
-    assert "The teacher trained for 4,321 steps (1 epoch of 9,876 sentences)." in section
+    assert "The teacher trained for 4,321 steps (1 epoch of 9,876 training examples)." in section
     for text in says:
         assert text in section, (text, section)
     for text in never:
