@@ -25,7 +25,7 @@ python -m pip install -q torch==2.13.0
 python -m pip install -q -c constraints.txt -e ".[dev]"
 # ExecuTorch and torchao without their declared dependencies: those drag in ~60 packages (coremltools,
 # hydra, pandas, …) that the export path never imports; what it does need is in pyproject.toml.
-python -m pip install -q --no-deps executorch==1.5.1 torchao==0.18.0
+python -m pip install -q --no-deps -c constraints.txt executorch torchao  # versions: constraints.txt
 if [ "$LITERT" = 1 ]; then
   # The LiteRT converter pins typing-extensions/pydantic versions that clash with the main env: own venv,
   # torch first again. The interpreter (ai-edge-litert) lives in the main env too, to run and validate .tflite.
