@@ -138,24 +138,36 @@ def find_pair(ab: dict, a: str, b: str) -> dict | None:
         if (p["a"], p["b"]) == (a, b):
             return p
         if (p["a"], p["b"]) == (b, a):
-            return {**p, "a": a, "b": b, "gap": -p["gap"], "ci95": [-p["ci95"][1], -p["ci95"][0]]}
+            flipped = {**p, "a": a, "b": b, "gap": -p["gap"], "ci95": [-p["ci95"][1], -p["ci95"][0]]}
+            if "f1_gap" in p:
+                flipped.update(f1_gap=-p["f1_gap"], f1_ci95=[-p["f1_ci95"][1], -p["f1_ci95"][0]])
+            return flipped
     return None
 
 
+def _paired_verdict(gap: float, low: float, high: float) -> str:
+    return ("holds beyond the CI" if low > 0 else "reversed beyond the CI" if high < 0
+            else "holds within the CI (not decided)" if gap >= 0 else "reversed within the CI (not decided)")
+
+
 def ordering_sentence(ab: dict) -> str | None:
-    """Whether kd-aug ≥ kd ≥ plain holds at the plateau, with the CI half-widths that decide each step."""
+    """Whether kd-aug ≥ kd ≥ plain holds at the plateau, with the CI half-widths that decide each step; on a task
+    that reports F1 (QQP), a second clause reads the same steps in F1 from the paired F1 gaps."""
     by = {s["name"]: s for s in ab["summary"]}
     if not all(name in by for name in ORDER):
         return None
     plateau = all(r.get("stop_reason") == "plateau" for r in ab["rows"] if r["name"] in ORDER)
-    parts = []
+    parts, f1_parts = [], []
     for hi, lo in zip(ORDER, ORDER[1:]):
         paired = find_pair(ab, hi, lo)
         if paired:  # the decisive interval: the same dev examples, seeds resampled
             gap, (low, high) = 100 * paired["gap"], (100 * x for x in paired["ci95"])
-            verdict = ("holds beyond the CI" if low > 0 else "reversed beyond the CI" if high < 0
-                       else "holds within the CI (not decided)" if gap >= 0 else "reversed within the CI (not decided)")
-            parts.append(f"{hi} − {lo} = {gap:+.2f} points ({verdict}; paired 95% CI [{low:+.2f}, {high:+.2f}])")
+            parts.append(f"{hi} − {lo} = {gap:+.2f} points ({_paired_verdict(gap, low, high)}; "
+                         f"paired 95% CI [{low:+.2f}, {high:+.2f}])")
+            if "f1_gap" in paired:
+                gap, (low, high) = 100 * paired["f1_gap"], (100 * x for x in paired["f1_ci95"])
+                f1_parts.append(f"{hi} − {lo} = {gap:+.2f} F1 points ({_paired_verdict(gap, low, high)}; "
+                                f"paired 95% CI [{low:+.2f}, {high:+.2f}])")
             continue
         gap = 100 * (by[hi]["mean"] - by[lo]["mean"])
         half = 100 * max(by[hi]["ci_half_width_mean"], by[lo]["ci_half_width_mean"])
@@ -165,8 +177,13 @@ def ordering_sentence(ab: dict) -> str | None:
     holds = by[ORDER[0]]["mean"] >= by[ORDER[1]]["mean"] >= by[ORDER[2]]["mean"]
     where = ("at every arm's plateau" if plateau
              else "at the end of each arm's budget (not every seed reached a plateau)")
-    return (f"kd-aug ≥ kd ≥ plain {'holds' if holds else 'does not hold'} {where}, means over seeds: "
-            + "; ".join(parts) + ".")
+    sentence = (f"kd-aug ≥ kd ≥ plain {'holds' if holds else 'does not hold'} {where}, means over seeds: "
+                + "; ".join(parts) + ".")
+    if len(f1_parts) == len(ORDER) - 1:
+        f1_holds = all(find_pair(ab, hi, lo)["f1_gap"] >= 0 for hi, lo in zip(ORDER, ORDER[1:]))
+        sentence += (f" In F1 of the positive class (the task's other metric; checkpoints were chosen on "
+                     f"accuracy) it {'holds' if f1_holds else 'does not hold'}: " + "; ".join(f1_parts) + ".")
+    return sentence
 
 
 def colour_index(arm: str, arms: list[str]) -> int:

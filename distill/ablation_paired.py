@@ -55,8 +55,19 @@ def _teacher(run: RunLayout, task: Task, row: dict) -> np.ndarray | None:
 
 
 def paired_gaps(run: RunLayout, task: Task, rows: list[dict]) -> list[dict]:
+    """Every pair (see the module's text) with its accuracy gap, and on a task that reports F1 (QQP) its F1 gap
+    (`f1_gap`, `f1_ci95`) from the same predictions, so a verdict can be read in each of the task's metrics."""
     predicted = predictions_by_row(run, task, rows)
     correct = correct_by_row(run, task, rows, predicted)
+    labels = np.asarray(load_split(task, "dev")["label"]) if task.f1 else None
+
+    def gap(a: str, b: str, ratio: bool = False) -> dict:
+        out = paired_gap(correct[a], correct[b], ratio=ratio)
+        if labels is not None:
+            f1 = paired_gap(predicted[a], predicted[b], labels=labels)
+            out.update(f1_gap=f1["gap"], f1_ci95=f1["ci95"])
+        return out
+
     students = [r for r in rows if r["name"] != "teacher"]
     names = list(dict.fromkeys(r["name"] for r in students))
     first = {name: next(r for r in students if r["name"] == name) for name in names}
@@ -65,12 +76,12 @@ def paired_gaps(run: RunLayout, task: Task, rows: list[dict]) -> list[dict]:
         ra, rb = first[a], first[b]
         if a in correct and b in correct and all(ra.get(k) == rb.get(k) for k in
                                                  ("group", "family", "params_no_embedding")):
-            out.append({"a": b, "b": a, **paired_gap(correct[b], correct[a])})
+            out.append({"a": b, "b": a, **gap(b, a)})
     if "teacher" in correct:
         [teacher] = predicted["teacher"]
         # fidelity: how often the row predicts what the teacher predicts, right or wrong (mean over seeds) — a row
         # that follows a weak teacher closely inherits its mistakes
-        out += [{"a": name, "b": "teacher", **paired_gap(correct[name], correct["teacher"], ratio=True),
+        out += [{"a": name, "b": "teacher", **gap(name, "teacher", ratio=True),
                  "agreement": float(np.mean([(pred == teacher).mean() for pred in predicted[name]]))}
                 for name in names if name in correct]
     return out

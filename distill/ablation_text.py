@@ -293,15 +293,24 @@ def _paired_table(ab: dict) -> list[str]:
     if not ab.get("paired"):
         return []
     teacher = any(p["b"] == "teacher" for p in ab["paired"])
-    body = [[p["a"], p["b"], f"{100 * p['gap']:+.2f}", f"[{100 * p['ci95'][0]:+.2f}, {100 * p['ci95'][1]:+.2f}]",
-             "yes" if p["ci95"][0] > 0 else "no (reversed)" if p["ci95"][1] < 0 else "not decided"]
+    f1 = all("f1_gap" in p for p in ab["paired"])
+
+    def gap(g: float, ci: list[float]) -> list[str]:
+        return [f"{100 * g:+.2f}", f"[{100 * ci[0]:+.2f}, {100 * ci[1]:+.2f}]",
+                "yes" if ci[0] > 0 else "no (reversed)" if ci[1] < 0 else "not decided"]
+
+    body = [[p["a"], p["b"], *gap(p["gap"], p["ci95"])]
+            + (gap(p["f1_gap"], p["f1_ci95"]) if f1 else [])
             + ([f"{100 * p['ratio']:.1f}% [{100 * p['ratio_ci95'][0]:.1f}, {100 * p['ratio_ci95'][1]:.1f}]",
                 f"{100 * p['agreement']:.1f}%"] if p["b"] == "teacher" else ["", ""] if teacher else [])
             + [f"{p['seeds'][0]} vs {p['seeds'][1]}"] for p in ab["paired"]]
     headers = ["A", "B", "A − B (points)", "95% CI", "A better beyond the CI",
+               *(["A − B F1 (points)", "F1 95% CI", "A better in F1 beyond the CI"] if f1 else []),
                *(["A ÷ B [95% CI]", "agreement with the teacher"] if teacher else []), "seeds"]
     return ["## Paired differences", "",
-            f"Row A minus row B in dev accuracy points, means over seeds, both scored on the same {ab['n']:,} dev "
+            "Row A minus row B in dev accuracy points" + (" and in F1 points (F1 of the positive class, mean "
+                                                           "over seeds, from the same resamples)" if f1 else "")
+            + f", means over seeds, both scored on the same {ab['n']:,} dev "
             f"examples. 95% CI: a two-level bootstrap ({ab['paired'][0]['resamples']:,} resamples; each draws "
             "every row's seeds with replacement and one set of dev examples shared by both rows), so it carries "
             "seed-to-seed spread and the pairing of examples. Rows are paired when they share a group, a family "

@@ -13,28 +13,26 @@ def accuracy_ci(correct: np.ndarray, n_boot: int = 2000, seed: int = 0, level: f
     return {"accuracy": float(correct.mean()), "ci95": [float(lo), float(hi)], "n": int(len(correct))}
 
 
+def _f1(pred: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """F1 of the positive class along the last axis of boolean `pred`/`labels` (0 where nothing is positive)."""
+    tp, fp, fn = (pred & labels).sum(-1), (pred & ~labels).sum(-1), (~pred & labels).sum(-1)
+    denom = 2 * tp + fp + fn
+    return np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)
+
+
 def f1_score(pred: np.ndarray, labels: np.ndarray) -> float:
     """F1 of the positive class (label 1), the point figure of f1_ci (learning curves record it per evaluation)."""
-    pred, labels = np.asarray(pred) == 1, np.asarray(labels) == 1
-    tp, fp, fn = (pred & labels).sum(), (pred & ~labels).sum(), (~pred & labels).sum()
-    return float(2 * tp / (2 * tp + fp + fn)) if 2 * tp + fp + fn else 0.0
+    return float(_f1(np.asarray(pred) == 1, np.asarray(labels) == 1))
 
 
 def f1_ci(pred: np.ndarray, labels: np.ndarray, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> dict:
     """F1 of the positive class (label 1) and its bootstrap CI (the same rows resampled for every statistic)."""
     pred, labels = np.asarray(pred) == 1, np.asarray(labels) == 1
-
-    def f1(tp, fp, fn):
-        denom = 2 * tp + fp + fn
-        return np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)
-
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(pred), size=(n_boot, len(pred)))
-    p, y = pred[idx], labels[idx]
-    boot = f1((p & y).sum(1), (p & ~y).sum(1), (~p & y).sum(1))
+    boot = _f1(pred[idx], labels[idx])
     lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
-    point = f1((pred & labels).sum(), (pred & ~labels).sum(), (~pred & labels).sum())
-    return {"f1": float(point), "f1_ci95": [float(lo), float(hi)]}
+    return {"f1": float(_f1(pred, labels)), "f1_ci95": [float(lo), float(hi)]}
 
 
 def scores(logits: np.ndarray, labels: np.ndarray, with_f1: bool = False, seed: int = 0) -> dict:
@@ -47,25 +45,36 @@ def scores(logits: np.ndarray, labels: np.ndarray, with_f1: bool = False, seed: 
 
 
 def paired_gap(correct_a: list[np.ndarray], correct_b: list[np.ndarray], n_boot: int = 2000, seed: int = 0,
-               level: float = 0.95, ratio: bool = False) -> dict:
+               level: float = 0.95, ratio: bool = False, labels: np.ndarray | None = None) -> dict:
     """Mean-over-seeds accuracy of arm A minus arm B, both scored on the same examples, with a two-level
     bootstrap CI: each resample draws the seeds of each arm with replacement and one set of examples shared by
     both arms, so the interval carries seed-to-seed spread and the pairing of examples. Arrays: per seed, one
     0/1 (correct) entry per example. With `ratio`, also A ÷ B from the same resamples (the share of a teacher's
-    accuracy a student keeps)."""
-    a, b = np.asarray(correct_a, np.float64), np.asarray(correct_b, np.float64)
+    accuracy a student keeps). With `labels`, the arrays are each seed's predicted classes instead and the
+    statistic is the mean over seeds of F1 of class 1 (GLUE's other QQP metric), resampled the same way."""
+    dtype = np.int64 if labels is not None else np.float64
+    a, b = np.asarray(correct_a, dtype), np.asarray(correct_b, dtype)
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"paired arms scored on different example counts ({a.shape[1]} vs {b.shape[1]})")
+    if labels is None:
+        def score(x, idx):
+            return x[:, idx].mean()
+    else:
+        positive = np.asarray(labels) == 1
+
+        def score(x, idx):
+            return _f1(x[:, idx] == 1, positive[idx]).mean()
     rng = np.random.default_rng(seed)
     n = a.shape[1]
     means = np.empty((n_boot, 2))
     for i in range(n_boot):
         idx = rng.integers(0, n, n)
         sa, sb = rng.integers(0, len(a), len(a)), rng.integers(0, len(b), len(b))
-        means[i] = a[sa][:, idx].mean(), b[sb][:, idx].mean()
+        means[i] = score(a[sa], idx), score(b[sb], idx)
     q = [(1 - level) / 2, (1 + level) / 2]
     lo, hi = np.quantile(means[:, 0] - means[:, 1], q)
-    out = {"gap": float(a.mean() - b.mean()), "ci95": [float(lo), float(hi)], "n": int(n),
+    every = slice(None)
+    out = {"gap": float(score(a, every) - score(b, every)), "ci95": [float(lo), float(hi)], "n": int(n),
            "seeds": [len(a), len(b)], "resamples": n_boot}
     if ratio:
         lo, hi = np.quantile(means[:, 0] / means[:, 1], q)

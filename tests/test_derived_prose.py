@@ -283,6 +283,34 @@ def _three_arms(folder: Path, right: dict[str, float]) -> int:
     return n
 
 
+def test_ordering_sentence_reads_f1_too_where_the_task_reports_it():
+    """QQP: the paired pairs carry F1 gaps; the sentence gives the accuracy verdict and, in a second clause, the
+    F1 verdict of the same steps, whichever direction each pair was stored in."""
+    from distill.ablation_curves import ordering_sentence
+
+    means = {"bilstm-plain": 0.80, "bilstm-kd": 0.81, "bilstm-kd-aug": 0.82}
+    ab = {"summary": [{"name": k, "mean": v, "ci_half_width_mean": 0.01} for k, v in means.items()],
+          "rows": [{"name": k, "stop_reason": "plateau"} for k in means],
+          "paired": [{"a": "bilstm-kd", "b": "bilstm-plain", "gap": 0.01, "ci95": [0.002, 0.018],
+                      "f1_gap": -0.02, "f1_ci95": [-0.03, -0.01]},
+                     {"a": "bilstm-kd-aug", "b": "bilstm-kd", "gap": 0.01, "ci95": [-0.004, 0.024],
+                      "f1_gap": 0.005, "f1_ci95": [-0.01, 0.02]}]}
+    sentence = ordering_sentence(ab)
+    assert sentence.startswith("kd-aug ≥ kd ≥ plain holds at every arm's plateau")
+    assert "bilstm-kd − bilstm-plain = +1.00 points (holds beyond the CI; paired 95% CI [+0.20, +1.80])" in sentence
+    assert ("In F1 of the positive class (the task's other metric; checkpoints were chosen on accuracy) it does not "
+            "hold: bilstm-kd-aug − bilstm-kd = +0.50 F1 points (holds within the CI (not decided); paired 95% CI "
+            "[-1.00, +2.00]); bilstm-kd − bilstm-plain = -2.00 F1 points (reversed beyond the CI; paired 95% CI "
+            "[-3.00, -1.00]).") in sentence
+    # stored the other way round (plain − kd), the same verdicts
+    ab["paired"][0] = {"a": "bilstm-plain", "b": "bilstm-kd", "gap": -0.01, "ci95": [-0.018, -0.002],
+                       "f1_gap": 0.02, "f1_ci95": [0.01, 0.03]}
+    assert ordering_sentence(ab) == sentence
+    for p in ab["paired"]:  # a task without F1: no second clause
+        del p["f1_gap"], p["f1_ci95"]
+    assert "F1" not in ordering_sentence(ab)
+
+
 def test_paired_ordering_comes_from_each_students_dev_predictions(tmp_path):
     """Three arms of one encoder with hand-written dev predictions (no weights, as a published folder keeps
     them): the paired table and the ordering sentence are made from the examples each seed got right."""

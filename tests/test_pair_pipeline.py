@@ -52,3 +52,8 @@ def test_pair_pipeline_splits_dev_and_trains_siamese_students(pair_run):
         assert r["f1_ci95"][0] <= r["f1"] <= r["f1_ci95"][1]
     md = (run / "ablation.md").read_text()
     assert "dev-split" in md and split["splits"]["dev"]["sha256"][:16] in md and "mean F1" in md
+    # the paired comparison reads F1 too, from the same predictions (one seed each: the F1s' difference)
+    [pair] = [p for p in ablation["paired"] if p["b"] != "teacher"]
+    assert (pair["a"], pair["b"]) == ("bilstm-kd-aug", "bilstm-plain")
+    assert pair["f1_gap"] == pytest.approx(by_name["bilstm-kd-aug"]["f1"] - by_name["bilstm-plain"]["f1"])
+    assert pair["f1_ci95"][0] <= pair["f1_gap"] <= pair["f1_ci95"][1] and "| A − B F1 (points) |" in md

@@ -53,6 +53,28 @@ def test_paired_gap_is_tight_for_a_consistent_gain_and_straddles_zero_for_a_tie(
         paired_gap(list(base), list(base[:, :10]))
 
 
+def test_paired_f1_gap_is_the_mean_f1_difference_and_can_disagree_with_accuracy():
+    """With labels, paired_gap reads predicted classes and compares F1 of class 1. Arm A predicts the positive
+    class more often: fewer correct rows but a higher F1 — the case where QQP's two metrics give opposite
+    verdicts, which is why both are reported."""
+    from distill.metrics import f1_score
+
+    rng = np.random.default_rng(2)
+    labels = (rng.random(3000) < 0.37).astype(int)  # QQP-like: 37% duplicates
+    noise = rng.random((3, 3000))  # per seed
+    # B: precise but misses 45% of the positives; A: finds 85% of them at the cost of 28% false positives
+    b = np.where(labels == 1, noise < 0.55, noise >= 0.95).astype(int)
+    a = np.where(labels == 1, noise < 0.85, noise >= 0.72).astype(int)
+    acc = paired_gap(list(a == labels), list(b == labels))
+    f1 = paired_gap(list(a), list(b), labels=labels)
+    want = np.mean([f1_score(x, labels) for x in a]) - np.mean([f1_score(x, labels) for x in b])
+    assert f1["gap"] == pytest.approx(want) and f1["gap"] > 0.05 and f1["ci95"][0] > 0
+    assert acc["gap"] < 0 and acc["ci95"][1] < 0  # the same pair, reversed in accuracy
+    assert f1["resamples"] == acc["resamples"] and f1["seeds"] == [3, 3]
+    tie = paired_gap(list(b), list(b[::-1]), labels=labels)
+    assert tie["ci95"][0] < 0 < tie["ci95"][1]
+
+
 def test_teacher_predictions_are_made_once_and_must_match_its_metrics(tiny_teacher, tmp_path):
     from distill.predictions import teacher_dev_predictions
     from distill.teacher import evaluate_teacher
