@@ -9,6 +9,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from distill.ablation_curves import ORDER, budget_table, crossing_sentence
+from distill.data import TASKS
 from distill.io import read_json
 from distill.layout import RunLayout
 from distill.students import StudentConfig, build_student
@@ -178,7 +179,7 @@ def render_markdown(ab: dict) -> str:
         parts += [crossing_sentence(ab), ""] if crossing_sentence(ab) else []
     parts += _paired_table(ab)
     parts += _labelling_section(ab)
-    parts += _transfer_section(ab.get("transfer_diagnostics"))
+    parts += _transfer_section(ab.get("transfer_diagnostics"), ab["task"])
     if any(s["group"] == "embedding" for s in ab["summary"]):
         parts += ["## Embedding comparison (bilstm-kd-aug settings, one seed each)", "", table("embedding"),
                   *_curves_line(ab, "embedding"), ""]
@@ -271,7 +272,7 @@ def _labelling_section(ab: dict) -> list[str]:
     return ["## Teacher and labelling", "", " ".join(lines), ""] if lines else []
 
 
-def _transfer_section(d: dict | None) -> list[str]:
+def _transfer_section(d: dict | None, task: str) -> list[str]:
     """How the teacher labelled the transfer set (distill/transfer_diagnostics.py)."""
     if not d or d.get("augmented_label_kept") is None:
         return []
@@ -284,7 +285,23 @@ def _transfer_section(d: dict | None) -> list[str]:
             f"gold label of the original each was made from {100 * d['augmented_label_kept']:.1f}% of the time "
             f"(mean top-class probability {d['confidence_augmented']:.3f}). A changed label is not wrong in itself "
             "(a replaced word can change the meaning), but the further both figures fall, the more of what kd-aug "
-            "adds is the teacher's own noise (transfer_diagnostics.json).", ""]
+            "adds is the teacher's own noise (transfer_diagnostics.json)." + _class_shares(d, task), ""]
+
+
+def _class_shares(d: dict, task: str) -> str:
+    """The classes' shares on the originals and the augmented rows: the class prior each arm trains toward."""
+    shares = d.get("class_shares") or {}
+    if shares.get("augmented_teacher") is None:
+        return ""  # a folder published before the shares were measured
+    k = len(shares["augmented_teacher"])
+    label_names = TASKS[task].label_names if task in TASKS else tuple(f"class {i}" for i in range(k))
+
+    def each(key: str) -> str:
+        return " / ".join(f"{100 * x:.1f}%" for x in shares[key])
+    return (f" Class shares ({' / '.join(label_names)}): the originals' gold labels {each('originals_gold')}, the "
+            f"teacher's labels on the originals {each('originals_teacher')}, on the augmented rows "
+            f"{each('augmented_teacher')}; a kd-aug student trains toward the augmented rows' shares, and dev "
+            "has the originals'.")
 
 
 def _paired_table(ab: dict) -> list[str]:

@@ -20,7 +20,8 @@ from distill.settings import build
 
 DEFAULT_FAMILY = "bilstm"
 # settings added after students were first recorded, at the values that mean "as before"
-LATER_DEFAULTS = {"family": DEFAULT_FAMILY, "options": {}, "vectors_from": "", "min_confidence": 0.0}
+LATER_DEFAULTS = {"family": DEFAULT_FAMILY, "options": {}, "vectors_from": "", "min_confidence": 0.0,
+                  "balance_augmented": False}
 
 
 @dataclass(kw_only=True)

@@ -43,6 +43,7 @@ from distill.io import atomic_path, file_sha256, read_json, write_json
 from distill.losses import DISTILL_LOSSES, total_loss
 from distill.metrics import f1_score, top_probability
 from distill.record import claim, complete, folder_sha256, make_record, task_identity
+from distill.row_selection import balance_augmented
 from distill.runinfo import command_line
 from distill.student_files import load_student, save_student
 from distill.students import StudentArch, StudentConfig, build_student
@@ -72,6 +73,9 @@ class StudentRunConfig(StudentArch):
     min_confidence: float = _opt(0.0, "augmented rows whose teacher top-class probability is below this are left "
                                       "out (0 keeps every row; originals are always kept): how much of kd-aug's "
                                       "gain or loss comes from rows the teacher is unsure of")
+    balance_augmented: bool = _opt(False, "keep a seeded subsample of the augmented rows whose teacher classes "
+                                          "have the originals' gold class shares (distill/row_selection.py): "
+                                          "whether a class-prior shift made by the augmentation costs kd-aug")
     batch_size: int = 50
     epochs: float = 10.0
     lr: float = _opt(1.0, "Adadelta learning rate")
@@ -99,6 +103,8 @@ class StudentRunConfig(StudentArch):
         if self.epochs <= 0 or self.temperature <= 0 or not 0 <= self.dropout < 1:
             raise UserError(f"epochs and temperature must be positive and dropout in [0, 1), got epochs "
                             f"{self.epochs}, temperature {self.temperature}, dropout {self.dropout}")
+        if self.balance_augmented and self.examples != "all":
+            raise UserError("balance_augmented subsamples the augmented rows: it needs examples = 'all'")
         if not 0.0 <= self.min_confidence < 1.0:
             raise UserError(f"min_confidence must be in [0, 1), got {self.min_confidence}")
         if self.lr <= 0 or not 0 < self.rho < 1 or self.threads < 0:
@@ -178,6 +184,8 @@ def train_student(task: Task, transfer: str | Path, logits: str | Path | None, o
         rows = rows[np.isfinite(all_logits[rows]).all(-1)]  # a subset labelling leaves the others NaN
         if cfg.min_confidence > 0:
             rows = rows[(gold[rows] >= 0) | (top_probability(all_logits[rows]) >= cfg.min_confidence)]
+        if cfg.balance_augmented:
+            rows = balance_augmented(rows, gold, np.nan_to_num(all_logits).argmax(-1), task.num_labels, cfg.seed)
     if cfg.train_limit:
         rows = rows[:cfg.train_limit]
     teacher_logits = torch.from_numpy(all_logits[rows]) if all_logits is not None else None

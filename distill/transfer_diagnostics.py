@@ -7,6 +7,9 @@ training accuracy) and its mean top-class probability. For the augmented rows, w
 often the teacher's label equals the gold label of the original each was made from, and its mean top-class
 probability. An augmented row whose label moved away from its original's is not wrong in itself (a replaced
 word can flip the sentiment), but when the teacher is weak, most of what kd-aug adds is the teacher's noise.
+And each class's share: of the originals' gold labels, of the teacher's labels on the originals and on the
+augmented rows (a pair augmentation that breaks paraphrases shifts the last toward the negative class, so
+kd-aug learns a class prior the dev set does not have).
 The file is kept with the sha256 of the two inputs and remade when either changes; publishing copies it, so a
 results folder states it without the transfer set.
 """
@@ -29,7 +32,9 @@ def transfer_diagnostics(run: RunLayout) -> dict | None:
     if not (run.transfer.is_file() and logits.is_file()):
         return read_json(path) if path.is_file() else None
     inputs = {"transfer_sha256": file_sha256(run.transfer), "logits_sha256": file_sha256(logits)}
-    if path.is_file() and all(read_json(path).get(k) == v for k, v in inputs.items()):
+    # a kept file from before the class shares were measured is measured again
+    if path.is_file() and all(read_json(path).get(k) == v for k, v in inputs.items()) and \
+            "class_shares" in read_json(path):
         return read_json(path)
     out = {**inputs, **_measure(run)}
     write_json(path, out)
@@ -49,9 +54,15 @@ def _measure(run: RunLayout) -> dict:
     aug = ~original & labelled
     kept = pred[aug] == np.asarray([gold_of_origin[o] for o in origins[aug].tolist()], dtype=np.int64)
     orig = original & labelled
+    k = logits.shape[1]
+
+    def shares(classes: np.ndarray) -> list[float] | None:
+        return (np.bincount(classes, minlength=k) / len(classes)).tolist() if len(classes) else None
     return {"originals": int(original.sum()), "augmented": int((~original).sum()),
             "augmented_labelled": int(aug.sum()),
             "teacher_accuracy_on_originals": float((pred[orig] == labels[orig]).mean()),
             "augmented_label_kept": float(kept.mean()) if aug.any() else None,
             "confidence_originals": float(confidence[orig].mean()),
-            "confidence_augmented": float(confidence[aug].mean()) if aug.any() else None}
+            "confidence_augmented": float(confidence[aug].mean()) if aug.any() else None,
+            "class_shares": {"originals_gold": shares(labels[original]), "originals_teacher": shares(pred[orig]),
+                             "augmented_teacher": shares(pred[aug])}}

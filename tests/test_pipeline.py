@@ -300,6 +300,11 @@ def test_transfer_diagnostics_say_how_the_teacher_labelled_the_transfer_set(run,
     assert diag["augmented_label_kept"] == pytest.approx(
         (logits[aug].argmax(1) == np.array([gold[o] for o in origins[aug]])).mean())
     assert 0.5 <= diag["confidence_augmented"] <= 1.0
+    shares = diag["class_shares"]
+    assert shares["originals_gold"] == pytest.approx(np.bincount(labels[~aug], minlength=2) / (~aug).sum())
+    assert shares["augmented_teacher"] == pytest.approx(np.bincount(logits[aug].argmax(1), minlength=2) / aug.sum())
+    md = (d.root / "ablation.md").read_text()
+    assert f"on the augmented rows {100 * shares['augmented_teacher'][0]:.1f}% / " in md
     # kept while the inputs are unchanged; a published folder (no transfer set) states the same figures
     kept = json.loads(d.transfer_diagnostics.read_text())
     assert transfer_diagnostics(d) == kept and kept["transfer_sha256"] and kept["logits_sha256"]

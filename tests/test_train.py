@@ -179,3 +179,38 @@ def test_min_confidence_leaves_out_the_augmented_rows_the_teacher_is_unsure_of(t
     assert "min_confidence" not in tiny().identity()  # records made before the setting existed still match
     with pytest.raises(UserError, match="min_confidence must be in"):
         tiny(min_confidence=1.0)
+
+
+def test_balance_augmented_gives_the_augmented_rows_the_originals_class_shares():
+    from distill.row_selection import balance_augmented
+
+    # 40 originals, a quarter positive; 200 augmented rows the teacher calls positive only 10 % of the time
+    gold = np.r_[np.repeat([1, 0], [10, 30]), np.full(200, -1)]
+    teacher = np.r_[gold[:40], np.repeat([1, 0], [20, 180])]
+    rows = np.arange(len(gold))
+    kept = balance_augmented(rows, gold, teacher, 2, seed=3)
+    aug = kept[gold[kept] < 0]
+    assert set(range(40)) <= set(kept) and np.all(np.diff(kept) > 0)  # originals all kept, order kept
+    # every positive augmented row stays (the scarce class), negatives cut to 3 per positive: 20 + 60
+    assert (teacher[aug] == 1).sum() == 20 and (teacher[aug] == 0).sum() == 60
+    assert np.array_equal(kept, balance_augmented(rows, gold, teacher, 2, seed=3))  # seeded
+    assert not np.array_equal(kept, balance_augmented(rows, gold, teacher, 2, seed=4))
+
+
+def test_balance_augmented_trains_on_the_balanced_rows_and_needs_the_augmented_set(transfer, tmp_path):
+    from distill.row_selection import balance_augmented
+    from distill.transfer_set import read_transfer_set
+
+    gold = np.asarray(read_transfer_set(transfer).labels)
+    logits = np.zeros((len(gold), 2), dtype=np.float32)
+    logits[np.arange(len(gold)), np.where(gold >= 0, gold, 0)] = 3.0  # augmented rows all class 0
+    logits[np.flatnonzero(gold < 0)[:3], 1] = 6.0  # but three
+    (tmp_path / "logits").mkdir()
+    np.save(tmp_path / "logits" / "logits.npy", logits)
+    m = train_student(get_task("sst2"), transfer, tmp_path / "logits", tmp_path / "s",
+                      tiny(examples="all", alpha=0.0, balance_augmented=True, epochs=0.5), progress=False)
+    expected = balance_augmented(np.arange(len(gold)), gold, logits.argmax(1), 2, seed=0)
+    assert m["train_rows"] == len(expected) < len(gold)
+    assert "balance_augmented" not in tiny().identity()  # records made before the setting existed still match
+    with pytest.raises(UserError, match="needs examples = 'all'"):
+        tiny(examples="original", balance_augmented=True)
