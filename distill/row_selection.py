@@ -1,8 +1,8 @@
 """Which transfer-set rows a student trains on, beyond originals / all: the class-balance filter.
 
 A pair augmentation that replaces or masks words in a paraphrase pair mostly makes a pair that is no longer a
-paraphrase; on QQP the teacher labels 8 % of the augmented pairs duplicate against 37 % of the originals'
-gold labels (results/qqp/transfer_diagnostics.json). A kd-aug student then learns a class prior the dev set
+paraphrase; on QQP the teacher labels far fewer augmented pairs duplicate than the originals' gold labels
+are (class_shares in results/qqp/transfer_diagnostics.json). A kd-aug student then learns a class prior the dev set
 does not have. `balance_augmented` keeps a seeded subsample of the augmented rows whose teacher classes have
 the originals' gold class shares, so an ablation row can test whether that prior shift is what costs kd-aug.
 """

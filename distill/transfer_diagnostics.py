@@ -32,10 +32,10 @@ def transfer_diagnostics(run: RunLayout) -> dict | None:
     if not (run.transfer.is_file() and logits.is_file()):
         return read_json(path) if path.is_file() else None
     inputs = {"transfer_sha256": file_sha256(run.transfer), "logits_sha256": file_sha256(logits)}
+    kept = read_json(path) if path.is_file() else {}
     # a kept file from before the class shares were measured is measured again
-    if path.is_file() and all(read_json(path).get(k) == v for k, v in inputs.items()) and \
-            "class_shares" in read_json(path):
-        return read_json(path)
+    if "class_shares" in kept and all(kept.get(k) == v for k, v in inputs.items()):
+        return kept
     out = {**inputs, **_measure(run)}
     write_json(path, out)
     return out
