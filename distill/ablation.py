@@ -253,7 +253,13 @@ def _check_same_experiment(run: RunLayout, published: RunLayout) -> None:
 
 
 def _keep_earlier(run: RunLayout, published: RunLayout) -> None:
-    """Move the published run-level records this run would replace with different content to earlier/N/."""
+    """Move the published run-level records this run would replace with different content to earlier/N/.
+
+    The same run folder published again (its env.json, written once when the folder is made, is byte-identical)
+    replaces its own older snapshot: its later config and stage times supersede them, and earlier/N is kept for
+    records of another run, e.g. seeds trained on a fresh machine."""
+    if published.env.exists() and run.env.exists() and file_sha256(run.env) == file_sha256(published.env):
+        return
     changed = [p.relative_to(run.root) for p in _run_records(run) if p.exists()
                and (published.root / p.relative_to(run.root)).exists()
                and file_sha256(p) != file_sha256(published.root / p.relative_to(run.root))]

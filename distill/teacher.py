@@ -129,7 +129,7 @@ def train_teacher(task: Task, out: str | Path, cfg: TeacherConfig, force: bool =
                         f"over {world} processes")
     precision = resolve_precision(cfg.precision, dist.device())
     model_dir = base_model_path(cfg.model)
-    tokenizer, model = load_classifier(model_dir, task)  # a bad folder is named before anything is hashed
+    tokenizer, model = load_classifier(model_dir, task, cfg.seed)  # a bad folder is named before anything is hashed
     record = teacher_record(task, cfg, model_dir, precision)
     with dist.main_first():  # rank 0 applies the rule and writes the record; the others follow its decision
         decision = claim(out, record, force, what=f"teacher {out}", log=dist.echo) if dist.is_main() else None

@@ -94,3 +94,23 @@ def test_a_pair_teacher_is_adopted_and_evaluated_on_its_dev_split(tiny_teacher, 
     qqp = dev_split(get_task("qqp"), tmp_path / "data")
     m = run_teacher(qqp, tmp_path / "t", TeacherConfig(finetuned=str(tiny_teacher), max_length=64))
     assert m["n_dev"] == 8086 and "f1" in m
+
+
+def test_a_base_encoders_fresh_head_is_drawn_from_the_teachers_seed(tiny_teacher, tmp_path):
+    """The head a base encoder gets for the task is drawn before the Trainer seeds anything: it must follow the
+    teacher's seed, not whatever the process drew before, or one config trains different teachers run to run."""
+    from transformers import BertForSequenceClassification
+
+    base = tmp_path / "base"
+    BertForSequenceClassification.from_pretrained(tiny_teacher).bert.save_pretrained(base)  # no classifier.*
+    for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json"):
+        if (tiny_teacher / name).exists():
+            shutil.copy2(tiny_teacher / name, base / name)
+
+    def head(seed: int, noise: int) -> torch.Tensor:
+        torch.manual_seed(noise)  # another process state before loading
+        torch.rand(7)
+        return load_classifier(base, SST2, seed)[1].classifier.weight.detach().clone()
+
+    torch.testing.assert_close(head(0, noise=1), head(0, noise=2), rtol=0, atol=0)
+    assert not torch.equal(head(0, noise=1), head(1, noise=1))

@@ -276,6 +276,10 @@ def test_publishing_more_seeds_into_a_published_folder_keeps_what_is_there(run, 
     with pytest.raises(UserError, match="lacks the student rows"):
         publish(later, pub)
     assert {p: p.read_bytes() for p in pub.rglob("*") if p.is_file()} == before
+    write_json(later / "config.json", {**config, "command": "distill-bench pipeline --only a-later-call"})
+    publish(later, pub)  # the same run folder again: its newer config replaces its own, no earlier/2
+    assert read_json(pub / "config.json")["command"].endswith("a-later-call")
+    assert sorted(p.name for p in (pub / "earlier").iterdir()) == ["1"]
 
 
 def test_transfer_diagnostics_say_how_the_teacher_labelled_the_transfer_set(run, tmp_path):
