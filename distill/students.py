@@ -21,7 +21,7 @@ from distill.settings import build
 DEFAULT_FAMILY = "bilstm"
 # settings added after students were first recorded, at the values that mean "as before"
 LATER_DEFAULTS = {"family": DEFAULT_FAMILY, "options": {}, "vectors_from": "", "min_confidence": 0.0,
-                  "balance_augmented": False}
+                  "balance_augmented": False, "balance_size_only": False}
 
 
 @dataclass(kw_only=True)

@@ -76,6 +76,8 @@ class StudentRunConfig(StudentArch):
     balance_augmented: bool = _opt(False, "keep a seeded subsample of the augmented rows whose teacher classes "
                                           "have the originals' gold class shares (distill/row_selection.py): "
                                           "whether a class-prior shift made by the augmentation costs kd-aug")
+    balance_size_only: bool = _opt(False, "with balance_augmented: keep as many augmented rows, drawn at random "
+                                          "whatever their teacher class (shares as labelled): its size control")
     batch_size: int = 50
     epochs: float = 10.0
     lr: float = _opt(1.0, "Adadelta learning rate")
@@ -105,6 +107,8 @@ class StudentRunConfig(StudentArch):
                             f"{self.epochs}, temperature {self.temperature}, dropout {self.dropout}")
         if self.balance_augmented and self.examples != "all":
             raise UserError("balance_augmented subsamples the augmented rows: it needs examples = 'all'")
+        if self.balance_size_only and not self.balance_augmented:
+            raise UserError("balance_size_only is balance_augmented's size control: set balance_augmented = true")
         if not 0.0 <= self.min_confidence < 1.0:
             raise UserError(f"min_confidence must be in [0, 1), got {self.min_confidence}")
         if self.lr <= 0 or not 0 < self.rho < 1 or self.threads < 0:
@@ -185,7 +189,8 @@ def train_student(task: Task, transfer: str | Path, logits: str | Path | None, o
         if cfg.min_confidence > 0:
             rows = rows[(gold[rows] >= 0) | (top_probability(all_logits[rows]) >= cfg.min_confidence)]
         if cfg.balance_augmented:
-            rows = balance_augmented(rows, gold, np.nan_to_num(all_logits).argmax(-1), task.num_labels, cfg.seed)
+            rows = balance_augmented(rows, gold, np.nan_to_num(all_logits).argmax(-1), task.num_labels, cfg.seed,
+                                     size_only=cfg.balance_size_only)
     if cfg.train_limit:
         rows = rows[:cfg.train_limit]
     teacher_logits = torch.from_numpy(all_logits[rows]) if all_logits is not None else None

@@ -195,6 +195,10 @@ def test_balance_augmented_gives_the_augmented_rows_the_originals_class_shares()
     assert (teacher[aug] == 1).sum() == 20 and (teacher[aug] == 0).sum() == 60
     assert np.array_equal(kept, balance_augmented(rows, gold, teacher, 2, seed=3))  # seeded
     assert not np.array_equal(kept, balance_augmented(rows, gold, teacher, 2, seed=4))
+    # its size control: as many augmented rows (80), drawn whatever their class, so about 10 % stay positive
+    control = balance_augmented(rows, gold, teacher, 2, seed=3, size_only=True)
+    assert set(range(40)) <= set(control) and np.all(np.diff(control) > 0)
+    assert (gold[control] < 0).sum() == 80 and (teacher[control[gold[control] < 0]] == 1).sum() < 20
 
 
 def test_balance_augmented_trains_on_the_balanced_rows_and_needs_the_augmented_set(transfer, tmp_path):
@@ -211,6 +215,12 @@ def test_balance_augmented_trains_on_the_balanced_rows_and_needs_the_augmented_s
                       tiny(examples="all", alpha=0.0, balance_augmented=True, epochs=0.5), progress=False)
     expected = balance_augmented(np.arange(len(gold)), gold, logits.argmax(1), 2, seed=0)
     assert m["train_rows"] == len(expected) < len(gold)
-    assert "balance_augmented" not in tiny().identity()  # records made before the setting existed still match
+    control = train_student(get_task("sst2"), transfer, tmp_path / "logits", tmp_path / "c",
+                            tiny(examples="all", alpha=0.0, balance_augmented=True, balance_size_only=True,
+                                 epochs=0.5), progress=False)
+    assert control["train_rows"] == len(expected)  # as many rows, other ones
+    assert not {"balance_augmented", "balance_size_only"} & set(tiny().identity())  # older records still match
     with pytest.raises(UserError, match="needs examples = 'all'"):
         tiny(examples="original", balance_augmented=True)
+    with pytest.raises(UserError, match="size control: set balance_augmented = true"):
+        tiny(examples="all", balance_size_only=True)
