@@ -62,12 +62,13 @@ def load_classifier(folder: str | Path, task=None, seed: int = 0):
                         "because unpickling can run code — convert them to safetensors first")
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-        if task is not None:
-            # the fresh head is drawn before the Trainer seeds anything: unseeded, two runs of one config trained
-            # different teachers (quick preset: dev 0.7901 one run, 0.7947 the next)
+        # the fresh head is drawn before the Trainer seeds anything: unseeded, two runs of one config trained
+        # different teachers (quick preset: dev 0.7901 one run, 0.7947 the next); forked, so the caller's RNG
+        # state is left as it was
+        with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-        model = AutoModelForSequenceClassification.from_pretrained(folder, config=config, local_files_only=True,
-                                                                   use_safetensors=True)
+            model = AutoModelForSequenceClassification.from_pretrained(folder, config=config, local_files_only=True,
+                                                                       use_safetensors=True)
     except LOAD_ERRORS as e:
         raise UserError(f"{folder}: cannot load this model folder ({first_line(e, 300)})") from None
     check_tokenizer(folder, tokenizer)

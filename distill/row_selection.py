@@ -30,9 +30,9 @@ def balance_augmented(rows: np.ndarray, gold: np.ndarray, teacher_class: np.ndar
     # the largest augmented total n with n·share_c ≤ available_c for every class that has a share
     n = min((len(by_class[c]) / target[c] for c in range(num_labels) if target[c] > 0), default=0.0)
     rng = np.random.default_rng([seed, 7])
-    kept = [rng.choice(by_class[c], size=int(n * target[c]), replace=False) for c in range(num_labels)]
-    if size_only:
-        kept = [rng.choice(aug, size=sum(len(k) for k in kept), replace=False)]
+    sizes = [int(n * target[c]) for c in range(num_labels)]
+    kept = ([rng.choice(aug, size=sum(sizes), replace=False)] if size_only else
+            [rng.choice(by_class[c], size=sizes[c], replace=False) for c in range(num_labels)])
     keep = np.zeros(len(gold), dtype=bool)
     keep[rows[original]] = True
     keep[np.concatenate(kept).astype(np.int64)] = True

@@ -99,13 +99,11 @@ def test_a_pair_teacher_is_adopted_and_evaluated_on_its_dev_split(tiny_teacher, 
 def test_a_base_encoders_fresh_head_is_drawn_from_the_teachers_seed(tiny_teacher, tmp_path):
     """The head a base encoder gets for the task is drawn before the Trainer seeds anything: it must follow the
     teacher's seed, not whatever the process drew before, or one config trains different teachers run to run."""
-    from transformers import BertForSequenceClassification
+    from transformers import AutoTokenizer, BertForSequenceClassification
 
     base = tmp_path / "base"
     BertForSequenceClassification.from_pretrained(tiny_teacher).bert.save_pretrained(base)  # no classifier.*
-    for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json"):
-        if (tiny_teacher / name).exists():
-            shutil.copy2(tiny_teacher / name, base / name)
+    AutoTokenizer.from_pretrained(tiny_teacher).save_pretrained(base)
 
     def head(seed: int, noise: int) -> torch.Tensor:
         torch.manual_seed(noise)  # another process state before loading
