@@ -115,9 +115,10 @@ def _hardware(env: dict | None) -> str:
     if not env:
         return "Hardware: not recorded (no env.json in the run folder)."
     ram = f", {env['ram_gb']} GB RAM" if env.get("ram_gb") else ""
+    isa = f", torch CPU kernels {env['cpu_capability']}" if env.get("cpu_capability") else ""
     gpu = f"GPU {env['gpu']}" if env.get("gpu") else "no GPU"
     return (f"Hardware (env.json): {env.get('cpu') or 'CPU model not recorded'} ({env.get('cores', '?')} cores"
-            f"{ram}), {gpu} recorded; the max epochs column gives each student's training budget.")
+            f"{ram}{isa}), {gpu} recorded; the max epochs column gives each student's training budget.")
 
 
 def _ci(value: float, ci: list | None) -> str:

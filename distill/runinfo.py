@@ -79,7 +79,10 @@ def env_info() -> dict:
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     return {
         "utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "cpu": _cpu_model(), "cores": os.cpu_count(), "ram_gb": _ram_gb(), "gpu": gpu,
+        # A virtual CPU often names only its family ("AMD EPYC"); the instruction set torch dispatches its kernels
+        # to decides float rounding, so two machines of one name can differ in the last digit of a score.
+        "cpu": _cpu_model(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "cores": os.cpu_count(), "ram_gb": _ram_gb(), "gpu": gpu,
         "os": platform.platform(), "python": platform.python_version(), "libraries": versions,
         "threads": {"torch_intra_op": torch.get_num_threads(),
                     "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS")},

@@ -55,11 +55,12 @@ def _published(root: Path, env: dict | None, teacher_seconds: dict) -> Path:
 
 
 def test_ablation_hardware_teacher_and_times_come_from_the_recorded_files(tmp_path):
-    folder = _published(tmp_path / "pub", BIG, {"train_seconds": 600.0, "train_seconds_this_process": 60.0})
+    env = {**BIG, "cpu_capability": "AVX512"}
+    folder = _published(tmp_path / "pub", env, {"train_seconds": 600.0, "train_seconds_this_process": 60.0})
     ab = write_ablation(folder)
     md = (folder / "ablation.md").read_text()
     hardware = next(d for d in ab["deviations"] if d.startswith("Hardware"))
-    assert "Big Iron 9000 (64 cores, 512.0 GB RAM), GPU NVIDIA H200" in hardware
+    assert "Big Iron 9000 (64 cores, 512.0 GB RAM, torch CPU kernels AVX512), GPU NVIDIA H200" in hardware
     teacher = next(d for d in ab["deviations"] if d.startswith("Teacher"))
     assert "some_teacher_pkg (34.0M params, 1 epoch)" in teacher and "BERT-large (340M)" in teacher
     assert "10× fewer parameters" in teacher
