@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from distill.ablation_curves import ORDER, budget_table, crossing_sentence
+from distill.ablation_curves import ORDER, budget_table, crossing_sentence, level_sentence
 from distill.data import TASKS
 from distill.io import read_json
 from distill.layout import RunLayout
@@ -148,7 +148,9 @@ def render_markdown(ab: dict) -> str:
             if ab.get("equal_budget"):
                 row += [", ".join(f"{r['stop_reason']} @ {r['examples_seen']:,}" for r in seeds
                                   if r.get("examples_seen") is not None),
-                        f"{s['best_examples_mean']:,.0f}" if "best_examples_mean" in s else ""]
+                        f"{s['best_examples_mean']:,.0f}" if "best_examples_mean" in s else "",
+                        ", ".join(f"{r['level']['accuracy']:.4f} ({r['level']['n_evals']})" for r in seeds
+                                  if r.get("level"))]
             body.append(row)
         headers = ["row", "seeds", "mean acc", "std", "each seed acc [95% CI]"]
         if ab.get("f1"):
@@ -158,7 +160,8 @@ def render_markdown(ab: dict) -> str:
         headers += ["params", "params w/o emb", "embedding", "train min/seed (cumulative over resumed processes)",
                     "max epochs", "train rows"]
         if ab.get("equal_budget"):
-            headers += ["stopped (each seed, examples seen)", "best at (examples)"]
+            headers += ["stopped (each seed, examples seen)", "best at (examples)",
+                        "level after best, each seed (evals)"]
         return tabulate(body, headers=headers, tablefmt="github")
 
     task = ab["task"].upper()
@@ -171,13 +174,16 @@ def render_markdown(ab: dict) -> str:
         parts += ["## Every arm at its own plateau", "",
                   "Each arm's best dev checkpoint over its whole run; the stopped column says whether the run ended "
                   "at a plateau (no better dev score for the patience, in examples seen) or at its maximum budget, "
-                  "and after how many examples; best at = examples seen at the kept checkpoint (mean over seeds)."
+                  "and after how many examples; best at = examples seen at the kept checkpoint (mean over seeds); "
+                  "level = the mean dev accuracy over the evaluations in the last patience window of the run, the "
+                  "best excluded (how many in brackets): where the curve sat, not chosen on the reported split."
                   + (" Curves: learning_curves.png." if ab.get("curve_groups") else ""), ""]
     parts += [table("ablation"), "", *_time_notes(ab), "", *_input_notes(ab)]
     parts += budget_table(ab)
     if ab.get("ordering"):
         parts += ["## The paper's ordering", "", ab["ordering"], ""]
         parts += [crossing_sentence(ab), ""] if crossing_sentence(ab) else []
+        parts += [level_sentence(ab), ""] if level_sentence(ab) else []
     parts += _paired_table(ab)
     parts += _labelling_section(ab)
     parts += _transfer_section(ab.get("transfer_diagnostics"), ab["task"])

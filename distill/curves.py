@@ -50,6 +50,23 @@ def best_within(history: list[dict], budget: int, batch_size: int) -> dict | Non
     return best_entry([h for h in history if examples_seen_of(h, batch_size) <= budget])
 
 
+def level_after_best(history: list[dict], window: int | None, batch_size: int) -> dict | None:
+    """The dev accuracy a run held once it had stopped improving: the mean over its evaluations in the last
+    `window` examples seen (the patience: the stretch a plateau stop waited through), the kept best excluded.
+    The best checkpoint is the maximum of many noisy evaluations on the split it is reported on, so it sits above
+    the curve; this level is not chosen on that split (it leans low instead: the window held no new best)."""
+    if not window or not history:
+        return None
+    best, end = best_entry(history), examples_seen_of(history[-1], batch_size)
+    points = [h["dev_accuracy"] for h in history
+              if h is not best and examples_seen_of(h, batch_size) > end - window]
+    if len(points) < 2:
+        return None
+    mean = sum(points) / len(points)
+    sd = math.sqrt(sum((x - mean) ** 2 for x in points) / (len(points) - 1))
+    return {"accuracy": mean, "sd": sd, "n_evals": len(points), "window_examples": window}
+
+
 def wilson_ci(accuracy: float, n: int, z: float = 1.959964) -> list[float]:
     """95% Wilson score interval of a proportion; for curve points, where only the accuracy was recorded (the
     final checkpoint's interval is bootstrapped from its predictions instead)."""

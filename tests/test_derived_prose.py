@@ -197,6 +197,8 @@ def test_learning_curves_and_budget_tables_come_from_a_hand_made_metrics_file(tm
     assert row["stop_reason"] == "plateau" and (folder / "learning_curves.png").stat().st_size > 10_000
     md = (folder / "ablation.md").read_text()
     assert "Every arm at an equal budget: 400 examples seen" in md and "plateau @ 400" in md
+    # the level after the best: the evaluations in the last patience window (examples 300 and 400), best excluded
+    assert row["level"]["n_evals"] == 2 and abs(row["level"]["accuracy"] - 0.725) < 1e-12 and "0.7250 (2)" in md
     assert ordering_sentence(ab) is None  # the three arms of the paper are not all there
     # entries without `wall_clock` were timed before stopped time was left out: the table marks their minutes
     assert "2.0 †" in md and "may include pauses: bilstm-kd-s0" in md
@@ -310,6 +312,33 @@ def test_ordering_sentence_reads_f1_too_where_the_task_reports_it():
     for p in ab["paired"]:  # a task without F1: no second clause
         del p["f1_gap"], p["f1_ci95"]
     assert "F1" not in ordering_sentence(ab)
+
+
+def test_the_level_after_the_best_is_read_without_the_chosen_checkpoint():
+    """A best checkpoint is the maximum of noisy evaluations on the reported split; the level is the mean of the
+    last patience window without it, and the sentence reads the ordering there and how far each best sits above."""
+    from distill.ablation_curves import level_sentence
+    from distill.curves import level_after_best
+
+    def curve(accs):
+        return [{"step": i + 1, "examples_seen": 10 * (i + 1), "dev_accuracy": a} for i, a in enumerate(accs)]
+
+    # a budget stop whose best is inside the window: the best is left out, the rest of the window averaged
+    level = level_after_best(curve([0.5, 0.7, 0.9, 0.8, 0.6]), window=30, batch_size=10)
+    assert level["n_evals"] == 2 and abs(level["accuracy"] - 0.7) < 1e-12 and abs(level["sd"] - 0.1414) < 1e-4
+    assert level_after_best(curve([0.5, 0.7]), window=None, batch_size=10) is None  # no patience: no window
+    assert level_after_best(curve([0.5, 0.9, 0.7]), window=10, batch_size=10) is None  # one point is no level
+
+    best = {"bilstm-kd-aug": 0.81, "bilstm-kd": 0.81, "bilstm-plain": 0.79}
+    level = {"bilstm-kd-aug": 0.80, "bilstm-kd": 0.805, "bilstm-plain": 0.78}
+    ab = {"summary": [{"name": k, "mean": best[k], "level_mean": level[k]} for k in best],
+          "rows": [{"name": k, "level": {"accuracy": level[k], "sd": 0.004}} for k in best]}
+    sentence = level_sentence(ab)
+    assert "kd-aug ≥ kd ≥ plain does not hold" in sentence
+    assert "bilstm-kd-aug − bilstm-kd = -0.50 points; bilstm-kd − bilstm-plain = +2.50 points" in sentence
+    assert "bilstm-kd-aug +1.00, bilstm-kd +0.50, bilstm-plain +1.00" in sentence and "bilstm-kd 0.40" in sentence
+    del ab["summary"][2]["level_mean"]  # an arm without a level (no patience): no sentence
+    assert level_sentence(ab) is None
 
 
 def test_paired_ordering_comes_from_each_students_dev_predictions(tmp_path):
