@@ -14,6 +14,7 @@ last batch's) and no `examples_seen`; `examples_seen_of` derives it from the ste
 from __future__ import annotations
 
 import math
+import statistics
 
 RUNNING = "running"  # the value of `wall_clock` for wall times that leave out stopped time
 
@@ -62,9 +63,8 @@ def level_after_best(history: list[dict], window: int | None, batch_size: int) -
               if h is not best and examples_seen_of(h, batch_size) > end - window]
     if len(points) < 2:
         return None
-    mean = sum(points) / len(points)
-    sd = math.sqrt(sum((x - mean) ** 2 for x in points) / (len(points) - 1))
-    return {"accuracy": mean, "sd": sd, "n_evals": len(points), "window_examples": window}
+    return {"accuracy": statistics.fmean(points), "sd": statistics.stdev(points), "n_evals": len(points),
+            "window_examples": window}
 
 
 def wilson_ci(accuracy: float, n: int, z: float = 1.959964) -> list[float]:
