@@ -210,6 +210,26 @@ def level_sentence(ab: dict) -> str | None:
             f"the evaluations in the window scatter by (sd, points): {sds}.")
 
 
+def rising_sentence(ab: dict) -> str | None:
+    """Which ablation seeds were still climbing when the patience rule stopped them: their level after the best
+    rose by more than two standard errors over the level of the window before (curves.level_after_best)."""
+    seeds = [r for r in ab["rows"] if r["name"] in ORDER and "rise" in (r.get("level") or {})]
+    if not seeds:
+        return None
+    rising = [r for r in seeds if r["level"]["rise"] > 2 * r["level"]["rise_se"]]
+    if not rising:
+        return (f"No seed's level rose by more than two standard errors from the patience window before its best "
+                f"to the one after it ({len(seeds)} seeds): by this reading every arm had stopped climbing.")
+    listed = ", ".join(f"{r['folder']} {100 * r['level']['rise']:+.2f} ± {100 * r['level']['rise_se']:.2f}"
+                       for r in rising)
+    return (f"Still climbing when stopped: {len(rising)} of {len(seeds)} seeds' level rose by more than two "
+            f"standard errors from the patience window before the best to the one after it ({listed} points). The "
+            f"patience rule keys on the best single evaluation, which noise can set early, so it stopped these "
+            f"runs while their curves were still rising, and their best checkpoints may understate where the arm "
+            f"levels off. The standard error treats successive evaluations as independent; they are correlated, "
+            f"so some of these rises may be noise.")
+
+
 def colour_index(arm: str, arms: list[str]) -> int:
     """The paper's three arms keep one colour in every run's plot (plain, kd, kd-aug: tab10's first three), so
     figures of two runs read side by side; other arms take the next colours in config order."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from distill.ablation_curves import ORDER, budget_table, crossing_sentence, level_sentence
+from distill.ablation_curves import ORDER, budget_table, crossing_sentence, level_sentence, rising_sentence
 from distill.data import TASKS
 from distill.io import read_json
 from distill.layout import RunLayout
@@ -149,8 +149,7 @@ def render_markdown(ab: dict) -> str:
                 row += [", ".join(f"{r['stop_reason']} @ {r['examples_seen']:,}" for r in seeds
                                   if r.get("examples_seen") is not None),
                         f"{s['best_examples_mean']:,.0f}" if "best_examples_mean" in s else "",
-                        ", ".join(f"{r['level']['accuracy']:.4f} ({r['level']['n_evals']})" for r in seeds
-                                  if r.get("level"))]
+                        ", ".join(_level_cell(r["level"]) for r in seeds if r.get("level"))]
             body.append(row)
         headers = ["row", "seeds", "mean acc", "std", "each seed acc [95% CI]"]
         if ab.get("f1"):
@@ -161,7 +160,7 @@ def render_markdown(ab: dict) -> str:
                     "max epochs", "train rows"]
         if ab.get("equal_budget"):
             headers += ["stopped (each seed, examples seen)", "best at (examples)",
-                        "level after best, each seed (evals)"]
+                        "level after best, each seed (evals; change from the window before ± se, points)"]
         return tabulate(body, headers=headers, tablefmt="github")
 
     task = ab["task"].upper()
@@ -176,7 +175,9 @@ def render_markdown(ab: dict) -> str:
                   "at a plateau (no better dev score for the patience, in examples seen) or at its maximum budget, "
                   "and after how many examples; best at = examples seen at the kept checkpoint (mean over seeds); "
                   "level = the mean dev accuracy over the evaluations in the last patience window of the run, the "
-                  "best excluded (how many in brackets): where the curve sat, not chosen on the reported split."
+                  "best excluded (how many in brackets): where the curve sat, not chosen on the reported split; "
+                  "after the semicolon, how far that level moved from the window before (the stretch that led up to "
+                  "the best), ± its standard error: a rise says the curve was still climbing when the run stopped."
                   + (" Curves: learning_curves.png." if ab.get("curve_groups") else ""), ""]
     parts += [table("ablation"), "", *_time_notes(ab), "", *_input_notes(ab)]
     parts += budget_table(ab)
@@ -184,6 +185,7 @@ def render_markdown(ab: dict) -> str:
         parts += ["## The paper's ordering", "", ab["ordering"], ""]
         parts += [crossing_sentence(ab), ""] if crossing_sentence(ab) else []
         parts += [level_sentence(ab), ""] if level_sentence(ab) else []
+        parts += [rising_sentence(ab), ""] if rising_sentence(ab) else []
     parts += _paired_table(ab)
     parts += _labelling_section(ab)
     parts += _transfer_section(ab.get("transfer_diagnostics"), ab["task"])
@@ -346,6 +348,15 @@ def _paired_table(ab: dict) -> list[str]:
                 "kept when this folder was made, and whose weights are not here to make them")
             + " (the predictions are in predictions/).", "",
             tabulate(body, headers=headers, tablefmt="github", disable_numparse=True), ""]
+
+
+def _level_cell(level: dict) -> str:
+    """One seed's level after its best: the accuracy, how many evaluations, and (when the run is long enough to
+    have a window before) its change from that window with the change's standard error."""
+    if "rise" not in level:
+        return f"{level['accuracy']:.4f} ({level['n_evals']})"
+    return (f"{level['accuracy']:.4f} ({level['n_evals']}; {100 * level['rise']:+.2f} ± "
+            f"{100 * level['rise_se']:.2f})")
 
 
 def _minutes(seeds: list[dict]) -> str:

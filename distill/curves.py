@@ -51,20 +51,37 @@ def best_within(history: list[dict], budget: int, batch_size: int) -> dict | Non
     return best_entry([h for h in history if examples_seen_of(h, batch_size) <= budget])
 
 
+def _window(history: list[dict], skip: dict | None, start: int, end: int, batch_size: int) -> list[float]:
+    """Dev accuracies of the evaluations with start < examples seen <= end, `skip` left out."""
+    return [h["dev_accuracy"] for h in history
+            if h is not skip and start < examples_seen_of(h, batch_size) <= end]
+
+
 def level_after_best(history: list[dict], window: int | None, batch_size: int) -> dict | None:
     """The dev accuracy a run held once it had stopped improving: the mean over its evaluations in the last
     `window` examples seen (the patience: the stretch a plateau stop waited through), the kept best excluded.
     The best checkpoint is the maximum of many noisy evaluations on the split it is reported on, so it sits above
-    the curve; this level is not chosen on that split (it leans low instead: the window held no new best)."""
+    the curve; this level is not chosen on that split (it leans low instead: the window held no new best).
+
+    `rise` is this level minus the level of the window before (the stretch that led up to the best), with the
+    standard error of that difference from the two windows' scatter: a rise of several standard errors says the
+    curve was still climbing when the patience rule, which keys on the noisy best, stopped it. Successive
+    evaluations of one run are correlated, so that standard error is a lower bound."""
     if not window or not history:
         return None
     best, end = best_entry(history), examples_seen_of(history[-1], batch_size)
-    points = [h["dev_accuracy"] for h in history
-              if h is not best and examples_seen_of(h, batch_size) > end - window]
+    points = _window(history, best, end - window, end, batch_size)
     if len(points) < 2:
         return None
-    return {"accuracy": statistics.fmean(points), "sd": statistics.stdev(points), "n_evals": len(points),
-            "window_examples": window}
+    level = {"accuracy": statistics.fmean(points), "sd": statistics.stdev(points), "n_evals": len(points),
+             "window_examples": window}
+    before = _window(history, best, end - 2 * window, end - window, batch_size)
+    if len(before) >= 2:
+        level["before"] = statistics.fmean(before)
+        level["rise"] = level["accuracy"] - level["before"]
+        level["rise_se"] = math.sqrt(statistics.variance(points) / len(points)
+                                     + statistics.variance(before) / len(before))
+    return level
 
 
 def wilson_ci(accuracy: float, n: int, z: float = 1.959964) -> list[float]:

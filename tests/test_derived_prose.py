@@ -341,6 +341,35 @@ def test_the_level_after_the_best_is_read_without_the_chosen_checkpoint():
     assert level_sentence(ab) is None
 
 
+def test_a_level_still_rising_after_the_best_is_named():
+    """A run stopped by the patience rule while its curve was still rising: its level after the best is compared
+    with the window before, and the sentence names the seeds that rose by more than two standard errors."""
+    from distill.ablation_curves import rising_sentence
+    from distill.curves import level_after_best
+
+    def curve(accs):
+        return [{"step": i + 1, "examples_seen": 10 * (i + 1), "dev_accuracy": a} for i, a in enumerate(accs)]
+
+    # window 30, the best (0.90) at 60 examples: after = (60, 90], before = (30, 60] with the best left out
+    climbing = curve([0.50, 0.52, 0.60, 0.62, 0.61, 0.90, 0.70, 0.72, 0.71])
+    level = level_after_best(climbing, window=30, batch_size=10)
+    assert level["n_evals"] == 3 and abs(level["accuracy"] - 0.71) < 1e-12
+    assert abs(level["before"] - 0.615) < 1e-12 and abs(level["rise"] - 0.095) < 1e-12  # 0.62, 0.61; best out
+    assert abs(level["rise_se"] - ((0.0001 / 3 + 0.00005 / 2) ** 0.5)) < 1e-12
+    flat = level_after_best(curve([0.50, 0.52, 0.70, 0.72, 0.71, 0.90, 0.70, 0.72, 0.71]), window=30, batch_size=10)
+    assert abs(flat["rise"] - (0.71 - 0.715)) < 1e-12
+    assert "before" not in level_after_best(curve([0.5, 0.9, 0.7, 0.6]), window=20, batch_size=10)  # too short
+
+    rows = [{"name": "bilstm-kd", "folder": "bilstm-kd-s0", "level": level},
+            {"name": "bilstm-plain", "folder": "bilstm-plain-s0", "level": flat},
+            {"name": "other-arm", "folder": "other-arm-s0", "level": level}]  # not a paper arm: not counted
+    sentence = rising_sentence({"rows": rows})
+    assert sentence.startswith("Still climbing when stopped: 1 of 2 seeds") and "bilstm-kd-s0 +9.50 ± " in sentence
+    assert "bilstm-plain-s0" not in sentence and "other-arm" not in sentence
+    assert rising_sentence({"rows": rows[1:2]}).startswith("No seed's level rose")
+    assert rising_sentence({"rows": [{"name": "bilstm-kd", "folder": "x", "level": None}]}) is None
+
+
 def test_paired_ordering_comes_from_each_students_dev_predictions(tmp_path):
     """Three arms of one encoder with hand-written dev predictions (no weights, as a published folder keeps
     them): the paired table and the ordering sentence are made from the examples each seed got right."""
