@@ -226,8 +226,9 @@ def rising_sentence(ab: dict) -> str | None:
             f"standard errors from the patience window before the best to the one after it ({listed} points). The "
             f"patience rule keys on the best single evaluation, which noise can set early, so it stopped these "
             f"runs while their curves were still rising, and their best checkpoints may understate where the arm "
-            f"levels off. The standard error treats successive evaluations as independent; they are correlated, "
-            f"so some of these rises may be noise.")
+            f"levels off. The standard error allows for successive evaluations being correlated (lag-1 "
+            f"autocorrelation, curves.level_after_best); with about one run in twenty a two-standard-error rise can "
+            f"still be noise.")
 
 
 def colour_index(arm: str, arms: list[str]) -> int:

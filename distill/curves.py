@@ -57,6 +57,21 @@ def _window(history: list[dict], skip: dict | None, start: int, end: int, batch_
             if h is not skip and start < examples_seen_of(h, batch_size) <= end]
 
 
+MAX_RHO = 0.9  # an effective sample of 1/19 of the evaluations: beyond this the windows say nothing anyway
+
+
+def lag1_autocorrelation(series: list[list[float]]) -> float:
+    """Lag-1 autocorrelation of the deviations from each series' own mean, pooled over the series, clamped to
+    [0, MAX_RHO]."""
+    num = den = 0.0
+    for xs in series:
+        mean = statistics.fmean(xs)
+        dev = [x - mean for x in xs]
+        num += sum(a * b for a, b in zip(dev, dev[1:]))
+        den += sum(d * d for d in dev)
+    return min(max(num / den, 0.0), MAX_RHO) if den > 0 else 0.0
+
+
 def level_after_best(history: list[dict], window: int | None, batch_size: int) -> dict | None:
     """The dev accuracy a run held once it had stopped improving: the mean over its evaluations in the last
     `window` examples seen (the patience: the stretch a plateau stop waited through), the kept best excluded.
@@ -64,9 +79,11 @@ def level_after_best(history: list[dict], window: int | None, batch_size: int) -
     the curve; this level is not chosen on that split (it leans low instead: the window held no new best).
 
     `rise` is this level minus the level of the window before (the stretch that led up to the best), with the
-    standard error of that difference from the two windows' scatter: a rise of several standard errors says the
-    curve was still climbing when the patience rule, which keys on the noisy best, stopped it. Successive
-    evaluations of one run are correlated, so that standard error is a lower bound."""
+    standard error of that difference: a rise of several standard errors says the curve was still climbing when
+    the patience rule, which keys on the noisy best, stopped it. Successive evaluations of one run are correlated
+    (one set of weights moving a little between them), so each window's variance of the mean is widened by the
+    AR(1) factor (1 + rho) / (1 - rho), rho the lag-1 autocorrelation pooled over both windows (negative taken as
+    0; capped at MAX_RHO). A trend inside a window also raises rho, which errs towards calling a rise noise."""
     if not window or not history:
         return None
     best, end = best_entry(history), examples_seen_of(history[-1], batch_size)
@@ -79,8 +96,10 @@ def level_after_best(history: list[dict], window: int | None, batch_size: int) -
     if len(before) >= 2:
         level["before"] = statistics.fmean(before)
         level["rise"] = level["accuracy"] - level["before"]
-        level["rise_se"] = math.sqrt(statistics.variance(points) / len(points)
-                                     + statistics.variance(before) / len(before))
+        rho = lag1_autocorrelation([points, before])
+        level["rho"] = rho
+        level["rise_se"] = math.sqrt((statistics.variance(points) / len(points)
+                                      + statistics.variance(before) / len(before)) * (1 + rho) / (1 - rho))
     return level
 
 

@@ -345,7 +345,7 @@ def test_a_level_still_rising_after_the_best_is_named():
     """A run stopped by the patience rule while its curve was still rising: its level after the best is compared
     with the window before, and the sentence names the seeds that rose by more than two standard errors."""
     from distill.ablation_curves import rising_sentence
-    from distill.curves import level_after_best
+    from distill.curves import lag1_autocorrelation, level_after_best
 
     def curve(accs):
         return [{"step": i + 1, "examples_seen": 10 * (i + 1), "dev_accuracy": a} for i, a in enumerate(accs)]
@@ -355,7 +355,17 @@ def test_a_level_still_rising_after_the_best_is_named():
     level = level_after_best(climbing, window=30, batch_size=10)
     assert level["n_evals"] == 3 and abs(level["accuracy"] - 0.71) < 1e-12
     assert abs(level["before"] - 0.615) < 1e-12 and abs(level["rise"] - 0.095) < 1e-12  # 0.62, 0.61; best out
-    assert abs(level["rise_se"] - ((0.0001 / 3 + 0.00005 / 2) ** 0.5)) < 1e-12
+    # both windows zigzag (negative lag-1 autocorrelation, taken as 0): the plain standard error of the difference
+    assert level["rho"] == 0 and abs(level["rise_se"] - ((0.0001 / 3 + 0.00005 / 2) ** 0.5)) < 1e-12
+    # correlated evaluations widen it by the AR(1) factor: a steady ramp has lag-1 autocorrelation 1.25 / 5
+    assert abs(lag1_autocorrelation([[1, 2, 3, 4]]) - 0.25) < 1e-12 and lag1_autocorrelation([[1, 1, 1]]) == 0
+    ramp = level_after_best(curve([0.50, 0.60, 0.61, 0.62, 0.63, 0.90, 0.70, 0.71, 0.72, 0.73]), window=40,
+                            batch_size=10)
+    # before = (20, 60] less the best: 0.61..0.63 (lag products 0, squares 2e-4); after = (60, 100]: 0.70..0.73
+    # (lag products 1.25e-4, squares 5e-4); pooled rho = 1.25 / 7
+    rho = 1.25 / 7
+    assert abs(ramp["rho"] - rho) < 1e-12
+    assert abs(ramp["rise_se"] ** 2 - (1e-4 / 3 + (5e-4 / 3) / 4) * (1 + rho) / (1 - rho)) < 1e-12
     flat = level_after_best(curve([0.50, 0.52, 0.70, 0.72, 0.71, 0.90, 0.70, 0.72, 0.71]), window=30, batch_size=10)
     assert abs(flat["rise"] - (0.71 - 0.715)) < 1e-12
     assert "before" not in level_after_best(curve([0.5, 0.9, 0.7, 0.6]), window=20, batch_size=10)  # too short
