@@ -183,9 +183,8 @@ def render_markdown(ab: dict) -> str:
     parts += budget_table(ab)
     if ab.get("ordering"):
         parts += ["## The paper's ordering", "", ab["ordering"], ""]
-        parts += [crossing_sentence(ab), ""] if crossing_sentence(ab) else []
-        parts += [level_sentence(ab), ""] if level_sentence(ab) else []
-        parts += [rising_sentence(ab), ""] if rising_sentence(ab) else []
+        for sentence in (crossing_sentence(ab), level_sentence(ab), rising_sentence(ab)):
+            parts += [sentence, ""] if sentence else []  # each made once; None where it has nothing to read
     parts += _paired_table(ab)
     parts += _labelling_section(ab)
     parts += _transfer_section(ab.get("transfer_diagnostics"), ab["task"])
