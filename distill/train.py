@@ -230,6 +230,8 @@ def train_student(task: Task, transfer: str | Path, logits: str | Path | None, o
     model.fit_statistics(torch.from_numpy(np.bincount(np.concatenate([x for side in encoded for x in side]),
                                                       minlength=len(vocab))))
     device, world, rank = dist.device(), dist.world_size(), dist.rank()
+    if device.type == "cuda":  # fp32 on every device: TF32 (cuDNN's default) would round the LSTM's matmul inputs
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
     model.to(device)
     forward = model
     if world > 1:
