@@ -71,6 +71,8 @@ def collect(run_dir: Path, curves: dict | None = None) -> dict:
                      "alpha": m["config"].get("alpha"), "train_seconds": m["train_seconds"],
                      "epochs": m["config"]["epochs"],
                      "train_rows": m["train_rows"], "threads": m.get("threads"), "folder": job["folder"],
+                     # where it trained: seeds of one row may come from different machines (a GPU lent for one)
+                     "device": m.get("device"), "machine": m.get("machine"),
                      **curve_fields(m), "command": m.get("command") or config["command"],
                      # the sha256 of what it was trained from (teacher folder, transfer set, logits, data)
                      "inputs": read_json(record).get("inputs") if record.exists() else None})

@@ -19,6 +19,11 @@ from distill.curves import best_entry, best_within, examples_seen_of, level_afte
 ORDER = ("bilstm-kd-aug", "bilstm-kd", "bilstm-plain")  # the paper's claim: each beats the next
 
 
+def device_kind(row: dict) -> str | None:
+    """'cpu' or 'cuda' (a student row's metrics `device`, 'cuda:0' → 'cuda'); None where it was not recorded."""
+    return (row.get("device") or "").split(":")[0] or None
+
+
 def curve_fields(metrics: dict) -> dict:
     """What an ablation row keeps of a student's curve: where it stopped and why, where its best was."""
     history = metrics.get("history") or []
@@ -266,10 +271,16 @@ def plot_curves(run_rows: list[dict], histories: dict[str, list[dict]], batch: d
     # cover a curve
     fig, axes = plt.subplots(len(groups), 2, figsize=(13, 0.9 + 3.9 * len(groups)), sharey="row",
                              layout="constrained", squeeze=False)
-    dashed = False
+    # minutes on a CPU and on a GPU are not one axis: the wall panels draw the seeds of the device most students
+    # trained on, and the key says which seeds they leave out
+    kinds = [device_kind(r) for r in run_rows if r["name"] != "teacher" and histories.get(r["folder"])]
+    wall_kind = max(dict.fromkeys(kinds), key=kinds.count) if kinds else None
+    dashed, left_out = False, []
     for (group, arms), (ax_n, ax_t) in zip(groups.items(), axes):
         for arm in arms:
-            dashed |= _draw_arm(ax_n, ax_t, arm, arms, run_rows, histories, batch)
+            dashed |= _draw_arm(ax_n, ax_t, arm, arms, run_rows, histories, batch, wall_kind)
+            left_out += [r for r in run_rows if r["name"] == arm and histories.get(r["folder"])
+                         and device_kind(r) != wall_kind]
         if budget and group == "ablation":
             ax_n.axvline(budget, color="black", ls="--", lw=0.8, label=f"equal budget ({budget:,} examples)")
         _label_row(ax_n, ax_t, group if len(groups) > 1 else None)
@@ -280,49 +291,65 @@ def plot_curves(run_rows: list[dict], histories: dict[str, list[dict]], batch: d
     if dashed:
         handles.append(plt.Line2D([], [], color="gray", ls="--"))
         labels.append("dashed: wall time may include stopped time (recorded before distill/clock.py)")
-    fig.legend(handles, labels, fontsize=7, loc="outside lower center", ncol=len(labels), frameon=False)
+    if left_out:
+        handles.append(plt.Line2D([], [], lw=0))
+        others = sorted({device_kind(r) or "device not recorded" for r in left_out})
+        labels.append(f"wall time: {wall_kind} seeds only ({len(left_out)} on {', '.join(others)} not drawn)")
+    fig.legend(handles, labels, fontsize=7, loc="outside lower center", ncol=min(3, len(labels)), frameon=False)
     fig.suptitle(title, fontsize=10)
     fig.savefig(path, dpi=130)
     plt.close(fig)
 
 
-def _draw_arm(ax_n, ax_t, arm: str, arms: list[str], run_rows: list[dict], histories: dict[str, list[dict]],
-              batch: dict[str, int]) -> bool:
-    """One arm's mean line, band, seed lines and best dot on both panels; True where its wall time is drawn
-    dashed: some seed's cumulative time was recorded before stops were left out of it"""
-    import matplotlib.pyplot as plt
+def _mean_band(folders: list[str], histories: dict[str, list[dict]], batch: dict[str, int]) -> tuple:
+    """(mean examples seen, mean wall minutes, mean / min / max dev accuracy) over `folders`, at the steps every
+    one of them was evaluated: a step only some seeds reached (an epoch end, a longer run's tail) would make the
+    mean jump between seed subsets."""
     import numpy as np
 
-    seeds = [r["folder"] for r in run_rows if r["name"] == arm and histories.get(r["folder"])]
     by_step: dict[int, list[tuple[float, float, float]]] = {}
-    for folder in seeds:
+    for folder in folders:
         for h in histories[folder]:
             by_step.setdefault(h["step"], []).append(
                 (examples_seen_of(h, batch[folder]), h.get("wall_seconds", np.nan) / 60, h["dev_accuracy"]))
-    # the mean and band only where every seed was evaluated: a step only some seeds reached (an epoch end,
-    # a longer run's tail) would make the mean jump between seed subsets; each seed's whole curve is drawn thin
-    steps = sorted(s for s, points in by_step.items() if len(points) == len(seeds))
-    x = np.array([statistics.fmean(p[0] for p in by_step[s]) for s in steps])
-    t = np.array([statistics.fmean(p[1] for p in by_step[s]) for s in steps])
+    steps = sorted(s for s, points in by_step.items() if len(points) == len(folders))
     acc = [[p[2] for p in by_step[s]] for s in steps]
-    mean, lo, hi = (np.array([f(a) for a in acc]) for f in (statistics.fmean, min, max))
+    return (np.array([statistics.fmean(p[0] for p in by_step[s]) for s in steps]),
+            np.array([statistics.fmean(p[1] for p in by_step[s]) for s in steps]),
+            *(np.array([f(a) for a in acc]) for f in (statistics.fmean, min, max)))
+
+
+def _draw_arm(ax_n, ax_t, arm: str, arms: list[str], run_rows: list[dict], histories: dict[str, list[dict]],
+              batch: dict[str, int], wall_kind: str | None) -> bool:
+    """One arm's mean line, band, seed lines and best dot on both panels (the wall panel: its seeds on
+    `wall_kind` only); True where its wall time is drawn dashed: some seed's cumulative time was recorded before
+    stops were left out of it"""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    rows = [r for r in run_rows if r["name"] == arm and histories.get(r["folder"])]
+    seeds = [r["folder"] for r in rows]
+    timed = [r["folder"] for r in rows if device_kind(r) == wall_kind]
+    x, _, mean, lo, hi = _mean_band(seeds, histories, batch)
+    _, t, t_mean, t_lo, t_hi = _mean_band(timed, histories, batch)
     colour = plt.get_cmap("tab10")(colour_index(arm, arms) % 10)
     # (only where a wall time was drawn at all)
-    unverified = bool(np.isfinite(t).any()) and any(r.get("wall_excludes_stops") is False for r in run_rows
-                                                    if r["name"] == arm)
+    unverified = bool(np.isfinite(t).any()) and any(r.get("wall_excludes_stops") is False for r in rows
+                                                    if r["folder"] in timed)
     for folder in seeds if len(seeds) > 1 else []:
         h = histories[folder]
         ax_n.plot([examples_seen_of(e, batch[folder]) for e in h], [e["dev_accuracy"] for e in h], color=colour,
                   lw=0.6, alpha=0.45)
-        ax_t.plot([e.get("wall_seconds", np.nan) / 60 for e in h], [e["dev_accuracy"] for e in h], color=colour,
-                  lw=0.6, alpha=0.45, ls="--" if unverified else "-")
-    for ax, xs in ((ax_n, x), (ax_t, t)):
-        ax.plot(xs, mean, color=colour, lw=1.6, ls="--" if ax is ax_t and unverified else "-",
-                label=f"{arm} ({len(seeds)} seed{'s' if len(seeds) > 1 else ''})")
-        ax.fill_between(xs, lo, hi, color=colour, alpha=0.18, lw=0)
-        if len(mean):
-            best = int(np.argmax(mean))
-            ax.plot(xs[best], mean[best], "o", color=colour, ms=5)
+        if folder in timed and len(timed) > 1:
+            ax_t.plot([e.get("wall_seconds", np.nan) / 60 for e in h], [e["dev_accuracy"] for e in h],
+                      color=colour, lw=0.6, alpha=0.45, ls="--" if unverified else "-")
+    for ax, xs, ys, low, high, n in ((ax_n, x, mean, lo, hi, len(seeds)), (ax_t, t, t_mean, t_lo, t_hi, len(timed))):
+        ax.plot(xs, ys, color=colour, lw=1.6, ls="--" if ax is ax_t and unverified else "-",
+                label=f"{arm} ({n} seed{'s' if n > 1 else ''})")
+        ax.fill_between(xs, low, high, color=colour, alpha=0.18, lw=0)
+        if len(ys):
+            best = int(np.argmax(ys))
+            ax.plot(xs[best], ys[best], "o", color=colour, ms=5)
     return unverified
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from distill.ablation_curves import ORDER, budget_table, crossing_sentence, level_sentence, rising_sentence
+from distill.ablation_curves import ORDER, budget_table, crossing_sentence, device_kind, level_sentence, rising_sentence
 from distill.data import TASKS
 from distill.io import read_json
 from distill.layout import RunLayout
@@ -60,7 +60,7 @@ def deviations(config: dict, teacher: dict, task, env: dict | None, rows: list[d
              f"Dev protocol: the best checkpoint of every model is chosen on {task.name} dev and the same dev set "
              f"is reported (n = {teacher['n_dev']}); the paper reports GLUE test."),
             *_embedding_deviation(rows, folder),
-            _hardware(env)]
+            _hardware(env, rows)]
 
 
 def teacher_name(teacher: dict) -> str:
@@ -110,15 +110,33 @@ def _embedding_deviation(rows: list[dict], folder: Path) -> list[str]:
     return [text]
 
 
-def _hardware(env: dict | None) -> str:
-    """The machine as env.json recorded it (the run's first process wrote it)."""
-    if not env:
-        return "Hardware: not recorded (no env.json in the run folder)."
-    ram = f", {env['ram_gb']} GB RAM" if env.get("ram_gb") else ""
-    isa = f", torch CPU kernels {env['cpu_capability']}" if env.get("cpu_capability") else ""
-    gpu = f"GPU {env['gpu']}" if env.get("gpu") else "no GPU"
-    return (f"Hardware (env.json): {env.get('cpu') or 'CPU model not recorded'} ({env.get('cores', '?')} cores"
-            f"{ram}{isa}), {gpu} recorded; the max epochs column gives each student's training budget.")
+def _machine(m: dict) -> str:
+    """'AMD EPYC (2 cores, 23.5 GB RAM, torch CPU kernels AVX512), no GPU' from env.json or a metrics' machine."""
+    ram = f", {m['ram_gb']} GB RAM" if m.get("ram_gb") else ""
+    isa = f", torch CPU kernels {m['cpu_capability']}" if m.get("cpu_capability") else ""
+    gpu = f"GPU {m['gpu']}" if m.get("gpu") else "no GPU"
+    return f"{m.get('cpu') or 'CPU model not recorded'} ({m.get('cores', '?')} cores{ram}{isa}), {gpu}"
+
+
+def _hardware(env: dict | None, rows: list[dict]) -> str:
+    """The machine as env.json recorded it (the run's first process wrote it), and the students that finished on
+    another device or machine (their metrics.json), e.g. seeds trained where a GPU was lent."""
+    text = (f"Hardware (env.json): {_machine(env)} recorded; the max epochs column gives each student's training "
+            "budget.") if env else "Hardware: not recorded (no env.json in the run folder)."
+    env_kind = ("cuda" if env.get("gpu") else "cpu") if env else None
+    keys = ("cpu", "cores", "gpu")
+    elsewhere: dict[str, list[str]] = {}
+    for r in rows:
+        m = r.get("machine")
+        if r["name"] == "teacher" or (device_kind(r) in (env_kind, None) and
+                                      (not m or not env or all(m.get(k) == env.get(k) for k in keys))):
+            continue
+        where = f"{r.get('device') or 'device not recorded'}, " + (_machine(m) if m else "machine not recorded")
+        elsewhere.setdefault(where, []).append(r["folder"])
+    if elsewhere:
+        text += " Trained on other hardware (their metrics.json): " + "; ".join(
+            f"{', '.join(folders)} on {where}" for where, folders in elsewhere.items()) + "."
+    return text
 
 
 def _ci(value: float, ci: list | None) -> str:
@@ -359,11 +377,17 @@ def _level_cell(level: dict) -> str:
 
 
 def _minutes(seeds: list[dict]) -> str:
-    """Mean training minutes per seed; "not recorded" when any seed lacks its cumulative time."""
+    """Mean training minutes per seed, a mean per device where seeds trained on more than one (a CPU and a GPU
+    minute are not the same cost); "not recorded" when any seed lacks its cumulative time."""
     if any(r.get("train_seconds") is None for r in seeds):
         return "not recorded"
     mark = " †" if any(r.get("wall_excludes_stops") is False for r in seeds) else ""
-    return f"{sum(r['train_seconds'] for r in seeds) / len(seeds) / 60:.1f}{mark}"
+    kinds = {device_kind(r) or "device not recorded": [] for r in seeds}
+    for r in seeds:
+        kinds[device_kind(r) or "device not recorded"].append(r["train_seconds"])
+    if len(kinds) == 1:
+        return f"{sum(r['train_seconds'] for r in seeds) / len(seeds) / 60:.1f}{mark}"
+    return " / ".join(f"{sum(s) / len(s) / 60:.1f} ({kind}, {len(s)})" for kind, s in kinds.items()) + mark
 
 
 def _time_notes(ab: dict) -> list[str]:

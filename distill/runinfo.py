@@ -74,15 +74,20 @@ def library_versions(libraries=LIBRARIES) -> dict:
     return versions
 
 
+def machine() -> dict:
+    """The hardware this process runs on: a run's env.json (its first process) and each student's metrics.json
+    (the process that finished it, which may be another machine's) record it."""
+    # A virtual CPU often names only its family ("AMD EPYC"); the instruction set torch dispatches its kernels
+    # to decides float rounding, so two machines of one name can differ in the last digit of a score.
+    return {"cpu": _cpu_model(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "cores": os.cpu_count(), "ram_gb": _ram_gb(),
+            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+
+
 def env_info() -> dict:
     versions = library_versions()
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     return {
-        "utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        # A virtual CPU often names only its family ("AMD EPYC"); the instruction set torch dispatches its kernels
-        # to decides float rounding, so two machines of one name can differ in the last digit of a score.
-        "cpu": _cpu_model(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-        "cores": os.cpu_count(), "ram_gb": _ram_gb(), "gpu": gpu,
+        "utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **machine(),
         "os": platform.platform(), "python": platform.python_version(), "libraries": versions,
         "threads": {"torch_intra_op": torch.get_num_threads(),
                     "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS")},

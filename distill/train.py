@@ -44,7 +44,7 @@ from distill.losses import DISTILL_LOSSES, total_loss
 from distill.metrics import f1_score, top_probability
 from distill.record import claim, complete, folder_sha256, make_record, task_identity
 from distill.row_selection import balance_augmented
-from distill.runinfo import command_line
+from distill.runinfo import command_line, machine
 from distill.student_files import load_student, save_student
 from distill.students import StudentArch, StudentConfig, build_student
 from distill.train_state import load_state, rank_seed, rank_slice, restore_rng
@@ -336,7 +336,7 @@ def finish_student(out: Path, task: Task, vocab: Vocab, cfg: StudentRunConfig, c
         "embedding_coverage": coverage, "vocab_size": len(vocab), "train_rows": int(len(rows)),
         "steps": step, "steps_per_epoch": steps_per_epoch, "train_seconds": round(elapsed, 1),
         "threads": torch.get_num_threads(), "processes": dist.world_size(), "device": str(dist.device()),
-        "seed": cfg.seed, "config": asdict(cfg), "stopped": stopped, "history": history,
+        "machine": machine(), "seed": cfg.seed, "config": asdict(cfg), "stopped": stopped, "history": history,
         "command": command or command_line(),
     }
     write_json(out / "metrics.json", metrics)

@@ -595,3 +595,47 @@ def test_the_embedding_column_names_the_vectors_a_row_read(tmp_path):
 
     cell = _embedding_cell("wordpiece", [{"vectors_from": ""}, {"vectors_from": "t/model"}, {}])
     assert cell == "wordpiece (vectors_from, by seed: unset (the teacher's), t/model)"
+
+
+def test_seeds_trained_on_another_device_are_named_timed_apart_and_left_out_of_the_wall_panel(tmp_path):
+    """A seed trained where a GPU was lent (its metrics.json: device, machine) is named in the hardware sentence,
+    its minutes are averaged apart from the CPU seeds', and the wall-time panel draws the CPU seeds only."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from distill.ablation_curves import _draw_arm
+
+    env = {**BIG, "cpu": "Small Box", "cores": 2, "gpu": None}
+    folder = _published(tmp_path / "pub", env, {"train_seconds": 60.0})
+    config = json.loads((folder / "config.json").read_text())
+    config["students"]["bilstm-kd"]["seeds"] = [0, 1]
+    _write(folder / "config.json", config)
+    s0 = folder / "students" / "bilstm-kd-s0"
+    shutil.copytree(s0, folder / "students" / "bilstm-kd-s1")
+    history = [{"step": s, "examples_seen": 10 * s, "wall_seconds": 6.0 * s, "wall_clock": "running",
+                "train_loss": 1.0, "dev_accuracy": 0.5 + s / 100} for s in (10, 20, 30)]
+    for seed, device, machine, seconds in ((0, "cpu", None, 6000.0), (1, "cuda:0", BIG, 120.0)):
+        path = folder / "students" / f"bilstm-kd-s{seed}" / "metrics.json"
+        m = json.loads(path.read_text())
+        m.update(device=device, train_seconds=seconds, history=history, **({"machine": machine} if machine else {}))
+        m["config"]["batch_size"] = 10
+        path.write_text(json.dumps(m))
+    ab = write_ablation(folder)
+    hardware = next(d for d in ab["deviations"] if d.startswith("Hardware"))
+    assert hardware.startswith("Hardware (env.json): Small Box (2 cores")
+    assert ("Trained on other hardware (their metrics.json): bilstm-kd-s1 on cuda:0, Big Iron 9000 (64 cores, "
+            "512.0 GB RAM), GPU NVIDIA H200.") in hardware
+    assert "bilstm-kd-s0 on" not in hardware and "emb-glove50-s0 on" not in hardware  # cpu, machine not recorded
+    md = (folder / "ablation.md").read_text()
+    assert "100.0 (cpu, 1) / 2.0 (cuda, 1)" in md
+    rows = ab["rows"]
+    histories = {r["folder"]: history for r in rows if r["name"] == "bilstm-kd"}
+    _, (ax_n, ax_t) = plt.subplots(1, 2)
+    _draw_arm(ax_n, ax_t, "bilstm-kd", ["bilstm-kd"], rows, histories, {f: 10 for f in histories}, "cpu")
+    assert [line.get_label() for line in ax_n.get_lines() if not line.get_label().startswith("_")] == \
+        ["bilstm-kd (2 seeds)"]
+    assert [line.get_label() for line in ax_t.get_lines() if not line.get_label().startswith("_")] == \
+        ["bilstm-kd (1 seed)"]
+    plt.close("all")

@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -85,6 +87,8 @@ def test_curve_records_examples_time_loss_and_dev_scores(transfer, tmp_path):
     assert m["stopped"]["reason"] == "budget" and m["stopped"]["examples_seen"] == 600
     best = max(h, key=lambda p: p["dev_accuracy"])
     assert m["accuracy"] == pytest.approx(best["dev_accuracy"]) and m["stopped"]["best_step"] == best["step"]
+    # where it trained, for rows whose seeds come from different machines
+    assert m["device"] == "cpu" and m["machine"]["cores"] == os.cpu_count() and m["machine"]["gpu"] is None
 
 
 def test_curve_of_a_pair_task_records_f1(tmp_path):
