@@ -275,12 +275,12 @@ def plot_curves(run_rows: list[dict], histories: dict[str, list[dict]], batch: d
     # trained on, and the key says which seeds they leave out
     kinds = [device_kind(r) for r in run_rows if r["name"] != "teacher" and histories.get(r["folder"])]
     wall_kind = max(dict.fromkeys(kinds), key=kinds.count) if kinds else None
-    dashed, left_out = False, []
+    left_out = [r for r in run_rows if r["name"] != "teacher" and histories.get(r["folder"])
+                and device_kind(r) != wall_kind]  # every drawn row (curve_groups) whose wall time is not drawn
+    dashed = False
     for (group, arms), (ax_n, ax_t) in zip(groups.items(), axes):
         for arm in arms:
             dashed |= _draw_arm(ax_n, ax_t, arm, arms, run_rows, histories, batch, wall_kind)
-            left_out += [r for r in run_rows if r["name"] == arm and histories.get(r["folder"])
-                         and device_kind(r) != wall_kind]
         if budget and group == "ablation":
             ax_n.axvline(budget, color="black", ls="--", lw=0.8, label=f"equal budget ({budget:,} examples)")
         _label_row(ax_n, ax_t, group if len(groups) > 1 else None)
@@ -330,8 +330,9 @@ def _draw_arm(ax_n, ax_t, arm: str, arms: list[str], run_rows: list[dict], histo
     rows = [r for r in run_rows if r["name"] == arm and histories.get(r["folder"])]
     seeds = [r["folder"] for r in rows]
     timed = [r["folder"] for r in rows if device_kind(r) == wall_kind]
-    x, _, mean, lo, hi = _mean_band(seeds, histories, batch)
-    _, t, t_mean, t_lo, t_hi = _mean_band(timed, histories, batch)
+    band = _mean_band(seeds, histories, batch)
+    x, _, mean, lo, hi = band
+    _, t, t_mean, t_lo, t_hi = band if timed == seeds else _mean_band(timed, histories, batch)
     colour = plt.get_cmap("tab10")(colour_index(arm, arms) % 10)
     # (only where a wall time was drawn at all)
     unverified = bool(np.isfinite(t).any()) and any(r.get("wall_excludes_stops") is False for r in rows

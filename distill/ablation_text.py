@@ -124,13 +124,17 @@ def _hardware(env: dict | None, rows: list[dict]) -> str:
     text = (f"Hardware (env.json): {_machine(env)} recorded; the max epochs column gives each student's training "
             "budget.") if env else "Hardware: not recorded (no env.json in the run folder)."
     env_kind = ("cuda" if env.get("gpu") else "cpu") if env else None
-    keys = ("cpu", "cores", "gpu")
+
+    def same_as_env(r: dict) -> bool:  # what is not recorded is not called different
+        m = r.get("machine")
+        return device_kind(r) in (env_kind, None) and (
+            not m or not env or all(m.get(k) == env.get(k) for k in ("cpu", "cores", "gpu")))
+
     elsewhere: dict[str, list[str]] = {}
     for r in rows:
-        m = r.get("machine")
-        if r["name"] == "teacher" or (device_kind(r) in (env_kind, None) and
-                                      (not m or not env or all(m.get(k) == env.get(k) for k in keys))):
+        if r["name"] == "teacher" or same_as_env(r):
             continue
+        m = r.get("machine")
         where = f"{r.get('device') or 'device not recorded'}, " + (_machine(m) if m else "machine not recorded")
         elsewhere.setdefault(where, []).append(r["folder"])
     if elsewhere:
@@ -382,12 +386,11 @@ def _minutes(seeds: list[dict]) -> str:
     if any(r.get("train_seconds") is None for r in seeds):
         return "not recorded"
     mark = " †" if any(r.get("wall_excludes_stops") is False for r in seeds) else ""
-    kinds = {device_kind(r) or "device not recorded": [] for r in seeds}
+    by_kind: dict[str, list[float]] = {}
     for r in seeds:
-        kinds[device_kind(r) or "device not recorded"].append(r["train_seconds"])
-    if len(kinds) == 1:
-        return f"{sum(r['train_seconds'] for r in seeds) / len(seeds) / 60:.1f}{mark}"
-    return " / ".join(f"{sum(s) / len(s) / 60:.1f} ({kind}, {len(s)})" for kind, s in kinds.items()) + mark
+        by_kind.setdefault(device_kind(r) or "device not recorded", []).append(r["train_seconds"])
+    return " / ".join(f"{sum(s) / len(s) / 60:.1f}" + (f" ({kind}, {len(s)})" if len(by_kind) > 1 else "")
+                      for kind, s in by_kind.items()) + mark
 
 
 def _time_notes(ab: dict) -> list[str]:

@@ -15,9 +15,16 @@ from distill.data import load_split
 from distill.io import read_json
 from distill.layout import RunLayout
 from distill.metrics import paired_gap
+from distill.predictions import dev_predictions
 
 RESULTS = Path(__file__).resolve().parents[2]
 FOLDER = "bilstm-kd-s2"
+
+
+def kept(run: RunLayout, folder: str) -> np.ndarray:
+    """A published student's kept dev predictions (its weights are not committed)."""
+    return dev_predictions(run.student(folder), run.student_predictions(folder), run.task(),
+                           read_json(run.student_metrics(folder))["accuracy"])
 
 
 def main() -> int:
@@ -25,7 +32,7 @@ def main() -> int:
     labels = np.asarray(load_split(gpu.task(), "dev")["label"])
     pred = {}
     for name, run in (("gpu", gpu), ("cpu", cpu)):
-        pred[name] = np.array([int(c) for c in read_json(run.student_predictions(FOLDER))["predictions"]])
+        pred[name] = kept(run, FOLDER)
         m = read_json(run.student_metrics(FOLDER))
         print(f"{name}: {m['device']}, accuracy {m['accuracy']:.4f}, F1 {m['f1']:.4f}, stopped at step {m['steps']}, "
               f"best at {m['stopped']['best_step']}")
@@ -35,8 +42,8 @@ def main() -> int:
           f"{100 * acc['ci95'][1]:+.2f}], F1 {100 * f1['gap']:+.2f} [{100 * f1['ci95'][0]:+.2f}, "
           f"{100 * f1['ci95'][1]:+.2f}]; same class on {100 * (pred['gpu'] == pred['cpu']).mean():.1f}% of dev pairs")
     # for scale: how often two different seeds of the row agree
-    others = {f"bilstm-kd-s{i}": np.array([int(c) for c in read_json(gpu.student_predictions(f"bilstm-kd-s{i}"))[
-        "predictions"]]) for i in (0, 1)} | {"bilstm-kd-s2 (gpu)": pred["gpu"], "bilstm-kd-s2 (cpu)": pred["cpu"]}
+    others = {f"bilstm-kd-s{i}": kept(gpu, f"bilstm-kd-s{i}") for i in (0, 1)} | {
+        "bilstm-kd-s2 (gpu)": pred["gpu"], "bilstm-kd-s2 (cpu)": pred["cpu"]}
     names = list(others)
     print("other seed pairs, same class on: " + ", ".join(
         f"{a} ~ {b} {100 * (others[a] == others[b]).mean():.1f}%" for i, a in enumerate(names) for b in names[i + 1:]
